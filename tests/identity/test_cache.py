@@ -1,0 +1,142 @@
+"""Snapshot cache coherence: in-process at once, across replicas within the sync interval."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from distillguard.identity import IdentityService, IdentityUnavailable
+from distillguard.identity.snapshot import combined_screening
+
+
+def test_cache_serves_without_database(ids: IdentityService) -> None:
+    acct = ids.create_account("a")
+    _, key = ids.issue_key(acct.id)
+    assert ids.authenticate(key) is not None
+    calls = 0
+    real = ids.db.query_one
+
+    def counting(*a, **k):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return real(*a, **k)
+
+    ids.db.query_one = counting  # type: ignore[method-assign]
+    for _ in range(100):
+        assert ids.authenticate(key) is not None
+    assert calls == 0
+
+
+def test_other_replica_sees_revocation_within_interval(make_ids) -> None:  # type: ignore[no-untyped-def]
+    admin: IdentityService = make_ids()
+    replica: IdentityService = make_ids(sync_interval_s=0.2)
+    acct = admin.create_account("a")
+    key_id, key = admin.issue_key(acct.id)
+    assert replica.authenticate(key) is not None  # now cached on the replica
+    admin.revoke_key(key_id)
+    revoked_at = time.monotonic()
+    # the replica may keep serving its cached snapshot, but for at most one interval
+    while replica.authenticate(key) is not None:
+        assert time.monotonic() - revoked_at < 0.2 + 0.5  # interval + generous slack
+        time.sleep(0.01)
+    assert replica.authenticate(key) is None
+
+
+def test_other_replica_sees_suspension_and_org_change(make_ids) -> None:  # type: ignore[no-untyped-def]
+    admin: IdentityService = make_ids()
+    replica: IdentityService = make_ids(sync_interval_s=0.05)
+    org = admin.create_org("O", "US")
+    acct = admin.create_account("m", type="organization", org_id=org.id)
+    _, key = admin.issue_key(acct.id)
+    assert replica.authenticate(key).active  # type: ignore[union-attr]
+    admin.suspend_org(org.id, "review")
+    admin.update_org(org.id, hq_country="CN")
+    time.sleep(0.1)
+    snap = replica.authenticate(key)
+    assert snap is not None and not snap.active and snap.org is not None
+    assert snap.org.hq_country == "CN"
+    assert replica.sync() == 0  # nothing left to apply
+
+
+def test_key_issued_after_negative_lookup_works(make_ids) -> None:  # type: ignore[no-untyped-def]
+    ids: IdentityService = make_ids()
+    acct = ids.create_account("a")
+    _, key = ids.issue_key(acct.id)
+    assert ids.authenticate(key) is not None
+    ids2: IdentityService = make_ids(sync_interval_s=0.05)
+    assert ids2.authenticate(key) is not None
+
+
+def test_no_stale_snapshot_after_revoke_returns(ids: IdentityService) -> None:
+    """Threads hammer authenticate while the key is revoked: no call that starts after
+    revoke_key() returned may succeed (the load/invalidate race is closed)."""
+    acct = ids.create_account("a")
+    key_id, key = ids.issue_key(acct.id)
+    done = threading.Event()
+    revoked = threading.Event()
+    late_successes: list[int] = []
+
+    def worker() -> None:
+        while not done.is_set():
+            after = revoked.is_set()
+            ok = ids.authenticate(key) is not None
+            if after and ok:
+                late_successes.append(1)
+            ids._cache.clear() if not after else None  # force DB loads racing the revoke
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    ids.revoke_key(key_id)
+    revoked.set()
+    time.sleep(0.1)
+    done.set()
+    for t in threads:
+        t.join()
+    assert late_successes == []
+
+
+def test_fail_closed_when_store_unreachable(make_ids) -> None:  # type: ignore[no-untyped-def]
+    ids: IdentityService = make_ids(sync_interval_s=0.02, max_stale_s=0.1)
+    acct = ids.create_account("a")
+    _, key = ids.issue_key(acct.id)
+    assert ids.authenticate(key) is not None
+
+    def down(*a, **k):  # type: ignore[no-untyped-def]
+        raise OSError("connection refused")
+
+    ids.db.query = down  # type: ignore[method-assign]
+    time.sleep(0.03)
+    assert ids.authenticate(key) is not None  # within max_stale: cached snapshot served
+    time.sleep(0.12)
+    with pytest.raises(IdentityUnavailable, match="unreachable"):
+        ids.authenticate(key)
+
+
+def test_last_used_is_flushed(make_ids) -> None:  # type: ignore[no-untyped-def]
+    ids: IdentityService = make_ids(usage_flush_s=0.0)
+    acct = ids.create_account("a")
+    key_id, key = ids.issue_key(acct.id)
+    assert ids.get_key(key_id).last_used_at is None
+    ids.authenticate(key)
+    ids.flush_usage()
+    assert ids.get_key(key_id).last_used_at is not None
+
+
+@pytest.mark.parametrize(
+    ("acct", "org", "want"),
+    [
+        ("clear", None, "clear"),
+        ("unknown", "hit", "hit"),
+        ("unknown", "clear", "clear"),
+        ("clear", "stale", "stale"),
+        ("review", "hit", "hit"),
+        ("hit", "clear", "hit"),
+        ("clear", "review", "review"),
+    ],
+)
+def test_combined_screening(acct: str, org: str | None, want: str) -> None:
+    assert combined_screening(acct, org) == want
