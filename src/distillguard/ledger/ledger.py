@@ -1,0 +1,315 @@
+"""The ledger: append records, issue signed checkpoints, serve proofs.
+
+One `Ledger` wraps a storage backend and (optionally) the signing key. Appends go
+through `_append_encoded`, which allocates indices, extends the Merkle frontier and
+writes records and newly completed nodes in one transaction: when it returns, the
+records are durable. The frontier is cached and reloaded (O(log n) reads) whenever
+another process has appended in between, so several processes may share one ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from distillguard.errors import DistillguardError, VerificationError
+
+from . import merkle, note
+from .canonical import canonical_json
+from .keys import public_pem
+from .records import COMMIT_ALG, commit, envelope, now_rfc3339, parse_envelope
+from .storage import Batch, NodeRow, PayloadRow, RecordRow, Storage, StoredCheckpoint
+
+if TYPE_CHECKING:
+    from .writer import LedgerWriter
+
+FORMAT = "distillguard-ledger/1"
+INCLUSION_TYPE = "distillguard.ledger.inclusion/v1"
+CONSISTENCY_TYPE = "distillguard.ledger.consistency/v1"
+DEFAULT_RETENTION_DAYS = 365.0
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+class Ledger:
+    """A tamper-evident log (see the package docstring for the API)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        origin: str,
+        public_key: Ed25519PublicKey,
+        private_key: Ed25519PrivateKey | None,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+    ) -> None:
+        self.storage = storage
+        self.origin = origin
+        self._pub = public_key
+        self._key = private_key
+        self.retention_days = retention_days
+        self._lock = threading.Lock()
+        self._frontier = merkle.Frontier()
+        self._writer: LedgerWriter | None = None
+
+    # ---- appending -------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """The number of durable records."""
+        return self.storage.head_size()
+
+    def append(self, record: dict[str, Any]) -> int:
+        """Append one record synchronously; return its index once it is durable."""
+        if not isinstance(record, dict):
+            raise DistillguardError("a ledger record must be a JSON object")
+        return self._append_encoded([(canonical_json(record), now_rfc3339())])[0]
+
+    def append_many(self, records: Iterable[dict[str, Any]]) -> list[int]:
+        """Append several records in one transaction; return their indices."""
+        items = []
+        for r in records:
+            if not isinstance(r, dict):
+                raise DistillguardError("a ledger record must be a JSON object")
+            items.append((canonical_json(r), now_rfc3339()))
+        return self._append_encoded(items)
+
+    def _load_frontier(self, size: int) -> merkle.Frontier:
+        keys = merkle.Frontier.keys_for(size)
+        found = self.storage.get_nodes(keys)
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise DistillguardError(
+                f"ledger storage is damaged: node {missing[0]} of the tree of size {size} "
+                "is missing (run `distillguard ledger verify`)"
+            )
+        return merkle.Frontier(size, [found[k] for k in keys])
+
+    def _append_encoded(
+        self, items: Sequence[tuple[bytes, str]], payloads: Sequence[PayloadRow] = ()
+    ) -> list[int]:
+        """Write (canonical record, time) pairs in one transaction; return their indices."""
+        result: list[int] = []
+        new_frontier: list[merkle.Frontier] = []
+
+        def build(size: int) -> Batch:
+            fr = self._frontier if self._frontier.size == size else self._load_frontier(size)
+            fr = fr.copy()
+            recs: list[RecordRow] = []
+            nodes: list[NodeRow] = []
+            sha = merkle._sha256
+            for i, (rec, ts) in enumerate(items, start=size):
+                body = envelope(i, rec, ts)
+                leaf = sha(b"\x00" + body).digest()
+                recs.append((i, leaf, body))
+                fr.append(leaf, nodes)
+            result[:] = range(size, size + len(items))
+            new_frontier[:] = [fr]
+            return Batch(recs, nodes, list(payloads))
+
+        with self._lock:
+            self.storage.append(build)
+            self._frontier = new_frontier[0]
+        return result
+
+    def writer(
+        self,
+        *,
+        batch_size: int = 4096,
+        linger_s: float = 0.02,
+        checkpoint_every: int = 10_000,
+        checkpoint_interval_s: float = 10.0,
+        max_queue: int = 1_000_000,
+    ) -> LedgerWriter:
+        """The background batch writer of this ledger (created on first call)."""
+        from .writer import LedgerWriter
+
+        with self._lock:
+            if self._writer is None or self._writer.closed:
+                self._writer = LedgerWriter(
+                    self,
+                    batch_size=batch_size,
+                    linger_s=linger_s,
+                    checkpoint_every=checkpoint_every,
+                    checkpoint_interval_s=checkpoint_interval_s,
+                    max_queue=max_queue,
+                )
+            return self._writer
+
+    # ---- payloads ----------------------------------------------------------------------
+    def commit_payload(
+        self, kind: str, payload: str | bytes, *, retention_days: float | None = None
+    ) -> dict[str, str]:
+        """Store a sensitive payload under retention; return its salted commitment.
+
+        Put the returned dict in a record instead of the payload. With a writer open,
+        the payload is written with the writer's next batch.
+        """
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        salt = secrets.token_bytes(32)
+        pid = secrets.token_hex(16)
+        now = time.time()
+        days = self.retention_days if retention_days is None else retention_days
+        row: PayloadRow = (pid, kind, salt, data, now, now + days * 86400.0 if days else None)
+        w = self._writer
+        if w is not None and not w.closed:
+            w.enqueue_payload(row)
+        else:
+            self.storage.add_payloads([row])
+        return {"alg": COMMIT_ALG, "digest": commit(data, salt), "payload_id": pid, "kind": kind}
+
+    def open_payload(self, payload_id: str) -> tuple[str, bytes, bytes] | None:
+        """(kind, salt, payload) of a stored payload, or None once deleted or expired."""
+        return self.storage.get_payload(payload_id)
+
+    def delete_payload(self, payload_id: str) -> bool:
+        return self.storage.delete_payloads(payload_id, None) > 0
+
+    def purge_expired_payloads(self, now: float | None = None) -> int:
+        """Delete payloads whose retention has ended; return how many."""
+        return self.storage.delete_payloads(None, time.time() if now is None else now)
+
+    # ---- checkpoints -----------------------------------------------------------------
+    def public_key_pem(self) -> bytes:
+        return public_pem(self._pub)
+
+    def verifier_key(self) -> str:
+        """The signed-note verifier key (`<origin>+<id>+<key>`) for auditors' tools."""
+        return note.verifier_key(self.origin, self._pub)
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self._pub
+
+    def root(self, size: int) -> bytes:
+        """MTH of the first `size` records, from stored nodes."""
+        if size > self.size:
+            raise DistillguardError(f"tree size {size} exceeds the log size {self.size}")
+        return self._load_frontier(size).root()
+
+    def checkpoint(self) -> str:
+        """Sign and store a checkpoint of the current tree; return the signed note."""
+        if self._key is None:
+            raise DistillguardError("no signing key loaded: cannot issue a checkpoint")
+        size = self.size
+        latest = self.storage.latest_checkpoint()
+        if latest is not None and latest.size == size:
+            return latest.note
+        if latest is not None and latest.size > size:
+            raise VerificationError(
+                f"stored checkpoint of size {latest.size} is ahead of the log ({size} records)"
+            )
+        root = self.root(size)
+        text = note.sign_checkpoint(note.Checkpoint(self.origin, size, root), self._key)
+        self.storage.add_checkpoint(StoredCheckpoint(size, root, text, time.time()))
+        return text
+
+    def latest_checkpoint(self) -> str | None:
+        cp = self.storage.latest_checkpoint()
+        return None if cp is None else cp.note
+
+    def _checkpoint_for(self, size: int | None, covering: int) -> StoredCheckpoint:
+        if size is None:
+            cp = self.storage.latest_checkpoint()
+            if cp is None or cp.size < covering:
+                if self._key is None:
+                    raise DistillguardError(
+                        f"no checkpoint covers size {covering} yet and no signing key is loaded"
+                    )
+                self.checkpoint()
+                cp = self.storage.latest_checkpoint()
+            assert cp is not None
+            return cp
+        for cp in self.storage.checkpoints():
+            if cp.size == size:
+                return cp
+        raise DistillguardError(f"no checkpoint of tree size {size} is stored")
+
+    def _hashes(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        plans = [merkle.range_keys(lo, hi) for lo, hi in ranges]
+        found = self.storage.get_nodes([k for p in plans for k in p])
+        out = []
+        for plan in plans:
+            try:
+                out.append(merkle.fold([found[k] for k in plan]))
+            except KeyError as exc:
+                raise DistillguardError(
+                    f"ledger storage is damaged: node {exc.args[0]} is missing"
+                ) from None
+        return out
+
+    def prove_inclusion(self, index: int, tree_size: int | None = None) -> dict[str, Any]:
+        """An inclusion proof of record `index` against a signed checkpoint (JSON-able).
+
+        Without `tree_size` the latest checkpoint is used, and one is issued first when
+        none covers the record yet.
+        """
+        if not 0 <= index < self.size:
+            raise DistillguardError(f"no record {index}: the log has {self.size} records")
+        cp = self._checkpoint_for(tree_size, index + 1)
+        if index >= cp.size:
+            raise DistillguardError(f"record {index} is not in the tree of size {cp.size}")
+        got = self.storage.get_record(index)
+        if got is None:
+            raise VerificationError(f"record {index} is missing from the ledger storage")
+        leaf, body = got
+        hashes = self._hashes(merkle.inclusion_ranges(index, cp.size))
+        return {
+            "type": INCLUSION_TYPE,
+            "origin": self.origin,
+            "index": index,
+            "tree_size": cp.size,
+            "leaf_hash": _b64(leaf),
+            "hashes": [_b64(h) for h in hashes],
+            "checkpoint": cp.note,
+            "record": parse_envelope(body),
+        }
+
+    def prove_consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        """A consistency proof from tree `old_size` to `new_size` (default: latest checkpoint)."""
+        new = self.storage.latest_checkpoint() if new_size is None else None
+        n = new.size if new is not None else (new_size if new_size is not None else self.size)
+        if not 0 <= old_size <= n <= self.size:
+            raise DistillguardError(
+                f"cannot prove size {old_size} against size {n} (log has {self.size} records)"
+            )
+        hashes = self._hashes(merkle.consistency_ranges(old_size, n))
+        return {
+            "type": CONSISTENCY_TYPE,
+            "origin": self.origin,
+            "old_size": old_size,
+            "new_size": n,
+            "hashes": [_b64(h) for h in hashes],
+        }
+
+    def get_record(self, index: int) -> dict[str, Any]:
+        """The stored envelope {index, record, time} of one record."""
+        got = self.storage.get_record(index)
+        if got is None:
+            raise DistillguardError(f"no record {index} in the ledger")
+        return parse_envelope(got[1])
+
+    def close(self) -> None:
+        """Close the writer (flush + checkpoint) and the storage."""
+        w = self._writer
+        if w is not None and not w.closed:
+            w.close()
+        self.storage.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_origin() -> str:
+    """A unique origin for a new log: `distillguard.local/ledger-<random>` (a valid key name)."""
+    return f"distillguard.local/ledger-{secrets.token_hex(8)}"

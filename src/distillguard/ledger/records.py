@@ -1,0 +1,69 @@
+"""Record envelopes and salted payload commitments.
+
+A stored record (a Merkle leaf) is the RFC 8785 canonical JSON of
+`{"index": i, "record": <caller's JSON object>, "time": "<RFC 3339 UTC>"}`. The index
+inside the leaf makes a moved, swapped or renumbered record detectable on its own; the
+time is when the ledger accepted the record. Because the caller's record is already
+canonical and the other members are plain ASCII, the envelope is assembled by byte
+concatenation in JCS member order (index < record < time), equal to encoding it whole.
+
+Commitments: digest = SHA-256(salt || payload) with a fresh 32-byte salt. The salt is
+kept beside the raw payload, under retention, so that a low-entropy payload (a short
+prompt) cannot be confirmed by guessing from the digest alone; deleting the payload and
+salt leaves the commitment, and the tree, intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import orjson
+
+from distillguard.errors import DistillguardError
+
+COMMIT_ALG = "sha256-salted"
+
+
+def now_rfc3339(ts: float | None = None) -> str:
+    """UTC time with microseconds, e.g. 2026-11-28T00:01:02.123456Z."""
+    t = time.time() if ts is None else ts
+    secs = int(t)
+    micros = round((t - secs) * 1_000_000)
+    if micros == 1_000_000:
+        secs, micros = secs + 1, 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{micros:06d}Z"
+
+
+def envelope(index: int, canonical_record: bytes, time_str: str) -> bytes:
+    """The canonical leaf bytes for a record already in canonical form."""
+    return b'{"index":%d,"record":%s,"time":"%s"}' % (
+        index,
+        canonical_record,
+        time_str.encode("ascii"),
+    )
+
+
+def parse_envelope(body: bytes) -> dict[str, Any]:
+    """Decode a stored leaf; DistillguardError when it is not an envelope object."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise DistillguardError(f"stored record is not JSON: {exc}") from None
+    if not isinstance(obj, dict) or set(obj) != {"index", "record", "time"}:
+        raise DistillguardError("stored record is not a ledger envelope")
+    return obj
+
+
+def commit(payload: bytes, salt: bytes) -> str:
+    """Hex digest of the salted commitment."""
+    return hashlib.sha256(salt + payload).hexdigest()
+
+
+def check_commitment(commitment: dict[str, Any], payload: bytes, salt: bytes) -> bool:
+    """True when (payload, salt) opens the commitment."""
+    if commitment.get("alg") != COMMIT_ALG:
+        raise DistillguardError(f"unknown commitment algorithm {commitment.get('alg')!r}")
+    return hmac.compare_digest(str(commitment.get("digest", "")), commit(payload, salt))

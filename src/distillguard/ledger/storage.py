@@ -1,0 +1,366 @@
+"""Ledger storage: the interface and the SQLite (WAL) backend.
+
+Tables (same layout on PostgreSQL, see `pgstorage`):
+- ledger_meta(key, value): origin, public key, format version.
+- ledger_head(id=1, size): the number of appended records; the row every append locks.
+- ledger_records(idx, leaf, body): canonical record bytes and their leaf hash.
+- ledger_nodes(level, idx, hash): every complete subtree at level >= 1 (level 0 is the
+  `leaf` column), so an inclusion or consistency proof is O(log n) key lookups.
+- ledger_checkpoints(size, root, note, created): every signed checkpoint issued.
+- ledger_payloads(payload_id, kind, salt, payload, created, expires): raw sensitive
+  payloads under retention; records hold only salted commitments, so deleting a row
+  here never touches the tree.
+
+Appends run in one transaction per batch that reads and locks the head, so several
+processes may append to one ledger; SQLite runs with synchronous=FULL, so a committed
+batch survives a power cut, not just a crash of the process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distillguard.errors import DistillguardError
+
+from .merkle import NodeKey
+
+RecordRow = tuple[int, bytes, bytes]  # idx, leaf hash, canonical body
+NodeRow = tuple[int, int, bytes]  # level, idx, hash
+PayloadRow = tuple[str, str, bytes, bytes, float, float | None]
+
+
+@dataclass
+class Batch:
+    """What one append transaction writes."""
+
+    records: list[RecordRow] = field(default_factory=list)
+    nodes: list[NodeRow] = field(default_factory=list)
+    payloads: list[PayloadRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    created: float
+
+
+class Storage(ABC):
+    """What the ledger needs from a database."""
+
+    url: str
+
+    @abstractmethod
+    def initialise(self) -> None:
+        """Create the tables if absent."""
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """True when the ledger tables are present."""
+
+    @abstractmethod
+    def meta(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    def set_meta_if_absent(self, values: dict[str, str]) -> dict[str, str]:
+        """Insert the keys not yet set; return the stored meta."""
+
+    @abstractmethod
+    def head_size(self) -> int: ...
+
+    @abstractmethod
+    def append(self, build: Callable[[int], Batch]) -> int:
+        """In one locked transaction: build(size) -> Batch, write it; return the new size."""
+
+    @abstractmethod
+    def add_payloads(self, rows: Sequence[PayloadRow]) -> None: ...
+
+    @abstractmethod
+    def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
+        """Stored hashes for node keys (level 0 = leaf hashes); missing keys are absent."""
+
+    @abstractmethod
+    def get_record(self, idx: int) -> tuple[bytes, bytes] | None:
+        """(leaf, body) of one record."""
+
+    @abstractmethod
+    def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
+        """All records with idx >= start, in idx order, in lists of about `chunk`."""
+
+    @abstractmethod
+    def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
+        """All stored interior nodes, ordered by (level, idx)."""
+
+    @abstractmethod
+    def count_records(self) -> int: ...
+
+    @abstractmethod
+    def add_checkpoint(self, cp: StoredCheckpoint) -> None: ...
+
+    @abstractmethod
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """All checkpoints, by size."""
+
+    @abstractmethod
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+
+    @abstractmethod
+    def get_payload(self, payload_id: str) -> tuple[str, bytes, bytes] | None:
+        """(kind, salt, payload) or None when absent or deleted."""
+
+    @abstractmethod
+    def delete_payloads(self, payload_id: str | None, expired_before: float | None) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_head (id INTEGER PRIMARY KEY CHECK (id = 1),
+    size BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_records (idx {idx_type} PRIMARY KEY, leaf BLOB NOT NULL,
+    body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,
+    hash BLOB NOT NULL, PRIMARY KEY (level, idx)) {without_rowid};
+CREATE TABLE IF NOT EXISTS ledger_checkpoints (size BIGINT PRIMARY KEY, root BLOB NOT NULL,
+    note TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_payloads (payload_id TEXT PRIMARY KEY, kind TEXT NOT NULL,
+    salt BLOB NOT NULL, payload BLOB NOT NULL, created DOUBLE PRECISION NOT NULL,
+    expires DOUBLE PRECISION);
+INSERT INTO ledger_head (id, size) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+"""
+
+
+def _db_error(path: str, exc: Exception) -> DistillguardError:
+    return DistillguardError(f"ledger database {path} is unusable: {exc}")
+
+
+class SQLiteStorage(Storage):
+    """SQLite in WAL mode: one write connection and one read connection, each locked."""
+
+    def __init__(self, path: Path, *, create: bool) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        if not create and not path.exists():
+            raise DistillguardError(f"no ledger database at {path}")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._wlock = threading.Lock()
+        self._rlock = threading.Lock()
+        try:
+            self._w = self._connect()
+            self._r = self._connect()
+        except sqlite3.Error as exc:
+            raise _db_error(str(path), exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        with self._rlock:
+            try:
+                return self._r.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _db_error(str(self.path), exc) from None
+
+    def initialise(self) -> None:
+        with self._wlock:
+            try:
+                schema = SCHEMA.format(without_rowid="WITHOUT ROWID", idx_type="INTEGER")
+                self._w.executescript(schema)
+            except sqlite3.Error as exc:
+                raise _db_error(str(self.path), exc) from None
+
+    def exists(self) -> bool:
+        rows = self._read(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name LIKE 'ledger_%'"
+        )
+        return int(rows[0][0]) >= 6
+
+    def meta(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._read("SELECT key, value FROM ledger_meta")}
+
+    def set_meta_if_absent(self, values: dict[str, str]) -> dict[str, str]:
+        with self._wlock:
+            try:
+                self._w.executemany(
+                    "INSERT INTO ledger_meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    list(values.items()),
+                )
+            except sqlite3.Error as exc:
+                raise _db_error(str(self.path), exc) from None
+        return self.meta()
+
+    def head_size(self) -> int:
+        rows = self._read("SELECT size FROM ledger_head WHERE id = 1")
+        if not rows:
+            raise DistillguardError(f"ledger database {self.path} has no head row")
+        return int(rows[0][0])
+
+    def append(self, build: Callable[[int], Batch]) -> int:
+        with self._wlock:
+            c = self._w
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    size = int(c.execute("SELECT size FROM ledger_head WHERE id = 1").fetchone()[0])
+                    batch = build(size)
+                    if batch.records:
+                        c.executemany(
+                            "INSERT INTO ledger_records (idx, leaf, body) VALUES (?, ?, ?)",
+                            batch.records,
+                        )
+                    if batch.nodes:
+                        c.executemany(
+                            "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            batch.nodes,
+                        )
+                    if batch.payloads:
+                        c.executemany(_INSERT_PAYLOAD, batch.payloads)
+                    new_size = size + len(batch.records)
+                    c.execute("UPDATE ledger_head SET size = ? WHERE id = 1", (new_size,))
+                    c.execute("COMMIT")
+                except BaseException:
+                    c.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _db_error(str(self.path), exc) from None
+            return new_size
+
+    def add_payloads(self, rows: Sequence[PayloadRow]) -> None:
+        with self._wlock:
+            try:
+                self._w.execute("BEGIN IMMEDIATE")
+                self._w.executemany(_INSERT_PAYLOAD, rows)
+                self._w.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._w.in_transaction:
+                    self._w.execute("ROLLBACK")
+                raise _db_error(str(self.path), exc) from None
+
+    def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
+        leaves = [i for lvl, i in keys if lvl == 0]
+        inner = [(lvl, i) for lvl, i in keys if lvl > 0]
+        out: dict[NodeKey, bytes] = {}
+        if leaves:
+            marks = ",".join("?" * len(leaves))
+            for i, h in self._read(
+                f"SELECT idx, leaf FROM ledger_records WHERE idx IN ({marks})", leaves
+            ):
+                out[(0, int(i))] = bytes(h)
+        if inner:
+            marks = ",".join(["(?, ?)"] * len(inner))
+            flat = [v for k in inner for v in k]
+            for lvl, i, h in self._read(
+                f"SELECT level, idx, hash FROM ledger_nodes WHERE (level, idx) IN (VALUES {marks})",
+                flat,
+            ):
+                out[(int(lvl), int(i))] = bytes(h)
+        return out
+
+    def get_record(self, idx: int) -> tuple[bytes, bytes] | None:
+        rows = self._read("SELECT leaf, body FROM ledger_records WHERE idx = ?", (idx,))
+        if not rows:
+            return None
+        return bytes(rows[0][0]), bytes(rows[0][1])
+
+    def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
+        # A dedicated connection: a long scan must not hold the shared read lock.
+        conn = self._connect()
+        try:
+            cur = conn.execute(
+                "SELECT idx, leaf, body FROM ledger_records WHERE idx >= ? ORDER BY idx",
+                (start,),
+            )
+            while rows := cur.fetchmany(chunk):
+                yield rows
+        except sqlite3.Error as exc:
+            raise _db_error(str(self.path), exc) from None
+        finally:
+            conn.close()
+
+    def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
+        conn = self._connect()
+        try:
+            cur = conn.execute("SELECT level, idx, hash FROM ledger_nodes ORDER BY level, idx")
+            while rows := cur.fetchmany(chunk):
+                yield rows
+        except sqlite3.Error as exc:
+            raise _db_error(str(self.path), exc) from None
+        finally:
+            conn.close()
+
+    def count_records(self) -> int:
+        return int(self._read("SELECT count(*) FROM ledger_records")[0][0])
+
+    def add_checkpoint(self, cp: StoredCheckpoint) -> None:
+        with self._wlock:
+            try:
+                self._w.execute(
+                    "INSERT INTO ledger_checkpoints (size, root, note, created) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
+                    (cp.size, cp.root, cp.note, cp.created),
+                )
+            except sqlite3.Error as exc:
+                raise _db_error(str(self.path), exc) from None
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self._read("SELECT size, root, note, created FROM ledger_checkpoints ORDER BY size")
+        return [StoredCheckpoint(int(s), bytes(r), str(n), float(t)) for s, r, n, t in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        rows = self._read(
+            "SELECT size, root, note, created FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        s, r, n, t = rows[0]
+        return StoredCheckpoint(int(s), bytes(r), str(n), float(t))
+
+    def get_payload(self, payload_id: str) -> tuple[str, bytes, bytes] | None:
+        rows = self._read(
+            "SELECT kind, salt, payload FROM ledger_payloads WHERE payload_id = ?", (payload_id,)
+        )
+        if not rows:
+            return None
+        k, s, p = rows[0]
+        return str(k), bytes(s), bytes(p)
+
+    def delete_payloads(self, payload_id: str | None, expired_before: float | None) -> int:
+        with self._wlock:
+            try:
+                if payload_id is not None:
+                    cur = self._w.execute(
+                        "DELETE FROM ledger_payloads WHERE payload_id = ?", (payload_id,)
+                    )
+                else:
+                    cur = self._w.execute(
+                        "DELETE FROM ledger_payloads WHERE expires IS NOT NULL AND expires < ?",
+                        (expired_before,),
+                    )
+                return int(cur.rowcount)
+            except sqlite3.Error as exc:
+                raise _db_error(str(self.path), exc) from None
+
+    def close(self) -> None:
+        with self._wlock, self._rlock:
+            self._w.close()
+            self._r.close()
+
+
+_INSERT_PAYLOAD = (
+    "INSERT INTO ledger_payloads (payload_id, kind, salt, payload, created, expires) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
