@@ -1,0 +1,548 @@
+"""Reference data of a pack: country groups and tiers, model classes, thresholds, flags,
+licence exceptions, allowlists and incident clocks, each fact with its citation,
+verification tag and effective dates.
+
+Facts are data, never code: a threshold or a country list changes by editing the pack.
+Lookups take a date because memberships change (Cambodia left D:5 on 2026-02-03), and
+`snapshot(t)` resolves everything in force at t once, so decisions use plain dicts.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from distillguard.rules.validate import (
+    Where,
+    check_keys,
+    country,
+    fmt_epoch,
+    item_line,
+    line_of,
+    mapping,
+    number,
+    seq,
+    string,
+    to_epoch,
+    verification,
+)
+
+META_KEYS = {"citation", "verification", "effective_from", "effective_until", "note"}
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Provenance of one fact: where it comes from, how sure we are, when it applies."""
+
+    citation: str
+    verification: str  # "V" | "S" | "U"
+    effective_from: float | None = None
+    effective_until: float | None = None  # exclusive
+    note: str | None = None
+    line: int = 0
+
+    @property
+    def unverified(self) -> bool:
+        return self.verification == "U"
+
+    def in_force(self, t: float) -> bool:
+        return (self.effective_from is None or t >= self.effective_from) and (
+            self.effective_until is None or t < self.effective_until
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "citation": self.citation,
+            "verification": self.verification,
+            "unverified": self.unverified,
+            "effective_from": fmt_epoch(self.effective_from),
+            "effective_until": fmt_epoch(self.effective_until),
+            "note": self.note,
+        }
+
+
+def parse_meta(d: dict[str, Any], where: Where, parent: Meta | None = None) -> Meta:
+    """Read citation/verification/dates; a member inherits what it does not say itself."""
+    cit = string(d, "citation", where, required=parent is None)
+    ver = verification(d, where, parent.verification if parent else None)
+    frm = to_epoch(
+        d.get("effective_from"), where.at(line_of(d, "effective_from")), "effective_from"
+    )
+    until = to_epoch(
+        d.get("effective_until"), where.at(line_of(d, "effective_until")), "effective_until"
+    )
+    if frm is not None and until is not None and until <= frm:
+        raise where.error("effective_until must be after effective_from")
+    note = d.get("note")
+    return Meta(
+        citation=cit or (parent.citation if parent else ""),
+        verification=ver,
+        effective_from=frm if frm is not None or parent is None else parent.effective_from,
+        effective_until=until if until is not None or parent is None else parent.effective_until,
+        note=str(note) if note is not None else None,
+        line=where.line,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    code: str
+    meta: Meta
+
+
+def _members(v: Any, where: Where, parent: Meta, what: str, *, iso: bool) -> list[Member]:
+    out: list[Member] = []
+    for i, m in enumerate(seq(v, where, what)):
+        w = where.at(item_line(v, i))
+        if isinstance(m, dict):
+            check_keys(m, w, {"code", *META_KEYS}, {"code"}, f"{what} entry")
+            code = m["code"]
+            meta = parse_meta(m, w, parent)
+        else:
+            code, meta = m, parent
+        code = country(code, w, what) if iso else str(code)
+        out.append(Member(code, meta))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CountryGroup:
+    name: str
+    title: str
+    meta: Meta
+    members: tuple[Member, ...]
+
+    def at(self, t: float) -> frozenset[str]:
+        if not self.meta.in_force(t):
+            return frozenset()
+        return frozenset(m.code for m in self.members if m.meta.in_force(t))
+
+
+@dataclass(frozen=True, slots=True)
+class TierDef:
+    tier: int
+    countries: tuple[Member, ...]
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tiers:
+    meta: Meta
+    default: int
+    defs: tuple[TierDef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    classification: str
+    meta: Meta
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    name: str
+    value: float
+    unit: str
+    meta: Meta
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    name: str
+    value: bool
+    meta: Meta
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceException:
+    name: str
+    title: str
+    meta: Meta
+    params: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Allowlist:
+    name: str
+    title: str
+    models: tuple[str, ...]
+    members: tuple[Member, ...]
+    meta: Meta
+
+
+_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+
+
+def parse_duration(v: Any, where: Where, what: str) -> timedelta:
+    """ISO 8601 durations as used for clocks: P15D, PT24H, P4W, P1DT12H."""
+    m = _DURATION.match(str(v)) if v is not None else None
+    if not m or not any(m.groups()):
+        raise where.error(f"{what} must be an ISO 8601 duration like P15D or PT24H, got {v!r}")
+    w, d, h, mi = (int(x) if x else 0 for x in m.groups())
+    return timedelta(weeks=w, days=d, hours=h, minutes=mi)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentClock:
+    """One reporting deadline of a regime: a fixed delay, a repeat interval or fixed dates."""
+
+    regime: str
+    event: str
+    meta: Meta
+    deadline: timedelta | None = None
+    every: timedelta | None = None
+    dates: tuple[str, ...] = ()  # "MM-DD" calendar dates (e.g. quarterly notices)
+
+    def due(self, occurred: datetime) -> datetime:
+        """When the (first) report is due for an event at `occurred` (aware datetime)."""
+        if self.deadline is not None:
+            return occurred + self.deadline
+        if self.every is not None:
+            return occurred + self.every
+        for year in (occurred.year, occurred.year + 1):
+            for md in self.dates:
+                mo, dy = (int(x) for x in md.split("-"))
+                cand = datetime(year, mo, dy, tzinfo=UTC)
+                if cand > occurred:
+                    return cand
+        raise ValueError(f"clock {self.regime}/{self.event} has no deadline")
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything in force at one instant, as plain lookups for the compiled conditions."""
+
+    groups: dict[str, frozenset[str]]
+    tier: dict[str, int]
+    thresholds: dict[str, float]
+    allow: dict[str, frozenset[str]]
+    allow_names: dict[str, frozenset[str]]
+    model_class: dict[str, str]
+
+
+@dataclass(slots=True)
+class Reference:
+    """All reference data of a pack (see module docstring)."""
+
+    groups: dict[str, CountryGroup] = field(default_factory=dict)
+    tiers: Tiers | None = None
+    models: dict[str, ModelInfo] = field(default_factory=dict)
+    default_classification: str = "general"
+    thresholds: dict[str, list[Threshold]] = field(default_factory=dict)
+    flags: dict[str, Flag] = field(default_factory=dict)
+    licence_exceptions: dict[str, LicenceException] = field(default_factory=dict)
+    allowlists: dict[str, Allowlist] = field(default_factory=dict)
+    incident_clocks: dict[str, list[IncidentClock]] = field(default_factory=dict)
+
+    # ---- lookups (take a date; default now) ----
+    def snapshot(self, t: float) -> Snapshot:
+        groups = {name: g.at(t) for name, g in self.groups.items()}
+        tier: dict[str, int] = {}
+        if self.tiers is not None and self.tiers.meta.in_force(t):
+            from distillguard.rules.iso3166 import ISO_3166_ALPHA2
+
+            tier = dict.fromkeys(ISO_3166_ALPHA2, self.tiers.default)
+            for td in self.tiers.defs:  # later definitions win: list Tier 3 last
+                for m in td.countries:
+                    if m.meta.in_force(t):
+                        tier[m.code] = td.tier
+                for g in td.groups:
+                    for c in groups.get(g, ()):
+                        tier[c] = td.tier
+        thr = {n: v.value for n, vs in self.thresholds.items() for v in vs if v.meta.in_force(t)}
+        allow: dict[str, set[str]] = {}
+        names: dict[str, set[str]] = {}
+        for al in self.allowlists.values():
+            if not al.meta.in_force(t):
+                continue
+            for model in al.models:
+                allow.setdefault(model, set()).update(
+                    m.code for m in al.members if m.meta.in_force(t)
+                )
+                names.setdefault(model, set()).add(al.name)
+        mc = {n: m.classification for n, m in self.models.items() if m.meta.in_force(t)}
+        return Snapshot(
+            groups=groups,
+            tier=tier,
+            thresholds=thr,
+            allow={k: frozenset(v) for k, v in allow.items()},
+            allow_names={k: frozenset(v) for k, v in names.items()},
+            model_class=mc,
+        )
+
+    def tier(self, code: str | None, at: date | datetime | float | None = None) -> int | None:
+        """Tier (1, 2 or 3) of a country at a date; None for a missing/unknown code."""
+        return self.snapshot(_t(at)).tier.get(code) if code else None
+
+    def in_group(
+        self, code: str | None, group: str, at: date | datetime | float | None = None
+    ) -> bool:
+        g = self.groups.get(group)
+        return bool(code) and g is not None and code in g.at(_t(at))
+
+    def threshold(self, name: str, at: date | datetime | float | None = None) -> float:
+        """The value of a threshold in force at `at` (KeyError if none)."""
+        for v in self.thresholds.get(name, []):
+            if v.meta.in_force(_t(at)):
+                return v.value
+        raise KeyError(f"no threshold {name!r} in force")
+
+    def flag(self, name: str) -> bool:
+        return self.flags[name].value
+
+    def model_class(self, name: str | None) -> str:
+        m = self.models.get(name or "")
+        return m.classification if m else self.default_classification
+
+    def allowlist(self, model: str, at: date | datetime | float | None = None) -> frozenset[str]:
+        return self.snapshot(_t(at)).allow.get(model, frozenset())
+
+    def clocks(self, regime: str) -> list[IncidentClock]:
+        return list(self.incident_clocks.get(regime, []))
+
+    def boundaries(self) -> set[float]:
+        """Every instant at which some fact starts or stops applying."""
+        out: set[float] = set()
+
+        def add(m: Meta) -> None:
+            for x in (m.effective_from, m.effective_until):
+                if x is not None:
+                    out.add(x)
+
+        for g in self.groups.values():
+            add(g.meta)
+            for m in g.members:
+                add(m.meta)
+        if self.tiers:
+            add(self.tiers.meta)
+            for td in self.tiers.defs:
+                for m in td.countries:
+                    add(m.meta)
+        for vs in self.thresholds.values():
+            for v in vs:
+                add(v.meta)
+        for al in self.allowlists.values():
+            add(al.meta)
+            for m in al.members:
+                add(m.meta)
+        for mi in self.models.values():
+            add(mi.meta)
+        return out
+
+    def facts(self) -> list[tuple[str, Any, Meta]]:
+        """Every fact as (key, value, meta): for diff, docs and the unverified list."""
+        out: list[tuple[str, Any, Meta]] = []
+        for g in self.groups.values():
+            out.append((f"country_groups.{g.name}", g.title, g.meta))
+            out.extend((f"country_groups.{g.name}.{m.code}", m.code, m.meta) for m in g.members)
+        if self.tiers:
+            out.append(("tiers", f"default {self.tiers.default}", self.tiers.meta))
+            for td in self.tiers.defs:
+                out.append((f"tiers.{td.tier}.groups", list(td.groups), self.tiers.meta))
+                out.extend((f"tiers.{td.tier}.{m.code}", m.code, m.meta) for m in td.countries)
+        for mi in self.models.values():
+            out.append((f"models.{mi.name}", mi.classification, mi.meta))
+        for vs in self.thresholds.values():
+            for i, v in enumerate(vs):
+                key = f"thresholds.{v.name}" + (f"[{i}]" if len(vs) > 1 else "")
+                out.append((key, f"{v.value:g} {v.unit}".strip(), v.meta))
+        for f in self.flags.values():
+            out.append((f"flags.{f.name}", f.value, f.meta))
+        for le in self.licence_exceptions.values():
+            out.append((f"licence_exceptions.{le.name}", {"title": le.title, **le.params}, le.meta))
+        for al in self.allowlists.values():
+            out.append((f"allowlists.{al.name}", {"models": list(al.models)}, al.meta))
+            out.extend((f"allowlists.{al.name}.{m.code}", m.code, m.meta) for m in al.members)
+        for reg, clocks in self.incident_clocks.items():
+            for c in clocks:
+                val = {
+                    "deadline": str(c.deadline) if c.deadline else None,
+                    "every": str(c.every) if c.every else None,
+                    "dates": list(c.dates),
+                }
+                out.append((f"incident_clocks.{reg}.{c.event}", val, c.meta))
+        return out
+
+    def unverified(self) -> list[str]:
+        return sorted({k for k, _, m in self.facts() if m.unverified})
+
+
+def _t(at: date | datetime | float | None) -> float:
+    if at is None:
+        return time.time()
+    if isinstance(at, int | float):
+        return float(at)
+    if isinstance(at, datetime):
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+    return datetime(at.year, at.month, at.day, tzinfo=UTC).timestamp()
+
+
+REFERENCE_KEYS = {
+    "country_groups",
+    "tiers",
+    "models",
+    "default_classification",
+    "thresholds",
+    "flags",
+    "licence_exceptions",
+    "allowlists",
+    "incident_clocks",
+}
+
+
+def parse_reference(raw: Any, where: Where) -> Reference:
+    """Validate and build the `reference:` section of a pack."""
+    ref = Reference()
+    if raw is None:
+        return ref
+    d = mapping(raw, where, "reference")
+    check_keys(d, where, REFERENCE_KEYS, set(), "reference")
+
+    def sub(key: str) -> tuple[dict[str, Any], Where]:
+        w = where.at(line_of(d, key))
+        return mapping(d.get(key) or {}, w, key), w
+
+    groups, w = sub("country_groups")
+    for name, g in groups.items():
+        gw = w.at(line_of(groups, name), f"country group {name}")
+        g = mapping(g, gw, "country group")
+        check_keys(
+            g, gw, {"title", "members", *META_KEYS}, {"members", "citation"}, "country group"
+        )
+        meta = parse_meta(g, gw)
+        members = _members(g["members"], gw.at(line_of(g, "members")), meta, "members", iso=True)
+        ref.groups[name] = CountryGroup(name, str(g.get("title", name)), meta, tuple(members))
+
+    if d.get("tiers") is not None:
+        t, tw = sub("tiers")
+        tw = tw.at(tw.line, "tiers")
+        check_keys(
+            t, tw, {"default", "tiers", *META_KEYS}, {"default", "tiers", "citation"}, "tiers"
+        )
+        meta = parse_meta(t, tw)
+        defs: list[TierDef] = []
+        tl = seq(t["tiers"], tw.at(line_of(t, "tiers")), "tiers")
+        for i, td in enumerate(tl):
+            iw = tw.at(item_line(tl, i))
+            td = mapping(td, iw, "tier")
+            check_keys(td, iw, {"tier", "countries", "groups"}, {"tier"}, "tier")
+            num = int(number(td["tier"], iw, "tier"))
+            cs = _members(td.get("countries") or [], iw, meta, "countries", iso=True)
+            gs = [str(x) for x in seq(td.get("groups") or [], iw, "groups")]
+            for gname in gs:
+                if gname not in ref.groups:
+                    raise iw.error(f"unknown country group '{gname}'")
+            defs.append(TierDef(num, tuple(cs), tuple(gs)))
+        default = int(number(t["default"], tw, "default"))
+        ref.tiers = Tiers(meta, default, tuple(defs))
+
+    models, w = sub("models")
+    for name, m in models.items():
+        mw = w.at(line_of(models, name), f"model {name}")
+        m = mapping(m, mw, "model")
+        check_keys(m, mw, {"classification", *META_KEYS}, {"classification", "citation"}, "model")
+        cls = string(m, "classification", mw) or ""
+        ref.models[name] = ModelInfo(name, cls, parse_meta(m, mw))
+    if d.get("default_classification") is not None:
+        ref.default_classification = str(d["default_classification"])
+
+    thresholds, w = sub("thresholds")
+    for name, v in thresholds.items():
+        tw = w.at(line_of(thresholds, name), f"threshold {name}")
+        entries = v if isinstance(v, list) else [v]
+        for i, e in enumerate(entries):
+            ew = tw.at(item_line(entries, i)) if isinstance(v, list) else tw
+            e = mapping(e, ew, "threshold")
+            check_keys(e, ew, {"value", "unit", *META_KEYS}, {"value", "citation"}, "threshold")
+            ref.thresholds.setdefault(name, []).append(
+                Threshold(
+                    name,
+                    number(e["value"], ew.at(line_of(e, "value")), "value"),
+                    str(e.get("unit", "")),
+                    parse_meta(e, ew),
+                )
+            )
+
+    flags, w = sub("flags")
+    for name, f in flags.items():
+        fw = w.at(line_of(flags, name), f"flag {name}")
+        f = mapping(f, fw, "flag")
+        check_keys(f, fw, {"value", *META_KEYS}, {"value", "citation"}, "flag")
+        if not isinstance(f["value"], bool):
+            raise fw.error("flag value must be true or false")
+        ref.flags[name] = Flag(name, f["value"], parse_meta(f, fw))
+
+    les, w = sub("licence_exceptions")
+    for name, le in les.items():
+        lw = w.at(line_of(les, name), f"licence exception {name}")
+        le = mapping(le, lw, "licence exception")
+        check_keys(
+            le, lw, {"title", "params", *META_KEYS}, {"title", "citation"}, "licence exception"
+        )
+        params = mapping(le.get("params") or {}, lw, "params")
+        ref.licence_exceptions[name] = LicenceException(
+            name,
+            str(le["title"]),
+            parse_meta(le, lw),
+            {k: number(p, lw.at(line_of(params, k)), k) for k, p in params.items()},
+        )
+
+    als, w = sub("allowlists")
+    for name, al in als.items():
+        aw = w.at(line_of(als, name), f"allowlist {name}")
+        al = mapping(al, aw, "allowlist")
+        check_keys(
+            al,
+            aw,
+            {"title", "models", "members", *META_KEYS},
+            {"models", "members", "citation"},
+            "allowlist",
+        )
+        meta = parse_meta(al, aw)
+        ms = [str(x) for x in seq(al["models"], aw.at(line_of(al, "models")), "models")]
+        for mname in ms:
+            if mname not in ref.models:
+                raise aw.error(f"allowlist names unknown model '{mname}' (add it under models)")
+        members = _members(al["members"], aw.at(line_of(al, "members")), meta, "members", iso=False)
+        ref.allowlists[name] = Allowlist(
+            name, str(al.get("title", name)), tuple(ms), tuple(members), meta
+        )
+
+    clocks, w = sub("incident_clocks")
+    for regime, entries in clocks.items():
+        rw = w.at(line_of(clocks, regime), f"incident clock {regime}")
+        lst = seq(entries, rw, "incident clocks")
+        for i, c in enumerate(lst):
+            cw = rw.at(item_line(lst, i))
+            c = mapping(c, cw, "incident clock")
+            check_keys(
+                c,
+                cw,
+                {"event", "deadline", "every", "dates", *META_KEYS},
+                {"event", "citation"},
+                "incident clock",
+            )
+            if sum(k in c for k in ("deadline", "every", "dates")) != 1:
+                raise cw.error("an incident clock needs exactly one of deadline, every, dates")
+            dates = tuple(str(x) for x in seq(c.get("dates") or [], cw, "dates"))
+            for md in dates:
+                if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", md):
+                    raise cw.error(f"clock date {md!r} must be MM-DD")
+            ref.incident_clocks.setdefault(regime, []).append(
+                IncidentClock(
+                    regime=regime,
+                    event=str(c["event"]),
+                    meta=parse_meta(c, cw),
+                    deadline=parse_duration(c["deadline"], cw, "deadline")
+                    if "deadline" in c
+                    else None,
+                    every=parse_duration(c["every"], cw, "every") if "every" in c else None,
+                    dates=dates,
+                )
+            )
+    return ref
