@@ -10,8 +10,10 @@ def test_default_pack_decides_access_and_transfer() -> None:
     assert "screening.hit" in d.rule_ids
     t = e.decide(
         "transfer",
-        {"model": {"training_flop": 1e25, "published": False},
-         "recipient": {"screening_status": "clear"}},
+        {
+            "model": {"training_flop": 1e25, "published": False},
+            "recipient": {"screening_status": "clear"},
+        },
     )
     assert t.action == "no_licence_required"
     assert t.pack_hash == e.pack.hash and len(t.pack_hash) == 64
