@@ -1,0 +1,188 @@
+"""Replay recorded requests under a candidate pack: "what would this change do?"
+
+Each RequestEvent (the gateway's JSONL log) is decided by the baseline and the candidate
+pack. An event may carry `context` (the access context the gateway recorded, including
+the account snapshot); otherwise the context is built from the event's own fields, and
+facts the event does not carry (KYC, nationality, screening) are missing, which the
+default pack treats fail-closed; the report counts such events. Decisions are taken at
+each event's time unless `at` fixes one instant (e.g. the date a change takes effect).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from distillguard.errors import DistillguardError
+from distillguard.events import MAX_LINE_BYTES, ReadStats, RequestEvent, format_ts
+from distillguard.rules.engine import AtLike, Decision, RuleEngine, to_epoch
+from distillguard.rules.schema import ACCESS_SCHEMA
+
+_PARAMS = tuple(ACCESS_SCHEMA["params"])
+
+
+def context_from_event(ev: RequestEvent, recorded: Any) -> tuple[dict[str, Any], bool]:
+    """The access context for an event; True when it came from a recorded `context`."""
+    if isinstance(recorded, dict):
+        ctx = {k: (dict(v) if isinstance(v, dict) else v) for k, v in recorded.items()}
+        req = ctx.setdefault("request", {})
+        if isinstance(req, dict):
+            req.setdefault("time", format_ts(ev.ts))
+            req.setdefault("country", ev.country)
+            req.setdefault("model", ev.model)
+        model = ctx.setdefault("model", {})
+        if isinstance(model, dict):
+            model.setdefault("name", ev.model)
+        return ctx, True
+    return {
+        "account": {"id": ev.account},
+        "org": {"id": ev.org},
+        "request": {
+            "country": ev.country,
+            "ip": ev.ip,
+            "endpoint": ev.endpoint,
+            "model": ev.model,
+            "time": format_ts(ev.ts),
+        },
+        "model": {"name": ev.model},
+        "params": {k: ev.params.get(k) for k in _PARAMS},
+    }, False
+
+
+@dataclass(slots=True)
+class Change:
+    account: str
+    ts: str
+    request_id: str | None
+    old: str
+    new: str
+    rules_added: list[str]
+    rules_removed: list[str]
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    events: int = 0
+    skipped_lines: int = 0
+    skip_reasons: list[str] = field(default_factory=list)
+    without_context: int = 0
+    changed: int = 0
+    baseline_actions: Counter[str] = field(default_factory=Counter)
+    candidate_actions: Counter[str] = field(default_factory=Counter)
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    accounts: dict[str, int] = field(default_factory=dict)
+    rules: Counter[str] = field(default_factory=Counter)  # "+id"/"-id" in changed decisions
+    examples: list[Change] = field(default_factory=list)
+    baseline_hash: str = ""
+    candidate_hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "baseline_pack": self.baseline_hash,
+            "candidate_pack": self.candidate_hash,
+            "input": {
+                "events": self.events,
+                "skipped_lines": self.skipped_lines,
+                "without_context": self.without_context,
+                "skip_reasons": self.skip_reasons,
+            },
+            "changed": self.changed,
+            "changed_fraction": self.changed / self.events if self.events else 0.0,
+            "baseline_actions": dict(self.baseline_actions),
+            "candidate_actions": dict(self.candidate_actions),
+            "transitions": [
+                {"from": a, "to": b, "count": c} for (a, b), c in self.transitions.most_common()
+            ],
+            "accounts": [
+                {"account": a, "changed": c}
+                for a, c in sorted(self.accounts.items(), key=lambda x: -x[1])
+            ],
+            "rules": [
+                {
+                    "rule": r[1:],
+                    "effect": "now matches" if r[0] == "+" else "no longer matches",
+                    "decisions": c,
+                }
+                for r, c in self.rules.most_common()
+            ],
+            "examples": [vars(x) for x in self.examples],
+        }
+
+
+def _changes(old: Decision, new: Decision) -> tuple[list[str], list[str]]:
+    o, n = set(old.rule_ids), set(new.rule_ids)
+    return sorted(n - o), sorted(o - n)
+
+
+def replay(
+    path: Path,
+    candidate: RuleEngine,
+    baseline: RuleEngine,
+    *,
+    at: AtLike = None,
+    strict: bool = False,
+    max_examples: int = 50,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayReport:
+    """Decide every event of `path` under both packs and count what changes."""
+    rep = ReplayReport(baseline_hash=baseline.pack_hash, candidate_hash=candidate.pack_hash)
+    stats = ReadStats()
+    fixed = to_epoch(at) if at is not None else None
+    accounts: defaultdict[str, int] = defaultdict(int)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise DistillguardError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if progress is not None:
+                progress(len(raw))
+            if not raw.strip():
+                continue
+            try:
+                if len(raw) > MAX_LINE_BYTES:
+                    raise ValueError(f"line longer than {MAX_LINE_BYTES} bytes")
+                d = orjson.loads(raw)
+                ev = RequestEvent.from_dict(d)
+            except (ValueError, orjson.JSONDecodeError) as exc:
+                reason = str(exc).splitlines()[0][:200] or type(exc).__name__
+                if strict:
+                    raise DistillguardError(f"{path}: line {lineno}: {reason}") from None
+                stats.skip(lineno, reason)
+                continue
+            ctx, recorded = context_from_event(ev, d.get("context"))
+            rep.events += 1
+            rep.without_context += not recorded
+            old = baseline.decide("access", ctx, at=fixed)
+            new = candidate.decide("access", ctx, at=fixed)
+            rep.baseline_actions[old.action] += 1
+            rep.candidate_actions[new.action] += 1
+            if old.action == new.action and old.transforms == new.transforms:
+                continue
+            rep.changed += 1
+            rep.transitions[(old.action, new.action)] += 1
+            accounts[ev.account] += 1
+            added, removed = _changes(old, new)
+            rep.rules.update([f"+{r}" for r in added] + [f"-{r}" for r in removed])
+            if len(rep.examples) < max_examples:
+                rep.examples.append(
+                    Change(
+                        ev.account,
+                        format_ts(ev.ts),
+                        ev.request_id,
+                        old.action,
+                        new.action,
+                        added,
+                        removed,
+                    )
+                )
+    rep.skipped_lines = stats.skipped
+    rep.skip_reasons = stats.errors
+    rep.accounts = dict(accounts)
+    return rep
