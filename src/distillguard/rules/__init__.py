@@ -7,7 +7,9 @@ Public API (see docs/rules.md and the shared INTERFACES.md):
 
 from __future__ import annotations
 
+from distillguard.rules.classify import RegimeResult, classify_model
 from distillguard.rules.engine import Decision, Explanation, Reason, RuleEngine
+from distillguard.rules.manager import PackManager, ShadowStats
 from distillguard.rules.pack import Pack, Rule, default_pack_path, load_pack, load_pack_text
 from distillguard.rules.reference import Reference
 from distillguard.rules.schema import ACTIONS, AccessContext, TransferContext
@@ -20,11 +22,15 @@ __all__ = [
     "Explanation",
     "Pack",
     "PackError",
+    "PackManager",
     "Reason",
     "Reference",
+    "RegimeResult",
     "Rule",
     "RuleEngine",
+    "ShadowStats",
     "TransferContext",
+    "classify_model",
     "default_pack_path",
     "load_pack",
     "load_pack_text",
