@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from distillguard.errors import DistillguardError
 
@@ -502,7 +502,7 @@ class RedisQuotas:
         sec, usec = self._r.time()
         now_ms = sec * 1000 + usec // 1000
         cutoff = now_ms - int(self.policy.window_s * 1000)
-        ids = self._r.zrangebyscore(f"{base}:log", f"({cutoff}", "+inf")
+        ids = cast(list[bytes], self._r.zrangebyscore(f"{base}:log", f"({cutoff}", "+inf"))
         vals = self._r.hmget(f"{base}:tok", ids) if ids else []
         return {
             "requests": sum(1 for i in ids if not i.endswith(b":o")),
