@@ -25,24 +25,45 @@ from distillguard.errors import DistillguardError
 _MAX_SAFE_INT = 2**53 - 1
 
 
-def _fast_ok(value: Any) -> bool:
-    """True when orjson with sorted keys produces the RFC 8785 bytes for `value`."""
-    t = type(value)
-    if t is str or t is bool or value is None:
-        return True
+def _scalar_ok(v: Any, t: type) -> bool:
     if t is int:
-        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
+        return bool(-_MAX_SAFE_INT <= v <= _MAX_SAFE_INT)
     if t is float:
-        a = abs(value)
-        return bool(1e-5 <= a < 1e15 and not value.is_integer())
-    if t is dict:
-        for k, v in value.items():
-            if type(k) is not str or not k.isascii() or not _fast_ok(v):
-                return False
-        return True
-    if t is list or t is tuple:
-        return all(_fast_ok(v) for v in value)
+        a = abs(v)
+        return bool(1e-5 <= a < 1e15 and not v.is_integer())
     return False
+
+
+def _fast_ok(value: Any) -> bool:
+    """True when orjson with sorted keys produces the RFC 8785 bytes for `value`.
+
+    Iterative, with the common scalar types tested inline: this check runs for every
+    record on the caller's thread.
+    """
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            try:
+                if not "".join(v).isascii():
+                    return False
+            except TypeError:  # a non-string key
+                return False
+            children = v.values()
+        elif t is list or t is tuple:
+            children = v
+        else:
+            children = (v,)
+        for x in children:
+            tx = type(x)
+            if tx is str or x is None or tx is bool:
+                continue
+            if tx is dict or tx is list or tx is tuple:
+                stack.append(x)
+            elif not _scalar_ok(x, tx):
+                return False
+    return True
 
 
 def canonical_json(value: Any) -> bytes:

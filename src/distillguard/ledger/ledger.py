@@ -23,7 +23,7 @@ from distillguard.errors import DistillguardError, VerificationError
 from . import merkle, note
 from .canonical import canonical_json
 from .keys import public_pem
-from .records import COMMIT_ALG, commit, envelope, now_rfc3339, parse_envelope
+from .records import COMMIT_ALG, ENVELOPE, commit, now_stamp, parse_envelope
 from .storage import Batch, NodeRow, PayloadRow, RecordRow, Storage, StoredCheckpoint
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Ledger:
         """Append one record synchronously; return its index once it is durable."""
         if not isinstance(record, dict):
             raise DistillguardError("a ledger record must be a JSON object")
-        return self._append_encoded([(canonical_json(record), now_rfc3339())])[0]
+        return self._append_encoded([(canonical_json(record), now_stamp())])[0]
 
     def append_many(self, records: Iterable[dict[str, Any]]) -> list[int]:
         """Append several records in one transaction; return their indices."""
@@ -78,7 +78,7 @@ class Ledger:
         for r in records:
             if not isinstance(r, dict):
                 raise DistillguardError("a ledger record must be a JSON object")
-            items.append((canonical_json(r), now_rfc3339()))
+            items.append((canonical_json(r), now_stamp()))
         return self._append_encoded(items)
 
     def _load_frontier(self, size: int) -> merkle.Frontier:
@@ -93,7 +93,7 @@ class Ledger:
         return merkle.Frontier(size, [found[k] for k in keys])
 
     def _append_encoded(
-        self, items: Sequence[tuple[bytes, str]], payloads: Sequence[PayloadRow] = ()
+        self, items: Sequence[tuple[bytes, bytes]], payloads: Sequence[PayloadRow] = ()
     ) -> list[int]:
         """Write (canonical record, time) pairs in one transaction; return their indices."""
         result: list[int] = []
@@ -104,12 +104,21 @@ class Ledger:
             fr = fr.copy()
             recs: list[RecordRow] = []
             nodes: list[NodeRow] = []
-            sha = merkle._sha256
+            # Frontier.append inlined: this loop is the ledger's hot path.
+            sha, shift, env, hashes = merkle._sha256, merkle.NODE_SHIFT, ENVELOPE, fr.hashes
+            add_rec, add_node, push, pop = recs.append, nodes.append, hashes.append, hashes.pop
             for i, (rec, ts) in enumerate(items, start=size):
-                body = envelope(i, rec, ts)
-                leaf = sha(b"\x00" + body).digest()
-                recs.append((i, leaf, body))
-                fr.append(leaf, nodes)
+                body = env % (i, rec, ts)
+                h = sha(b"\x00" + body).digest()
+                add_rec((i, h, body))
+                n, level = i, 0
+                while n & 1:
+                    h = sha(b"\x01" + pop() + h).digest()
+                    n >>= 1
+                    level += 1
+                    add_node(((level << shift) | n, h))
+                push(h)
+            fr.size = size + len(items)
             result[:] = range(size, size + len(items))
             new_frontier[:] = [fr]
             return Batch(recs, nodes, list(payloads))

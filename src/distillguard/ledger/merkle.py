@@ -21,6 +21,17 @@ from distillguard.errors import VerificationError
 
 HASH_SIZE = 32
 NodeKey = tuple[int, int]
+NODE_SHIFT = 56  # stored node id = level << 56 | index: one integer key per node
+
+
+def node_id(level: int, index: int) -> int:
+    return (level << NODE_SHIFT) | index
+
+
+def node_key(nid: int) -> NodeKey:
+    return nid >> NODE_SHIFT, nid & ((1 << NODE_SHIFT) - 1)
+
+
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 _sha256 = hashlib.sha256
 
@@ -202,8 +213,8 @@ class Frontier:
         """Node keys of the frontier of a tree of `size` leaves, left to right."""
         return range_keys(0, size)
 
-    def append(self, leaf: bytes, out: list[tuple[int, int, bytes]]) -> None:
-        """Add one leaf hash; append newly completed (level, index, hash) nodes to `out`."""
+    def append(self, leaf: bytes, out: list[tuple[int, bytes]]) -> None:
+        """Add one leaf hash; append newly completed (node id, hash) nodes to `out`."""
         n = self.size
         hashes = self.hashes
         h = leaf
@@ -211,7 +222,7 @@ class Frontier:
         while (n >> level) & 1:
             h = _sha256(b"\x01" + hashes.pop() + h).digest()
             level += 1
-            out.append((level, n >> level, h))
+            out.append(((level << NODE_SHIFT) | (n >> level), h))
         hashes.append(h)
         self.size = n + 1
 

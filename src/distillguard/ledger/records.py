@@ -27,23 +27,34 @@ from distillguard.errors import DistillguardError
 COMMIT_ALG = "sha256-salted"
 
 
-def now_rfc3339(ts: float | None = None) -> str:
-    """UTC time with microseconds, e.g. 2026-11-28T00:01:02.123456Z."""
+_stamp_cache: tuple[int, bytes] = (-1, b"")
+
+
+def now_stamp(ts: float | None = None) -> bytes:
+    """UTC time with microseconds as ASCII bytes, e.g. b"2026-11-28T00:01:02.123456Z"."""
+    global _stamp_cache
     t = time.time() if ts is None else ts
     secs = int(t)
     micros = round((t - secs) * 1_000_000)
     if micros == 1_000_000:
         secs, micros = secs + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{micros:06d}Z"
+    cached_secs, prefix = _stamp_cache
+    if cached_secs != secs:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(secs)).encode()
+        _stamp_cache = (secs, prefix)
+    return b"%s%06dZ" % (prefix, micros)
 
 
-def envelope(index: int, canonical_record: bytes, time_str: str) -> bytes:
+def now_rfc3339(ts: float | None = None) -> str:
+    return now_stamp(ts).decode()
+
+
+ENVELOPE = b'{"index":%d,"record":%s,"time":"%s"}'
+
+
+def envelope(index: int, canonical_record: bytes, stamp: bytes) -> bytes:
     """The canonical leaf bytes for a record already in canonical form."""
-    return b'{"index":%d,"record":%s,"time":"%s"}' % (
-        index,
-        canonical_record,
-        time_str.encode("ascii"),
-    )
+    return ENVELOPE % (index, canonical_record, stamp)
 
 
 def parse_envelope(body: bytes) -> dict[str, Any]:

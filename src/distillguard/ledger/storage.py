@@ -4,8 +4,9 @@ Tables (same layout on PostgreSQL, see `pgstorage`):
 - ledger_meta(key, value): origin, public key, format version.
 - ledger_head(id=1, size): the number of appended records; the row every append locks.
 - ledger_records(idx, leaf, body): canonical record bytes and their leaf hash.
-- ledger_nodes(level, idx, hash): every complete subtree at level >= 1 (level 0 is the
-  `leaf` column), so an inclusion or consistency proof is O(log n) key lookups.
+- ledger_nodes(id, hash): every complete subtree at level >= 1 (level 0 is the `leaf`
+  column), keyed by one integer `level << 56 | index`, so an inclusion or consistency
+  proof is O(log n) primary-key lookups.
 - ledger_checkpoints(size, root, note, created): every signed checkpoint issued.
 - ledger_payloads(payload_id, kind, salt, payload, created, expires): raw sensitive
   payloads under retention; records hold only salted commitments, so deleting a row
@@ -28,10 +29,10 @@ from typing import Any
 
 from distillguard.errors import DistillguardError
 
-from .merkle import NodeKey
+from .merkle import NodeKey, node_id, node_key
 
 RecordRow = tuple[int, bytes, bytes]  # idx, leaf hash, canonical body
-NodeRow = tuple[int, int, bytes]  # level, idx, hash
+NodeRow = tuple[int, bytes]  # node id (level << 56 | index), hash
 PayloadRow = tuple[str, str, bytes, bytes, float, float | None]
 
 
@@ -53,9 +54,19 @@ class StoredCheckpoint:
 
 
 class Storage(ABC):
-    """What the ledger needs from a database."""
+    """What the ledger needs from a database. Backends supply connections and bulk I/O;
+    the plain queries below use `?` placeholders and are shared."""
 
     url: str
+
+    # ---- backend primitives --------------------------------------------------------
+    @abstractmethod
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of one read query (autocommit)."""
+
+    @abstractmethod
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one statement per row in a single write transaction; return rows affected."""
 
     @abstractmethod
     def initialise(self) -> None:
@@ -66,29 +77,12 @@ class Storage(ABC):
         """True when the ledger tables are present."""
 
     @abstractmethod
-    def meta(self) -> dict[str, str]: ...
-
-    @abstractmethod
-    def set_meta_if_absent(self, values: dict[str, str]) -> dict[str, str]:
-        """Insert the keys not yet set; return the stored meta."""
-
-    @abstractmethod
-    def head_size(self) -> int: ...
-
-    @abstractmethod
     def append(self, build: Callable[[int], Batch]) -> int:
         """In one locked transaction: build(size) -> Batch, write it; return the new size."""
 
     @abstractmethod
-    def add_payloads(self, rows: Sequence[PayloadRow]) -> None: ...
-
-    @abstractmethod
     def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
         """Stored hashes for node keys (level 0 = leaf hashes); missing keys are absent."""
-
-    @abstractmethod
-    def get_record(self, idx: int) -> tuple[bytes, bytes] | None:
-        """(leaf, body) of one record."""
 
     @abstractmethod
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
@@ -96,30 +90,83 @@ class Storage(ABC):
 
     @abstractmethod
     def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
-        """All stored interior nodes, ordered by (level, idx)."""
-
-    @abstractmethod
-    def count_records(self) -> int: ...
-
-    @abstractmethod
-    def add_checkpoint(self, cp: StoredCheckpoint) -> None: ...
-
-    @abstractmethod
-    def checkpoints(self) -> list[StoredCheckpoint]:
-        """All checkpoints, by size."""
-
-    @abstractmethod
-    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
-
-    @abstractmethod
-    def get_payload(self, payload_id: str) -> tuple[str, bytes, bytes] | None:
-        """(kind, salt, payload) or None when absent or deleted."""
-
-    @abstractmethod
-    def delete_payloads(self, payload_id: str | None, expired_before: float | None) -> int: ...
+        """All stored interior nodes (id, hash), ordered by id, i.e. by (level, index)."""
 
     @abstractmethod
     def close(self) -> None: ...
+
+    # ---- shared queries ------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._read("SELECT key, value FROM ledger_meta")}
+
+    def set_meta_if_absent(self, values: dict[str, str]) -> dict[str, str]:
+        """Insert the keys not yet set; return the stored meta."""
+        self._execute_many(
+            "INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            list(values.items()),
+        )
+        return self.meta()
+
+    def head_size(self) -> int:
+        rows = self._read("SELECT size FROM ledger_head WHERE id = 1")
+        if not rows:
+            raise DistillguardError(f"ledger {self.url} has no head row")
+        return int(rows[0][0])
+
+    def add_payloads(self, rows: Sequence[PayloadRow]) -> None:
+        self._execute_many(INSERT_PAYLOAD, rows)
+
+    def get_record(self, idx: int) -> tuple[bytes, bytes] | None:
+        """(leaf, body) of one record."""
+        rows = self._read("SELECT leaf, body FROM ledger_records WHERE idx = ?", (idx,))
+        return (bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    def count_records(self) -> int:
+        return int(self._read("SELECT count(*) FROM ledger_records")[0][0])
+
+    def add_checkpoint(self, cp: StoredCheckpoint) -> None:
+        self._execute_many(
+            "INSERT INTO ledger_checkpoints (size, root, note, created) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (size) DO NOTHING",
+            [(cp.size, cp.root, cp.note, cp.created)],
+        )
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """All checkpoints, by size."""
+        rows = self._read("SELECT size, root, note, created FROM ledger_checkpoints ORDER BY size")
+        return [StoredCheckpoint(int(s), bytes(r), str(n), float(t)) for s, r, n, t in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        rows = self._read(
+            "SELECT size, root, note, created FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        s, r, n, t = rows[0]
+        return StoredCheckpoint(int(s), bytes(r), str(n), float(t))
+
+    def get_payload(self, payload_id: str) -> tuple[str, bytes, bytes] | None:
+        """(kind, salt, payload) or None when absent or deleted."""
+        rows = self._read(
+            "SELECT kind, salt, payload FROM ledger_payloads WHERE payload_id = ?", (payload_id,)
+        )
+        return (str(rows[0][0]), bytes(rows[0][1]), bytes(rows[0][2])) if rows else None
+
+    def delete_payloads(self, payload_id: str | None, expired_before: float | None) -> int:
+        if payload_id is not None:
+            return self._execute_many(
+                "DELETE FROM ledger_payloads WHERE payload_id = ?", [(payload_id,)]
+            )
+        return self._execute_many(
+            "DELETE FROM ledger_payloads WHERE expires IS NOT NULL AND expires < ?",
+            [(expired_before,)],
+        )
+
+
+INSERT_PAYLOAD = (
+    "INSERT INTO ledger_payloads (payload_id, kind, salt, payload, created, expires) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 SCHEMA = """
@@ -128,8 +175,7 @@ CREATE TABLE IF NOT EXISTS ledger_head (id INTEGER PRIMARY KEY CHECK (id = 1),
     size BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_records (idx {idx_type} PRIMARY KEY, leaf BLOB NOT NULL,
     body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,
-    hash BLOB NOT NULL, PRIMARY KEY (level, idx)) {without_rowid};
+CREATE TABLE IF NOT EXISTS ledger_nodes (id {idx_type} PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_checkpoints (size BIGINT PRIMARY KEY, root BLOB NOT NULL,
     note TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_payloads (payload_id TEXT PRIMARY KEY, kind TEXT NOT NULL,
@@ -174,10 +220,25 @@ class SQLiteStorage(Storage):
             except sqlite3.Error as exc:
                 raise _db_error(str(self.path), exc) from None
 
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        with self._wlock:
+            c = self._w
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    n = c.executemany(sql, rows).rowcount
+                    c.execute("COMMIT")
+                except BaseException:
+                    c.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _db_error(str(self.path), exc) from None
+            return int(n)
+
     def initialise(self) -> None:
         with self._wlock:
             try:
-                schema = SCHEMA.format(without_rowid="WITHOUT ROWID", idx_type="INTEGER")
+                schema = SCHEMA.format(idx_type="INTEGER")
                 self._w.executescript(schema)
             except sqlite3.Error as exc:
                 raise _db_error(str(self.path), exc) from None
@@ -187,27 +248,6 @@ class SQLiteStorage(Storage):
             "SELECT count(*) FROM sqlite_master WHERE type='table' AND name LIKE 'ledger_%'"
         )
         return int(rows[0][0]) >= 6
-
-    def meta(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in self._read("SELECT key, value FROM ledger_meta")}
-
-    def set_meta_if_absent(self, values: dict[str, str]) -> dict[str, str]:
-        with self._wlock:
-            try:
-                self._w.executemany(
-                    "INSERT INTO ledger_meta (key, value) VALUES (?, ?) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    list(values.items()),
-                )
-            except sqlite3.Error as exc:
-                raise _db_error(str(self.path), exc) from None
-        return self.meta()
-
-    def head_size(self) -> int:
-        rows = self._read("SELECT size FROM ledger_head WHERE id = 1")
-        if not rows:
-            raise DistillguardError(f"ledger database {self.path} has no head row")
-        return int(rows[0][0])
 
     def append(self, build: Callable[[int], Batch]) -> int:
         with self._wlock:
@@ -224,11 +264,11 @@ class SQLiteStorage(Storage):
                         )
                     if batch.nodes:
                         c.executemany(
-                            "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            "INSERT INTO ledger_nodes (id, hash) VALUES (?, ?)",
                             batch.nodes,
                         )
                     if batch.payloads:
-                        c.executemany(_INSERT_PAYLOAD, batch.payloads)
+                        c.executemany(INSERT_PAYLOAD, batch.payloads)
                     new_size = size + len(batch.records)
                     c.execute("UPDATE ledger_head SET size = ? WHERE id = 1", (new_size,))
                     c.execute("COMMIT")
@@ -238,17 +278,6 @@ class SQLiteStorage(Storage):
             except sqlite3.Error as exc:
                 raise _db_error(str(self.path), exc) from None
             return new_size
-
-    def add_payloads(self, rows: Sequence[PayloadRow]) -> None:
-        with self._wlock:
-            try:
-                self._w.execute("BEGIN IMMEDIATE")
-                self._w.executemany(_INSERT_PAYLOAD, rows)
-                self._w.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._w.in_transaction:
-                    self._w.execute("ROLLBACK")
-                raise _db_error(str(self.path), exc) from None
 
     def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
         leaves = [i for lvl, i in keys if lvl == 0]
@@ -261,20 +290,13 @@ class SQLiteStorage(Storage):
             ):
                 out[(0, int(i))] = bytes(h)
         if inner:
-            marks = ",".join(["(?, ?)"] * len(inner))
-            flat = [v for k in inner for v in k]
-            for lvl, i, h in self._read(
-                f"SELECT level, idx, hash FROM ledger_nodes WHERE (level, idx) IN (VALUES {marks})",
-                flat,
+            marks = ",".join("?" * len(inner))
+            ids = [node_id(lvl, i) for lvl, i in inner]
+            for nid, h in self._read(
+                f"SELECT id, hash FROM ledger_nodes WHERE id IN ({marks})", ids
             ):
-                out[(int(lvl), int(i))] = bytes(h)
+                out[node_key(nid)] = bytes(h)
         return out
-
-    def get_record(self, idx: int) -> tuple[bytes, bytes] | None:
-        rows = self._read("SELECT leaf, body FROM ledger_records WHERE idx = ?", (idx,))
-        if not rows:
-            return None
-        return bytes(rows[0][0]), bytes(rows[0][1])
 
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
         # A dedicated connection: a long scan must not hold the shared read lock.
@@ -294,7 +316,7 @@ class SQLiteStorage(Storage):
     def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
         conn = self._connect()
         try:
-            cur = conn.execute("SELECT level, idx, hash FROM ledger_nodes ORDER BY level, idx")
+            cur = conn.execute("SELECT id, hash FROM ledger_nodes ORDER BY id")
             while rows := cur.fetchmany(chunk):
                 yield rows
         except sqlite3.Error as exc:
@@ -302,65 +324,7 @@ class SQLiteStorage(Storage):
         finally:
             conn.close()
 
-    def count_records(self) -> int:
-        return int(self._read("SELECT count(*) FROM ledger_records")[0][0])
-
-    def add_checkpoint(self, cp: StoredCheckpoint) -> None:
-        with self._wlock:
-            try:
-                self._w.execute(
-                    "INSERT INTO ledger_checkpoints (size, root, note, created) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
-                    (cp.size, cp.root, cp.note, cp.created),
-                )
-            except sqlite3.Error as exc:
-                raise _db_error(str(self.path), exc) from None
-
-    def checkpoints(self) -> list[StoredCheckpoint]:
-        rows = self._read("SELECT size, root, note, created FROM ledger_checkpoints ORDER BY size")
-        return [StoredCheckpoint(int(s), bytes(r), str(n), float(t)) for s, r, n, t in rows]
-
-    def latest_checkpoint(self) -> StoredCheckpoint | None:
-        rows = self._read(
-            "SELECT size, root, note, created FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
-        )
-        if not rows:
-            return None
-        s, r, n, t = rows[0]
-        return StoredCheckpoint(int(s), bytes(r), str(n), float(t))
-
-    def get_payload(self, payload_id: str) -> tuple[str, bytes, bytes] | None:
-        rows = self._read(
-            "SELECT kind, salt, payload FROM ledger_payloads WHERE payload_id = ?", (payload_id,)
-        )
-        if not rows:
-            return None
-        k, s, p = rows[0]
-        return str(k), bytes(s), bytes(p)
-
-    def delete_payloads(self, payload_id: str | None, expired_before: float | None) -> int:
-        with self._wlock:
-            try:
-                if payload_id is not None:
-                    cur = self._w.execute(
-                        "DELETE FROM ledger_payloads WHERE payload_id = ?", (payload_id,)
-                    )
-                else:
-                    cur = self._w.execute(
-                        "DELETE FROM ledger_payloads WHERE expires IS NOT NULL AND expires < ?",
-                        (expired_before,),
-                    )
-                return int(cur.rowcount)
-            except sqlite3.Error as exc:
-                raise _db_error(str(self.path), exc) from None
-
     def close(self) -> None:
         with self._wlock, self._rlock:
             self._w.close()
             self._r.close()
-
-
-_INSERT_PAYLOAD = (
-    "INSERT INTO ledger_payloads (payload_id, kind, salt, payload, created, expires) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)

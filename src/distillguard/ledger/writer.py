@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from distillguard.errors import DistillguardError
 
 from .canonical import canonical_json
-from .records import now_rfc3339
+from .records import now_stamp
 from .storage import PayloadRow
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class LedgerWriter:
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
         self.max_queue = max_queue
-        self._queue: collections.deque[tuple[bytes, str]] = collections.deque()
+        self._queue: collections.deque[tuple[bytes, bytes]] = collections.deque()
         self._payloads: list[PayloadRow] = []
         self._cond = threading.Condition()
         self._enqueued = 0
@@ -63,7 +63,7 @@ class LedgerWriter:
         """Queue one record (blocks only while `max_queue` records are pending)."""
         if not isinstance(record, dict):
             raise DistillguardError("a ledger record must be a JSON object")
-        item = (canonical_json(record), now_rfc3339())
+        item = (canonical_json(record), now_stamp())
         with self._cond:
             if self._closing:
                 raise DistillguardError("ledger writer is closed")
@@ -112,7 +112,7 @@ class LedgerWriter:
         if self._ledger._key is not None:
             self._ledger.checkpoint()
 
-    def _take(self) -> tuple[list[tuple[bytes, str]], list[PayloadRow]]:
+    def _take(self) -> tuple[list[tuple[bytes, bytes]], list[PayloadRow]]:
         with self._cond:
             end = time.monotonic() + self.linger_s
             while not self._closing:
