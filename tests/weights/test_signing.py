@@ -143,7 +143,7 @@ def test_manifest_for_other_files(tmp_path: Path, keypair: tuple[Path, Path]) ->
     b = make_model(tmp_path / "b", seed=2)
     sig = tmp_path / "a.sig"
     signing.sign_model(a, sig, private_key=priv)
-    with pytest.raises(VerificationError, match="changed: model-00001-of-00002.safetensors, "):
+    with pytest.raises(VerificationError, match=r"changed: model-00001-of-00002\.safetensors, "):
         signing.verify_model(b, sig, public_key=pub)
 
 

@@ -1,0 +1,169 @@
+"""The one adapter between weights and the parts it consumes: rules, ledger, screening.
+
+Why one module: those parts are built in parallel; keeping every call to them here means
+an API change touches one file, and the weights code works (fail closed) when a part is
+absent: no screening service -> status "unknown" (the rules then require a licence for
+controlled weights); no ledger -> events are kept only in the registry, and say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from distillguard.errors import DistillguardError
+
+log = logging.getLogger(__name__)
+
+
+# -- rules --------------------------------------------------------------------------------
+
+
+def load_engine(pack_path: str | Path | None = None) -> Any:
+    """The rule engine for `pack_path` (default: the rules part's default pack)."""
+    from distillguard.rules import RuleEngine, default_pack_path
+
+    return RuleEngine.from_path(pack_path or default_pack_path())
+
+
+def check_country(code: str | None, what: str) -> str | None:
+    """Normalise and validate an ISO 3166-1 alpha-2 code; None stays None."""
+    from distillguard.rules.iso3166 import ISO_3166_ALPHA2
+
+    if code is None or code == "":
+        return None
+    c = code.strip().upper()
+    if c not in ISO_3166_ALPHA2:
+        hint = {"UK": " (use GB)", "EL": " (use GR)"}.get(c, "")
+        raise DistillguardError(f"unknown country code {code!r} for {what}{hint}")
+    return c
+
+
+@dataclass(frozen=True)
+class ThresholdValue:
+    name: str
+    value: float
+    citation: str
+    verification: str
+    effective_from: float | None
+    in_force: bool
+
+
+def threshold(engine: Any, name: str, t: float) -> ThresholdValue:
+    """The threshold in force at `t`, else the next one to come into force."""
+    entries = list(engine.reference.thresholds.get(name, []))
+    if not entries:
+        raise DistillguardError(f"the rule pack has no threshold {name!r}")
+    for e in entries:
+        if e.meta.in_force(t):
+            return ThresholdValue(
+                name, e.value, e.meta.citation, e.meta.verification, e.meta.effective_from, True
+            )
+    future = [e for e in entries if e.meta.effective_from and e.meta.effective_from > t]
+    e = min(future, key=lambda e: e.meta.effective_from) if future else entries[-1]
+    return ThresholdValue(
+        name, e.value, e.meta.citation, e.meta.verification, e.meta.effective_from, False
+    )
+
+
+def flag(engine: Any, name: str, default: bool) -> tuple[bool, str]:
+    """A pack flag and its verification tag ("U" = unverified)."""
+    f = engine.reference.flags.get(name)
+    if f is None:
+        return default, "missing"
+    return bool(f.value), str(f.meta.verification)
+
+
+def incident_clocks(engine: Any, regime: str) -> list[Any]:
+    return list(engine.reference.clocks(regime))
+
+
+def decide_transfer(engine: Any, ctx: dict[str, Any], at: float | None = None) -> Any:
+    return engine.decide("transfer", ctx, at=at)
+
+
+def pack_hash(engine: Any) -> str:
+    return str(engine.pack_hash)
+
+
+# -- ledger -------------------------------------------------------------------------------
+
+
+class LedgerSink(Protocol):
+    def append(self, record: dict[str, Any]) -> int: ...
+
+
+class Audit:
+    """Appends weights events to the compliance ledger when one is configured."""
+
+    def __init__(self, ledger: LedgerSink | None) -> None:
+        self.ledger = ledger
+
+    @classmethod
+    def open_default(cls) -> Audit:
+        """The default ledger (DISTILLGUARD_LEDGER_URL / data dir); none if it cannot open."""
+        if os.environ.get("DISTILLGUARD_WEIGHTS_NO_LEDGER"):
+            return cls(None)
+        try:
+            from distillguard.ledger import open_ledger
+
+            return cls(open_ledger())
+        except ImportError:
+            return cls(None)
+
+    def record(self, kind: str, **fields: Any) -> int | None:
+        if self.ledger is None:
+            return None
+        rec = {"type": f"weights.{kind}", **fields}
+        return int(self.ledger.append(rec))
+
+
+# -- screening ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    status: str  # "clear" | "hit" | "review" | "unknown"
+    source: str
+    detail: str
+
+
+class Screener(Protocol):
+    def screen(self, name: str, country: str | None) -> ScreeningResult: ...
+
+
+class ServiceScreener:
+    """Uses distillguard.screening.ScreeningService when the lists are loaded."""
+
+    def __init__(self, db: Any) -> None:
+        from distillguard.screening import ScreeningService  # type: ignore[attr-defined]
+
+        self.svc = ScreeningService(db)
+
+    def screen(self, name: str, country: str | None) -> ScreeningResult:
+        hits = self.svc.screen_name(name, schema="Organization", country=country)
+        if not hits:
+            return ScreeningResult("clear", "screening", f"no list entry matches {name!r}")
+        best = hits[0]
+        score = float(getattr(best, "score", 1.0))
+        label = getattr(best, "name", None) or getattr(best, "caption", None) or str(best)
+        status = "hit" if getattr(best, "is_match", score >= 0.9) else "review"
+        return ScreeningResult(status, "screening", f"{label} (score {score:.2f})")
+
+
+class NoScreener:
+    def screen(self, name: str, country: str | None) -> ScreeningResult:
+        return ScreeningResult(
+            "unknown", "none", "screening service not available; result unknown (fail closed)"
+        )
+
+
+def default_screener(db: Any) -> Screener:
+    try:
+        return ServiceScreener(db)
+    except Exception as exc:  # not built yet, or no lists ingested
+        log.info("screening unavailable: %s", exc)
+        return NoScreener()
