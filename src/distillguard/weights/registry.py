@@ -61,6 +61,9 @@ SCHEMA = [
        package TEXT)""",
     """CREATE TABLE wt_approvals (transfer_id TEXT NOT NULL REFERENCES wt_transfers(id),
        approver TEXT NOT NULL, approved_at TEXT NOT NULL, PRIMARY KEY (transfer_id, approver))""",
+    """CREATE TABLE wt_vault_files (file_id TEXT PRIMARY KEY, version_id TEXT NOT NULL
+       REFERENCES wt_versions(id), artifact TEXT NOT NULL, location TEXT NOT NULL,
+       created_by TEXT NOT NULL, created_at TEXT NOT NULL)""",
 ]
 
 
