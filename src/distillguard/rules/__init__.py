@@ -11,9 +11,9 @@ from distillguard.rules.classify import RegimeResult, classify_model
 from distillguard.rules.engine import Decision, Explanation, Reason, RuleEngine
 from distillguard.rules.manager import PackManager, ShadowStats
 from distillguard.rules.pack import Pack, Rule, default_pack_path, load_pack, load_pack_text
+from distillguard.rules.packerror import PackError
 from distillguard.rules.reference import Reference
 from distillguard.rules.schema import ACTIONS, AccessContext, TransferContext
-from distillguard.rules.validate import PackError
 
 __all__ = [
     "ACTIONS",

@@ -195,17 +195,18 @@ class RuleEngine:
             raise DistillguardError(f"unknown domain {domain!r} (known: {', '.join(ACTIONS)})")
         try:
             t = self._instant(ctx, at)
+        except Exception as exc:  # unreadable time: fail closed, decide "now"
+            return self._context_error(domain, exc, time.time())
+        try:
             seg = self._segment(domain, t)
             matched, errors = seg.decide(ctx)
-        except DistillguardError:
-            raise
-        except Exception as exc:  # malformed context: fail closed
-            return self._context_error(domain, exc, at)
+        except Exception as exc:  # malformed context (e.g. not a mapping): fail closed
+            return self._context_error(domain, exc, t)
         if not matched and not errors:
             return Decision(domain, DEFAULT_ACTION[domain], [], [], self.pack_hash, t)
         return self._fold(domain, matched, errors, t)
 
-    def _context_error(self, domain: str, exc: BaseException, at: AtLike) -> Decision:
+    def _context_error(self, domain: str, exc: BaseException, t: float) -> Decision:
         reason = Reason(
             "<context>",
             "",
@@ -214,10 +215,6 @@ class RuleEngine:
             ERROR_ACTION[domain],
             detail=f"{type(exc).__name__}: {exc}"[:200],
         )
-        try:
-            t = to_epoch(at) if at is not None else time.time()
-        except DistillguardError:
-            t = time.time()
         return Decision(domain, ERROR_ACTION[domain], [], [reason], self.pack_hash, t, errors=1)
 
     def _fold(

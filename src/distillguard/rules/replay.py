@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,7 @@ class ReplayReport:
                 }
                 for r, c in self.rules.most_common()
             ],
-            "examples": [vars(x) for x in self.examples],
+            "examples": [asdict(x) for x in self.examples],
         }
 
 

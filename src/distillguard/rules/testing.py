@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distillguard.rules.engine import RuleEngine
+from distillguard.rules.packerror import PackError
 from distillguard.rules.schema import ACTIONS, SCHEMAS
-from distillguard.rules.validate import PackError, Where, check_keys, line_of
+from distillguard.rules.validate import Where, check_keys, line_of
 
 CASE_KEYS = {
     "name",

@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from distillguard.errors import DistillguardError
 from distillguard.rules.iso3166 import ISO_3166_ALPHA2, country_hint
+from distillguard.rules.packerror import PackError
 from distillguard.rules.schema import VERIFICATION
 from distillguard.rules.yamlmarks import MarkedDict, MarkedList
-
-
-class PackError(DistillguardError):
-    """A pack that fails to load: the message names file, line and (where known) rule id."""
 
 
 class Where:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from distillguard.errors import DistillguardError
+from distillguard.rules.packerror import PackError
 
 
 class MarkedDict(dict[str, Any]):
@@ -86,20 +86,30 @@ def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> Iterator[MarkedL
     data.extend(loader.construct_object(n, deep=True) for n in node.value)
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:  # e.g. month 13: report it with the line
+        raise yaml.constructor.ConstructorError(
+            None, None, f"invalid date {node.value!r}: {exc}", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)  # type: ignore[arg-type]
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ignore[arg-type]
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)  # type: ignore[arg-type]
 
 
 def load_yaml_text(text: str, source: str) -> Any:
-    """Parse one YAML document; syntax errors become DistillguardError with file:line."""
+    """Parse one YAML document; syntax errors become PackError with file:line."""
     try:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise DistillguardError(f"{where}: YAML error: {exc.problem or exc}") from None
+        raise PackError(f"{where}: YAML error: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
-        raise DistillguardError(f"{source}: YAML error: {exc}") from None
+        raise PackError(f"{source}: YAML error: {exc}") from None
 
 
 def load_yaml_file(path: Path) -> tuple[Any, bytes]:
@@ -107,9 +117,9 @@ def load_yaml_file(path: Path) -> tuple[Any, bytes]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DistillguardError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise PackError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise DistillguardError(f"{path}: not UTF-8 text") from None
+        raise PackError(f"{path}: not UTF-8 text") from None
     return load_yaml_text(text, str(path)), raw

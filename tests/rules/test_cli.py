@@ -1,0 +1,149 @@
+"""`distillguard rules ...` commands, and replay of recorded events."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from distillguard.cli import app
+from distillguard.rules import PackError, RuleEngine, default_pack_path
+from distillguard.rules.replay import replay
+from distillguard.rules.samples import access_context
+
+runner = CliRunner()
+
+
+def test_validate_and_test_default() -> None:
+    r = runner.invoke(app, ["rules", "validate", "default"])
+    assert r.exit_code == 0, r.output
+    assert "ok: default" in r.output and "unverified facts [U]:" in r.output
+    r = runner.invoke(app, ["rules", "test", "default", "--require-coverage"])
+    assert r.exit_code == 0, r.output
+    assert " 0 failed" in r.output and "0 without a case" in r.output
+
+
+def test_validate_bad_pack_raises_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        default_pack_path()
+        .read_text()
+        .replace(
+            'condition: account.status == "suspended"', 'condition: account.status == "frozen"'
+        )
+    )
+    r = runner.invoke(app, ["rules", "validate", str(bad)])
+    assert isinstance(r.exception, PackError)
+    assert "rule account.suspended" in str(r.exception) and "'frozen'" in str(r.exception)
+
+
+def test_test_command_reports_failures(tmp_path: Path) -> None:
+    pack = tmp_path / "p.yaml"
+    shutil.copy(default_pack_path(), pack)
+    tests = default_pack_path().with_name("default.tests.yaml").read_text()
+    (tmp_path / "p.tests.yaml").write_text(
+        tests.replace(
+            "expect: block\n    expect_rules: [screening.hit]",
+            "expect: allow\n    expect_rules: [screening.hit]",
+        )
+    )
+    r = runner.invoke(app, ["rules", "test", str(pack)])
+    assert r.exit_code == 1
+    assert "FAIL" in r.output and "denied-party hit is blocked" in r.output
+
+
+def test_diff(tmp_path: Path) -> None:
+    new = tmp_path / "new.yaml"
+    new.write_text(
+        default_pack_path()
+        .read_text()
+        .replace("condition: frontier and params.n > 4", "condition: frontier and params.n > 2")
+        .replace("members: [CU, IR, KP, SY]", "members: [CU, IR, KP, SY, BY]")
+    )
+    r = runner.invoke(app, ["rules", "diff", "default", str(new), "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert "params.sample_fanout" in d["rules"]["changed"]
+    assert "country_groups.sanctioned.BY" in d["reference"]["added"]
+    r = runner.invoke(app, ["rules", "diff", "default", "default"])
+    assert "no changes" in r.output
+
+
+def test_explain(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx.json"
+    ctx.write_text(
+        json.dumps(
+            {
+                "account": {"nationality": "DE", "kyc_level": "verified"},
+                "model": {"name": "frontier-alpha"},
+                "screening": {"status": "clear"},
+            }
+        )
+    )
+    r = runner.invoke(app, ["rules", "explain", "--context", str(ctx), "--at", "2026-11-20"])
+    assert r.exit_code == 0, r.output
+    assert "MATCH bis.is_informed.foreign_person_allowlist" in r.output
+    assert "SKIP  iaas_cip.foreign_customer" in r.output and "decision: block" in r.output
+    r = runner.invoke(
+        app, ["rules", "explain", "--context", str(ctx), "--at", "2026-05-01", "--json"]
+    )
+    assert json.loads(r.output)["decision"]["action"] == "allow"
+    ctx.write_text(json.dumps({"acount": {}}))
+    r = runner.invoke(app, ["rules", "explain", "--context", str(ctx)])
+    assert "unknown context section 'acount'" in str(r.exception)
+
+
+def _log(path: Path, n: int) -> None:
+    rng = random.Random(3)
+    with path.open("wb") as fh:
+        for i in range(n):
+            ctx = access_context(rng)
+            ev = {
+                "ts": ctx["request"]["time"],
+                "account": ctx["account"]["id"],
+                "org": ctx["org"]["id"],
+                "country": ctx["request"]["country"],
+                "model": ctx["model"]["name"],
+                "params": ctx["params"],
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            if i % 10:
+                ev["context"] = ctx
+            fh.write(orjson.dumps(ev) + b"\n")
+        fh.write(b"{not json\n")
+
+
+def test_replay_counts_changes(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    _log(log, 400)
+    new = tmp_path / "new.yaml"
+    new.write_text(
+        default_pack_path().read_text().replace("status: proposed", "status: in_force")
+    )  # switch the proposed CIP rule on
+    base = RuleEngine.from_path(default_pack_path())
+    rep = replay(log, RuleEngine.from_path(new), base)
+    assert rep.events == 400 and rep.skipped_lines == 1 and rep.without_context == 40
+    assert rep.changed > 0
+    assert all(r[1:] == "iaas_cip.foreign_customer" for r in rep.rules)
+    assert sum(rep.accounts.values()) == rep.changed
+    # the same pack changes nothing
+    same = replay(log, base, base)
+    assert same.changed == 0
+    r = runner.invoke(app, ["rules", "replay", "--events", str(log), "--pack", str(new), "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["changed"] == rep.changed and d["input"]["skipped_lines"] == 1
+    assert d["rules"][0]["rule"] == "iaas_cip.foreign_customer"
+
+
+def test_replay_strict(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    _log(log, 3)
+    base = RuleEngine.from_path(default_pack_path())
+    with pytest.raises(Exception, match="line 4"):
+        replay(log, base, base, strict=True)
