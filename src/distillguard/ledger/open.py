@@ -32,14 +32,15 @@ def default_key_path() -> Path:
     return Path(env) if env else data_dir() / "ledger.key"
 
 
-def open_storage(url: str, *, create: bool) -> Storage:
+def open_storage(url: str, *, create: bool, readonly: bool = False) -> Storage:
     """A storage backend for `sqlite:///path` or `postgresql://...`."""
     if url.startswith(("postgresql://", "postgres://")):
         from .pgstorage import PostgresStorage
 
-        return PostgresStorage(url, create=create)
+        pg: Storage = PostgresStorage(url, create=create, readonly=readonly)
+        return pg
     if url.startswith("sqlite:///"):
-        return SQLiteStorage(Path(url[len("sqlite:///") :]), create=create)
+        return SQLiteStorage(Path(url[len("sqlite:///") :]), create=create, readonly=readonly)
     raise DistillguardError(
         f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://..."
     )
@@ -51,6 +52,7 @@ def open_ledger(
     *,
     create: bool = True,
     need_key: bool = True,
+    readonly: bool = False,
     origin: str | None = None,
 ) -> Ledger:
     """Open (or create) a ledger.
@@ -58,10 +60,13 @@ def open_ledger(
     `need_key=False` opens without the private key (verify, prove from stored
     checkpoints, export); the public key then comes from the key file when present,
     else from the database (and auditors should pass their own copy to verify).
+    `readonly=True` (implies create=False, need_key=False) never writes to the database.
     """
+    if readonly:
+        create, need_key = False, False
     url = url or default_url()
     kpath = Path(key_path) if key_path else default_key_path()
-    storage = open_storage(url, create=create)
+    storage = open_storage(url, create=create, readonly=readonly)
     try:
         if not storage.exists():
             if not create:

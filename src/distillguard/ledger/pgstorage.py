@@ -32,7 +32,7 @@ def _pg(sql: str) -> str:
 class PostgresStorage(Storage):
     """Two connections (writes, reads), each guarded by a lock."""
 
-    def __init__(self, url: str, *, create: bool) -> None:
+    def __init__(self, url: str, *, create: bool, readonly: bool = False) -> None:
         import psycopg
 
         self.url = url
@@ -42,6 +42,10 @@ class PostgresStorage(Storage):
         try:
             self._w = psycopg.connect(url, connect_timeout=10)
             self._r = psycopg.connect(url, connect_timeout=10, autocommit=True)
+            if readonly:
+                for c in (self._w, self._r):
+                    c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                    c.commit()
         except psycopg.Error as exc:
             raise DistillguardError(f"cannot connect to PostgreSQL ledger {url}: {exc}") from None
 

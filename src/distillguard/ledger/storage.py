@@ -36,6 +36,11 @@ NodeRow = tuple[int, bytes]  # node id (level << 56 | index), hash
 PayloadRow = tuple[str, str, bytes, bytes, float, float | None]
 
 
+def as_bytes(v: Any) -> bytes:
+    """Column value as bytes: SQLite lets a tampered BLOB come back as TEXT."""
+    return v.encode() if isinstance(v, str) else bytes(v)
+
+
 @dataclass
 class Batch:
     """What one append transaction writes."""
@@ -119,7 +124,7 @@ class Storage(ABC):
     def get_record(self, idx: int) -> tuple[bytes, bytes] | None:
         """(leaf, body) of one record."""
         rows = self._read("SELECT leaf, body FROM ledger_records WHERE idx = ?", (idx,))
-        return (bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
+        return (as_bytes(rows[0][0]), as_bytes(rows[0][1])) if rows else None
 
     def count_records(self) -> int:
         return int(self._read("SELECT count(*) FROM ledger_records")[0][0])
@@ -134,7 +139,7 @@ class Storage(ABC):
     def checkpoints(self) -> list[StoredCheckpoint]:
         """All checkpoints, by size."""
         rows = self._read("SELECT size, root, note, created FROM ledger_checkpoints ORDER BY size")
-        return [StoredCheckpoint(int(s), bytes(r), str(n), float(t)) for s, r, n, t in rows]
+        return [StoredCheckpoint(int(s), as_bytes(r), str(n), float(t)) for s, r, n, t in rows]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         rows = self._read(
@@ -143,14 +148,14 @@ class Storage(ABC):
         if not rows:
             return None
         s, r, n, t = rows[0]
-        return StoredCheckpoint(int(s), bytes(r), str(n), float(t))
+        return StoredCheckpoint(int(s), as_bytes(r), str(n), float(t))
 
     def get_payload(self, payload_id: str) -> tuple[str, bytes, bytes] | None:
         """(kind, salt, payload) or None when absent or deleted."""
         rows = self._read(
             "SELECT kind, salt, payload FROM ledger_payloads WHERE payload_id = ?", (payload_id,)
         )
-        return (str(rows[0][0]), bytes(rows[0][1]), bytes(rows[0][2])) if rows else None
+        return (str(rows[0][0]), as_bytes(rows[0][1]), as_bytes(rows[0][2])) if rows else None
 
     def delete_payloads(self, payload_id: str | None, expired_before: float | None) -> int:
         if payload_id is not None:
@@ -192,9 +197,10 @@ def _db_error(path: str, exc: Exception) -> DistillguardError:
 class SQLiteStorage(Storage):
     """SQLite in WAL mode: one write connection and one read connection, each locked."""
 
-    def __init__(self, path: Path, *, create: bool) -> None:
+    def __init__(self, path: Path, *, create: bool, readonly: bool = False) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
+        self.readonly = readonly
         if not create and not path.exists():
             raise DistillguardError(f"no ledger database at {path}")
         if create:
@@ -208,6 +214,11 @@ class SQLiteStorage(Storage):
             raise _db_error(str(path), exc) from None
 
     def _connect(self) -> sqlite3.Connection:
+        if self.readonly:  # verify/prove/export: never write, not even the WAL header
+            uri = f"file:{self.path}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
@@ -288,14 +299,14 @@ class SQLiteStorage(Storage):
             for i, h in self._read(
                 f"SELECT idx, leaf FROM ledger_records WHERE idx IN ({marks})", leaves
             ):
-                out[(0, int(i))] = bytes(h)
+                out[(0, int(i))] = as_bytes(h)
         if inner:
             marks = ",".join("?" * len(inner))
             ids = [node_id(lvl, i) for lvl, i in inner]
             for nid, h in self._read(
                 f"SELECT id, hash FROM ledger_nodes WHERE id IN ({marks})", ids
             ):
-                out[node_key(nid)] = bytes(h)
+                out[node_key(nid)] = as_bytes(h)
         return out
 
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
@@ -303,7 +314,8 @@ class SQLiteStorage(Storage):
         conn = self._connect()
         try:
             cur = conn.execute(
-                "SELECT idx, leaf, body FROM ledger_records WHERE idx >= ? ORDER BY idx",
+                "SELECT idx, CAST(leaf AS BLOB), CAST(body AS BLOB) FROM ledger_records "
+                "WHERE idx >= ? ORDER BY idx",
                 (start,),
             )
             while rows := cur.fetchmany(chunk):
@@ -316,7 +328,7 @@ class SQLiteStorage(Storage):
     def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
         conn = self._connect()
         try:
-            cur = conn.execute("SELECT id, hash FROM ledger_nodes ORDER BY id")
+            cur = conn.execute("SELECT id, CAST(hash AS BLOB) FROM ledger_nodes ORDER BY id")
             while rows := cur.fetchmany(chunk):
                 yield rows
         except sqlite3.Error as exc:
