@@ -36,7 +36,8 @@ rules:
     citation: test
     status: in_force
     verification: V
-    condition: account.kyc_level in ["none", "basic"] and model.classification == "frontier_restricted"
+    condition: >
+      account.kyc_level in ["none", "basic"] and model.classification == "frontier_restricted"
     action: hold_for_review
     reason_code: kyc
 """
