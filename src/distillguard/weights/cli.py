@@ -1,0 +1,651 @@
+"""`distillguard weights ...`: registry, classification, signing, vault, transfers.
+
+Settings come from options or the environment: DISTILLGUARD_DB (registry database URL,
+default the data directory's SQLite file), DISTILLGUARD_ACTOR (who is acting; default
+the OS user: record real identities in production), DISTILLGUARD_KEK (the local
+key-encryption key file, default <data dir>/weights/kek.json). Imports of the heavy
+parts stay inside the commands so `distillguard --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from distillguard.weights.keys import LocalKeyFile
+    from distillguard.weights.service import WeightsService
+
+app = typer.Typer(
+    help="Model weights: registry, classification, signing, vault, transfers.", no_args_is_help=True
+)
+transfer_app = typer.Typer(
+    help="Request, approve and package weight transfers.", no_args_is_help=True
+)
+grants_app = typer.Typer(help="Access grants with six-monthly reviews.", no_args_is_help=True)
+app.add_typer(transfer_app, name="transfer")
+app.add_typer(grants_app, name="grants")
+
+_state: dict[str, Any] = {}
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="weights")
+
+
+@app.callback()
+def _options(
+    db: str | None = typer.Option(
+        None, "--db", help="Registry database URL [env DISTILLGUARD_DB]."
+    ),
+    actor: str | None = typer.Option(None, "--as", help="Acting person [env DISTILLGUARD_ACTOR]."),
+) -> None:
+    """Model weights: registry, classification, signing, vault, transfers."""
+    _state["db"] = db or os.environ.get("DISTILLGUARD_DB")
+    _state["actor"] = actor or os.environ.get("DISTILLGUARD_ACTOR") or getpass.getuser()
+
+
+def _actor() -> str:
+    return str(_state.get("actor") or getpass.getuser())
+
+
+def _svc() -> WeightsService:
+    from distillguard.store import open_database
+    from distillguard.weights.deps import Audit
+    from distillguard.weights.service import WeightsService
+
+    return WeightsService(open_database(_state.get("db")), audit=Audit.open_default())
+
+
+def _kek_path(path: Path | None) -> Path:
+    from distillguard.paths import data_dir
+
+    env = os.environ.get("DISTILLGUARD_KEK")
+    return path or (Path(env) if env else data_dir() / "weights" / "kek.json")
+
+
+def _kek(path: Path | None) -> LocalKeyFile:
+    from distillguard.weights.keys import LocalKeyFile
+
+    return LocalKeyFile.load(_kek_path(path))
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on an interactive terminal, nothing otherwise."""
+    if not sys.stderr.isatty() or total < (64 << 20):
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    cols = (
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*cols, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _tree_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _print_classification(c: Any) -> None:
+    total = "unknown" if c.total_flop is None else f"{c.total_flop:.3g}"
+    est = " (estimate)" if c.estimated else ""
+    typer.echo(f"{c.model}@{c.version}: training compute {total}{est}; published={c.published}")
+    for r in c.regimes:
+        force = "" if r.in_force else " [not in force yet]"
+        large = "" if r.large_developer is None else f", large developer={r.large_developer}"
+        typer.echo(f"  {r.regime:<22} {r.status}{large}{force}")
+        for line in r.explanation:
+            typer.echo(f"      - {line}")
+        typer.echo(f"      cite: {r.citation} [{r.verification}]")
+
+
+# -- keys -----------------------------------------------------------------------------
+
+
+@app.command()
+def keygen(
+    kek: bool = typer.Option(False, "--kek", help="Create the key-encryption key file."),
+    kek_file: Path | None = typer.Option(None, help="KEK file [env DISTILLGUARD_KEK]."),
+    signing_key: Path | None = typer.Option(
+        None, "--signing", help="Write an EC P-256 signing key here (+ .pub)."
+    ),
+    recipient: Path | None = typer.Option(
+        None, "--recipient", help="Write a recipient key pair here (+ .pub)."
+    ),
+    kind: str = typer.Option("x25519", "--type", help="Recipient key type: x25519 or rsa."),
+) -> None:
+    """Create keys: the vault KEK file (0600), a signing key, or a transfer recipient key."""
+    from distillguard.errors import DistillguardError
+    from distillguard.weights import keys, signing
+
+    if not (kek or signing_key or recipient):
+        raise DistillguardError(
+            "say which key to create: --kek, --signing PATH or --recipient PATH"
+        )
+    if kek:
+        kf = keys.LocalKeyFile.create(_kek_path(kek_file))
+        typer.echo(f"created KEK file {kf.path} (mode 0600), key {kf.current_kek_id()}")
+    if signing_key:
+        pub = signing.generate_signing_key(signing_key)
+        typer.echo(f"created signing key {signing_key} and public key {pub}")
+    if recipient:
+        if recipient.exists():
+            raise DistillguardError(f"{recipient} already exists; refusing to overwrite it")
+        priv, pub_pem = keys.generate_recipient_keypair(kind)
+        keys.write_private_file(recipient, priv)
+        recipient.with_name(recipient.name + ".pub").write_bytes(pub_pem)
+        typer.echo(f"created {kind} recipient key {recipient} and public key {recipient}.pub")
+
+
+@app.command()
+def rotate(
+    files: list[Path] = typer.Argument(None, help="Vault files whose data keys to re-wrap."),
+    kek_file: Path | None = typer.Option(None, help="KEK file [env DISTILLGUARD_KEK]."),
+    new_key: bool = typer.Option(
+        True, "--new-key/--rewrap-only", help="Add a new KEK version first."
+    ),
+) -> None:
+    """Rotate the KEK and re-wrap data keys (the encrypted data is not rewritten)."""
+    from distillguard.weights import vault
+
+    kf = _kek(kek_file)
+    if new_key:
+        typer.echo(f"new key-encryption key {kf.rotate()}")
+    for f in files or []:
+        vault.rewrap(f, kf)
+        typer.echo(f"re-wrapped {f} under {kf.current_kek_id()}")
+
+
+# -- registry and classification ------------------------------------------------------------
+
+
+def _compute_entries(specs: list[str]) -> list[Any]:
+    from distillguard.errors import DistillguardError
+    from distillguard.weights.service import ComputeEntry
+
+    out = []
+    for s in specs:
+        phase, _, rest = s.partition("=")
+        flop, _, source = rest.partition("@")
+        try:
+            out.append(ComputeEntry(phase.strip(), float(flop), source.strip()))
+        except ValueError:
+            raise DistillguardError(
+                f"bad --compute {s!r}: use PHASE=FLOP@SOURCE, e.g. pretraining=3.1e25@run-17.log"
+            ) from None
+    return out
+
+
+@app.command("register")
+def register_cmd(
+    spec: str = typer.Argument(..., help="MODEL@VERSION"),
+    path: Path = typer.Argument(..., help="The model's file or folder."),
+    published: bool = typer.Option(False, help="The weights are published (open)."),
+    params: int | None = typer.Option(
+        None, help="Parameters N (default: from safetensors headers)."
+    ),
+    tokens: float | None = typer.Option(None, help="Training tokens D (for the 6ND estimate)."),
+    compute: list[str] = typer.Option(
+        [], help="PHASE=FLOP@SOURCE; phases: pretraining, fine_tuning, rl, synthetic_data, other."
+    ),
+    developer: str | None = typer.Option(None, help="Developer organisation."),
+    revenue: float | None = typer.Option(None, help="Developer prior-year revenue in USD."),
+    storage: str = typer.Option("local-disk", help="Kind of storage holding this copy."),
+    key_holder: str | None = typer.Option(None, help="Who holds the key of this copy."),
+) -> None:
+    """Register a model version: hash its files, record artifacts, compute and custody."""
+    from distillguard.errors import DistillguardError
+
+    model, _, version = spec.partition("@")
+    if not model or not version:
+        raise DistillguardError(f"give MODEL@VERSION, not {spec!r}")
+    svc = _svc()
+    ref, c = svc.register(
+        model,
+        version,
+        path,
+        actor=_actor(),
+        published=published,
+        parameters=params,
+        training_tokens=tokens,
+        compute=_compute_entries(compute),
+        developer=developer,
+        revenue_usd=revenue,
+        storage=storage,
+        key_holder=key_holder,
+    )
+    arts = svc.reg.artifacts(ref)
+    typer.echo(f"registered {ref}: {len(arts)} files, {sum(a['size'] for a in arts)} bytes")
+    _print_classification(c)
+
+
+@app.command("compute")
+def compute_cmd(
+    spec: str = typer.Argument(..., help="MODEL[@VERSION]"),
+    phase: str = typer.Option(..., help="pretraining, fine_tuning, rl, synthetic_data or other."),
+    flop: float | None = typer.Option(None, help="Operations used (measured)."),
+    source: str = typer.Option(..., help="Where the figure comes from (log, invoice, report)."),
+    params: float | None = typer.Option(None, help="Estimate instead: parameters N ..."),
+    tokens: float | None = typer.Option(None, help="... and tokens D (6·N·D)."),
+) -> None:
+    """Add a training-compute entry (measured, or estimated as 6·N·D) and re-classify."""
+    from distillguard.errors import DistillguardError
+    from distillguard.weights.classify import estimate_flop
+    from distillguard.weights.service import ComputeEntry
+
+    if flop is None and (params is None or tokens is None):
+        raise DistillguardError("give --flop, or --params and --tokens for a 6·N·D estimate")
+    est = flop is None
+    value = estimate_flop(params or 0, tokens or 0) if est else float(flop or 0)
+    src = f"{source} (6·N·D estimate, N={params:.3g}, D={tokens:.3g})" if est else source  # type: ignore[str-format]
+    c = _svc().add_compute(spec, ComputeEntry(phase, value, src, est), actor=_actor())
+    _print_classification(c)
+
+
+@app.command("classify")
+def classify_cmd(
+    spec: str | None = typer.Argument(None, help="MODEL[@VERSION]; omit with --all."),
+    all_: bool = typer.Option(
+        False, "--all", help="Re-classify every version (after a pack change)."
+    ),
+    at: str | None = typer.Option(None, help="Classify as of this date (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    show_history: bool = typer.Option(False, "--history", help="Show the classification history."),
+) -> None:
+    """Classify a version per regime (US 4E091, EU systemic risk, SB 53, RAISE), explained."""
+    from datetime import UTC
+
+    from distillguard.errors import DistillguardError
+    from distillguard.weights import classify
+
+    svc = _svc()
+    if all_:
+        for name, changed in svc.reclassify_all():
+            typer.echo(f"{name}: {'re-classified' if changed else 'unchanged'}")
+        return
+    if not spec:
+        raise DistillguardError("give MODEL[@VERSION] or --all")
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at).replace(tzinfo=UTC)
+        except ValueError:
+            raise DistillguardError(f"bad date {at!r}: use YYYY-MM-DD") from None
+    c, _ = svc.classify(spec, at=when)
+    if show_history:
+        for h in classify.history(svc.reg, svc.reg.resolve(spec)):
+            res = ", ".join(f"{k}={v[0]}" for k, v in h["result"].items())
+            typer.echo(f"{h['computed_at']} [{h['trigger']}] pack {h['pack_hash'][:12]}: {res}")
+    elif as_json:
+        typer.echo(json.dumps(c.to_dict(), indent=1))
+    else:
+        _print_classification(c)
+
+
+# -- signing --------------------------------------------------------------------------------
+
+
+@app.command()
+def sign(
+    path: Path = typer.Argument(..., help="Model file or folder."),
+    key: Path | None = typer.Option(None, "--key", help="EC private key (PEM)."),
+    signature: Path | None = typer.Option(None, help="Output (default: PATH.sig beside it)."),
+    sigstore: bool = typer.Option(False, help="Sign keyless with Sigstore (needs network)."),
+    identity_token: str | None = typer.Option(None, help="OIDC token for Sigstore."),
+    workers: int | None = typer.Option(None, help="Hashing threads."),
+) -> None:
+    """Sign a model; `model_signing verify key` accepts the signature."""
+    from distillguard.weights import signing
+
+    sig = signature or path.with_name(path.name + ".sig")
+    opts = signing.SigstoreOptions(identity_token=identity_token) if sigstore else None
+    with _progress(_tree_size(path), "hashing") as cb:
+        res = signing.sign_model(
+            path, sig, private_key=key, sigstore=opts, workers=workers, progress=cb
+        )
+    typer.echo(
+        f"signed {len(res.manifest.files)} files ({res.manifest.total_bytes} bytes), "
+        f"root sha256 {res.manifest.root_digest} -> {sig}"
+    )
+
+
+@app.command()
+def verify(
+    path: Path = typer.Argument(..., help="Model file or folder."),
+    signature: Path = typer.Option(..., help="Signature (Sigstore bundle)."),
+    key: Path | None = typer.Option(None, "--key", help="EC public key (PEM)."),
+    identity: str | None = typer.Option(None, help="Sigstore: expected signer identity."),
+    issuer: str | None = typer.Option(None, help="Sigstore: expected OIDC issuer."),
+    workers: int | None = typer.Option(None, help="Hashing threads."),
+) -> None:
+    """Verify a model against its signature; names every changed, added or missing file."""
+    from distillguard.weights import signing
+
+    ident = (identity, issuer) if identity and issuer else None
+    with _progress(_tree_size(path), "hashing") as cb:
+        res = signing.verify_model(
+            path, signature, public_key=key, sigstore_identity=ident, workers=workers, progress=cb
+        )
+    typer.echo(f"verified: {res.files} files, {res.total_bytes} bytes, root {res.root_digest}")
+
+
+# -- vault ----------------------------------------------------------------------------------
+
+
+@app.command()
+def encrypt(
+    src: Path = typer.Argument(..., help="Plaintext weight file."),
+    dst: Path = typer.Argument(..., help="Encrypted output (its key envelope goes to DST.key)."),
+    model: str = typer.Option(..., "--model", help="MODEL@VERSION the file belongs to."),
+    kek_file: Path | None = typer.Option(None, help="KEK file [env DISTILLGUARD_KEK]."),
+    chunk_mib: int = typer.Option(8, help="Chunk size in MiB."),
+    workers: int = typer.Option(2, help="I/O threads."),
+    storage: str = typer.Option("local-disk", help="Kind of storage of the encrypted copy."),
+) -> None:
+    """Encrypt a weight file (AES-256-GCM chunks, per-file data key wrapped by the KEK)."""
+    kf = _kek(kek_file)
+    with _progress(src.stat().st_size if src.exists() else 0, "encrypting") as cb:
+        res = _svc().encrypt(
+            model,
+            src,
+            dst,
+            kf,
+            actor=_actor(),
+            storage=storage,
+            chunk_size=chunk_mib << 20,
+            workers=workers,
+            progress=cb,
+        )
+    typer.echo(
+        f"encrypted {res.plaintext_size} bytes in {res.chunks} chunks -> {dst} "
+        f"(key envelope {res.envelope}, KEK {res.kek_id})"
+    )
+
+
+@app.command()
+def decrypt(
+    src: Path = typer.Argument(..., help="Encrypted weight file."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Destination file (inside a registered custody location)."
+    ),
+    stdout: bool = typer.Option(False, "--stdout", help="Stream plaintext to standard output."),
+    kek_file: Path | None = typer.Option(None, help="KEK file [env DISTILLGUARD_KEK]."),
+    workers: int = typer.Option(2, help="I/O threads."),
+) -> None:
+    """Decrypt to a stream or an authorised destination (needs a live 'decrypt' grant)."""
+    from distillguard.errors import DistillguardError
+
+    if (output is None) == (not stdout):
+        raise DistillguardError("give exactly one of --output FILE or --stdout")
+    kf = _kek(kek_file)
+    svc = _svc()
+    if stdout:
+        svc.decrypt(src, kf, actor=_actor(), stream=sys.stdout.buffer, workers=workers)
+        return
+    assert output is not None
+    with _progress(src.stat().st_size if src.exists() else 0, "decrypting") as cb:
+        n = svc.decrypt(src, kf, actor=_actor(), dst=output, workers=workers, progress=cb)
+    typer.echo(f"decrypted {n} bytes -> {output} (every chunk authenticated)")
+
+
+# -- inventory, custody, incidents ------------------------------------------------------------
+
+
+@app.command()
+def inventory(
+    scan: list[Path] = typer.Option([], help="Folders to search for unregistered copies."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Every known copy of every version; with --scan, find copies nobody registered."""
+    from rich.console import Console
+    from rich.table import Table
+
+    svc = _svc()
+    rows = svc.reg.custody()
+    found = svc.scan(scan) if scan else []
+    if as_json:
+        typer.echo(json.dumps({"custody": rows, "scan": found}, indent=1, default=str))
+        return
+    table = Table("model", "location", "storage", "encrypted", "key holder", "since")
+    for r in rows:
+        table.add_row(
+            f"{r['name']}@{r['version']}",
+            r["location"],
+            r["storage"],
+            "yes" if r["encrypted"] else "NO",
+            r["key_holder"] or "-",
+            str(r["recorded_at"]),
+        )
+    Console().print(table)
+    for f in found:
+        tag = "expected" if f["expected"] else f"UNEXPECTED -> incident {f['incident']}"
+        typer.echo(f"copy of {f['model']}@{f['version']}:{f['artifact']} at {f['path']}: {tag}")
+
+
+@app.command()
+def custody(
+    spec: str = typer.Argument(..., help="MODEL@VERSION"),
+    location: Path = typer.Argument(..., help="Where the copy is (folder or file)."),
+    storage: str = typer.Option(..., help="Kind of storage (gpu-node, s3, hsm-backed-disk...)."),
+    encrypted: bool = typer.Option(False, help="The copy is encrypted at rest."),
+    key_holder: str | None = typer.Option(None, help="Who holds the key."),
+) -> None:
+    """Record a known copy (also authorises decryption into that location)."""
+    svc = _svc()
+    ref = svc.reg.resolve(spec)
+    cid = svc.reg.add_custody(
+        ref,
+        str(location.resolve()),
+        storage=storage,
+        encrypted=encrypted,
+        key_holder=key_holder,
+        recorded_by=_actor(),
+    )
+    svc.audit.record(
+        "custody",
+        model=ref.model,
+        version=ref.version,
+        location=str(location.resolve()),
+        storage=storage,
+        encrypted=encrypted,
+        actor=_actor(),
+    )
+    typer.echo(f"recorded copy {cid} of {ref} at {location.resolve()}")
+
+
+@app.command()
+def incidents() -> None:
+    """Weight-exfiltration incidents with discovery time and reporting deadlines."""
+    for i in _svc().reg.incidents():
+        typer.echo(
+            f"{i['id']} {i['kind']} discovered {i['discovered_at']} [{i['status']}]: "
+            f"{json.dumps(i['detail'])}"
+        )
+        for d in i["deadlines"]:
+            typer.echo(f"    report to {d['regime']} by {d['due']} ({d['citation']})")
+
+
+# -- grants ---------------------------------------------------------------------------------
+
+
+@grants_app.command("list")
+def grants_list(model: str | None = typer.Option(None, help="Only this model.")) -> None:
+    """Grants with their review dates; expired ones need re-certification."""
+    for g in _svc().reg.grants(model):
+        typer.echo(
+            f"{g['id']} {g['model']} {g['subject']} {g['permission']} "
+            f"review due {g['review_due']} [{g['state']}]"
+        )
+
+
+@grants_app.command("add")
+def grants_add(
+    model: str = typer.Argument(...),
+    subject: str = typer.Argument(...),
+    permission: str = typer.Argument(
+        ..., help="read, decrypt, sign, transfer_request, transfer_approve, admin"
+    ),
+    review_days: int = typer.Option(182, help="Days until the grant must be re-certified."),
+) -> None:
+    """Grant a permission on a model (expires at the review date unless re-certified)."""
+    svc = _svc()
+    gid = svc.reg.grant(model, subject, permission, granted_by=_actor(), review_days=review_days)
+    svc.audit.record(
+        "grant", grant=gid, model=model, subject=subject, permission=permission, actor=_actor()
+    )
+    typer.echo(f"granted {permission} on {model} to {subject}: {gid}")
+
+
+@grants_app.command("recertify")
+def grants_recertify(grant_id: str = typer.Argument(...)) -> None:
+    """Re-certify a grant for another review period (not by its holder)."""
+    svc = _svc()
+    due = svc.reg.recertify(grant_id, by=_actor())
+    svc.audit.record("grant_recertify", grant=grant_id, actor=_actor(), review_due=due)
+    typer.echo(f"re-certified {grant_id}; next review {due}")
+
+
+@grants_app.command("revoke")
+def grants_revoke(grant_id: str = typer.Argument(...)) -> None:
+    """Revoke a grant."""
+    svc = _svc()
+    svc.reg.revoke(grant_id, by=_actor())
+    svc.audit.record("grant_revoke", grant=grant_id, actor=_actor())
+    typer.echo(f"revoked {grant_id}")
+
+
+# -- transfers ------------------------------------------------------------------------------
+
+
+def _print_transfer(t: dict[str, Any]) -> None:
+    d = t["decision"]
+    exc = f" ({d['exception']})" if d.get("exception") else ""
+    r = t["request"]["recipient"]
+    typer.echo(
+        f"{t['id']} {t['request']['model']} -> {r['org']} (HQ {r['hq_country']}, parent "
+        f"{r['parent_hq_country'] or '-'}, destination {r['destination_country']}); "
+        f"screening {t['screening']['status']}"
+    )
+    typer.echo(
+        f"  decision: {d['action']}{exc}; status {t['status']}; approvals "
+        f"{len(t['approvals'])}/{t['required_approvals']} {t['approvals']}"
+    )
+    for reason in d["reasons"]:
+        typer.echo(f"  - {reason['rule_id']}: {reason['title']} [{reason['citation']}]")
+
+
+@transfer_app.command("request")
+def transfer_request(
+    spec: str = typer.Argument(..., help="MODEL@VERSION"),
+    org: str = typer.Option(..., help="Recipient organisation."),
+    hq: str = typer.Option(..., help="Recipient headquarters country (ISO 3166-1 alpha-2)."),
+    dest: str = typer.Option(..., help="Destination country of the weights."),
+    parent_hq: str | None = typer.Option(None, help="Ultimate parent's headquarters country."),
+    end_use: str = typer.Option(..., help="End use (e.g. inference, research)."),
+    purpose: str = typer.Option(..., help="Purpose of the transfer."),
+    recipient_key: Path = typer.Option(..., help="Recipient public key (X25519 or RSA PEM)."),
+    gpus: int | None = typer.Option(None, help="GPUs in the order (for LPP)."),
+) -> None:
+    """Request a transfer; the rules decide and the recipient is screened."""
+    from distillguard.errors import DistillguardError
+    from distillguard.weights.transfers import Recipient, Transfers
+
+    try:
+        pem = recipient_key.read_text()
+    except OSError as exc:
+        raise DistillguardError(f"cannot read {recipient_key}: {exc.strerror}") from None
+    t = Transfers(_svc()).request(
+        spec,
+        Recipient(org, hq, dest, parent_hq, pem),
+        end_use=end_use,
+        purpose=purpose,
+        requested_by=_actor(),
+        gpu_count=gpus,
+    )
+    _print_transfer(t)
+
+
+@transfer_app.command("approve")
+def transfer_approve(
+    transfer_id: str = typer.Argument(...),
+    licence: str | None = typer.Option(None, help="Licence number, where the rules require one."),
+) -> None:
+    """Approve a transfer (not your own; controlled weights need two approvers)."""
+    from distillguard.weights.transfers import Transfers
+
+    _print_transfer(Transfers(_svc()).approve(transfer_id, _actor(), licence_ref=licence))
+
+
+@transfer_app.command("package")
+def transfer_package(
+    transfer_id: str = typer.Argument(...),
+    model_dir: Path = typer.Option(..., help="The registered model's plaintext files."),
+    out: Path = typer.Option(..., help="Package folder to create."),
+    signing_key: Path = typer.Option(..., help="EC private key that signs the manifest."),
+) -> None:
+    """Build the package of an approved transfer: encrypted to the recipient, signed."""
+    from distillguard.weights.transfers import Transfers
+
+    p = Transfers(_svc()).package(
+        transfer_id, model_dir, out, signing_key=signing_key, actor=_actor()
+    )
+    typer.echo(f"package written to {p}")
+
+
+@transfer_app.command("list")
+def transfer_list() -> None:
+    """All transfer requests with their decisions and approvals."""
+    from distillguard.weights.transfers import Transfers
+
+    for t in Transfers(_svc()).list():
+        _print_transfer(t)
+
+
+@app.command()
+def receive(
+    package: Path = typer.Argument(..., help="Transfer package folder."),
+    key: Path = typer.Option(..., "--key", help="Recipient private key (PEM)."),
+    signer_key: Path = typer.Option(
+        ..., help="Provider's signing public key (obtained out of band)."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder (or file) to create."),
+) -> None:
+    """Recipient side: decrypt a package and verify the provider's signature."""
+    from distillguard.errors import DistillguardError
+    from distillguard.weights.transfers import receive as do_receive
+
+    try:
+        priv = key.read_bytes()
+    except OSError as exc:
+        raise DistillguardError(f"cannot read {key}: {exc.strerror}") from None
+    res = do_receive(package, priv, signer_key, output)
+    typer.echo(
+        f"received and verified {res.files} files ({res.total_bytes} bytes), root "
+        f"{res.root_digest} -> {output}"
+    )
