@@ -1,0 +1,165 @@
+"""The in-process candidate index: every alias of every entry, no search server.
+
+Why: yente needs Elasticsearch (4-16 GB) to find ~10-50 candidates per query; the lists
+fit in a few hundred MB of Python dicts. Every alias is normalised once at build time and
+its name parts go into an inverted index with fuzzy side doors, so that a query part finds
+listed parts that are
+- equal,
+- one edit away (symmetric delete-1 keys, the SymSpell trick: no scan of the vocabulary),
+- spelt by another transliteration convention (`fold`) or sounding alike (metaphone),
+- consonant-skeleton equal (for queries written in non-Latin scripts), or
+- written as two parts on one side and one on the other ("abdul hai" / "abdulhai").
+Candidate names are ranked by the summed inverse document frequency of the query parts
+they share, so rare name parts decide, and only the best few are scored in full.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import pairwise
+
+from rigour.text.phonetics import metaphone
+
+from distillguard.screening.model import ListEntry
+from distillguard.screening.normalize import NormName, fold, skeleton, try_normalize
+
+_MAX_POSTINGS = 6_000  # postings visited per query: common parts are skipped beyond this
+
+
+def _deletes(token: str) -> list[str]:
+    if len(token) < 4:
+        return []
+    return [token[:i] + token[i + 1 :] for i in range(len(token))]
+
+
+@dataclass(slots=True)
+class IndexedName:
+    entry: int
+    name: NormName
+    kind: str
+
+
+class NameIndex:
+    """Aliases of all loaded entries with token, delete-1, fold, phonetic and skeleton keys."""
+
+    def __init__(self) -> None:
+        self.entries: list[ListEntry] = []
+        self.entry_hashes: list[str] = []
+        self.entry_snapshots: list[int] = []
+        self.names: list[IndexedName] = []
+        self.skipped_names = 0
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._concat: dict[str, list[int]] = defaultdict(list)
+        self._deletes: dict[str, set[str]] = defaultdict(set)
+        self._folds: dict[str, set[str]] = defaultdict(set)
+        self._phon: dict[str, set[str]] = defaultdict(set)
+        self._skel: dict[str, set[str]] = defaultdict(set)
+        self._idf: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, entry: ListEntry, *, snapshot_id: int = 0, entry_hash: str = "") -> int:
+        """Index one entry and all its aliases; return how many aliases were indexed."""
+        idx = len(self.entries)
+        self.entries.append(entry)
+        self.entry_hashes.append(entry_hash or entry.content_hash())
+        self.entry_snapshots.append(snapshot_id)
+        schema = entry.schema
+        seen: set[tuple[str, ...]] = set()
+        added = 0
+        for alias in entry.names:
+            norm = try_normalize(alias.name, schema)
+            if norm is None:
+                self.skipped_names += 1
+                continue
+            key = norm.texts + norm.legal_forms
+            if key in seen:
+                continue
+            seen.add(key)
+            nid = len(self.names)
+            self.names.append(IndexedName(idx, norm, alias.kind))
+            added += 1
+            texts = norm.texts
+            for t in set(texts):
+                self._postings[t].append(nid)
+            for a, b in pairwise(texts):
+                self._concat[a + b].append(nid)
+        return added
+
+    def finalize(self) -> None:
+        """Build the fuzzy side doors and document frequencies after the last `add`."""
+        n = max(len(self.names), 1)
+        for tok, posting in self._postings.items():
+            self._idf[tok] = math.log(1.0 + n / len(posting))
+            for d in _deletes(tok):
+                self._deletes[d].add(tok)
+            self._folds[fold(tok)].add(tok)
+            if tok.isalpha():
+                if len(tok) > 2:
+                    self._phon[metaphone(tok)].add(tok)
+                sk = skeleton(tok)
+                if len(sk) >= 3:
+                    self._skel[sk].add(tok)
+
+    # -- retrieval ----------------------------------------------------------------------
+    def _variants(self, tok: str, phonetic: str, skel: str, cross: bool) -> dict[str, float]:
+        """Listed parts that a query part may stand for, with a retrieval confidence."""
+        out: dict[str, float] = {}
+        if tok in self._postings:
+            out[tok] = 1.0
+        for v in self._deletes.get(tok, ()):
+            out.setdefault(v, 0.8)
+        for d in _deletes(tok):
+            if d in self._postings:
+                out.setdefault(d, 0.8)
+            for v in self._deletes.get(d, ()):
+                out.setdefault(v, 0.7)
+        for v in self._folds.get(fold(tok), ()):
+            out.setdefault(v, 0.9)
+        if phonetic:
+            for v in self._phon.get(phonetic, ()):
+                if v[:1] == tok[:1]:
+                    out.setdefault(v, 0.6)
+        if cross and skel and len(skel) >= 3:
+            for v in self._skel.get(skel, ()):
+                out.setdefault(v, 0.6)
+        return out
+
+    def candidates(self, query: NormName, limit: int = 40) -> list[int]:
+        """Ids of the `limit` names sharing the most (rare) name parts with the query."""
+        totals: dict[int, float] = defaultdict(float)
+        toks = query.tokens
+        cross = query.non_latin
+        plans: list[tuple[int, str, dict[str, float]]] = []
+        for tk in toks:
+            if len(tk.text) < 2 and len(toks) > 1:
+                continue
+            variants = self._variants(tk.text, tk.phonetic, tk.skeleton, cross)
+            size = sum(len(self._postings[v]) for v in variants)
+            plans.append((size, tk.text, variants))
+        plans.sort(key=lambda x: x[0])
+        visited = 0
+        for i, (size, text, variants) in enumerate(plans):
+            if i > 0 and visited + size > _MAX_POSTINGS:
+                continue  # a very common part: the rarer parts already chose the candidates
+            visited += size
+            # A name rarely holds two variants of one query part, so plain sums suffice.
+            for v, conf in variants.items():
+                w = self._idf[v] * conf
+                for nid in self._postings[v]:
+                    totals[nid] += w
+            for nid in self._concat.get(text, ()):
+                totals[nid] += 3.0
+        for a, b in pairwise(toks):
+            cat = a.text + b.text
+            if cat in self._postings:
+                w = self._idf[cat]
+                for nid in self._postings[cat]:
+                    totals[nid] += w
+        if len(totals) <= limit:
+            return list(totals)
+        return heapq.nlargest(limit, totals, key=totals.__getitem__)
