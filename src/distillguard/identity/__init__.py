@@ -15,7 +15,12 @@ from distillguard.identity.models import (
     Payment,
     Reseller,
 )
-from distillguard.identity.service import IdentityService, IdentityUnavailable
+from distillguard.identity.service import (
+    ConflictError,
+    IdentityService,
+    IdentityUnavailable,
+    NotFoundError,
+)
 from distillguard.identity.snapshot import AccountSnapshot, combined_screening
 
 __all__ = [
@@ -24,9 +29,11 @@ __all__ = [
     "Address",
     "ApiKey",
     "BeneficialOwner",
+    "ConflictError",
     "IdentityService",
     "IdentityUnavailable",
     "KycRecord",
+    "NotFoundError",
     "Org",
     "Payment",
     "Reseller",

@@ -42,6 +42,14 @@ _R = TypeVar("_R", Org, Account)
 _MAX_CHANGES_PER_SYNC = 10_000
 
 
+class NotFoundError(DistillguardError):
+    """No such organisation, account or key (the admin API answers 404)."""
+
+
+class ConflictError(DistillguardError):
+    """A name or id is already taken (the admin API answers 409)."""
+
+
 class IdentityUnavailable(DistillguardError):
     """The identity store cannot be reached and the cache is too old to trust."""
 
@@ -200,7 +208,7 @@ class IdentityService:
         ident = v.ident(given)
         for table in ("identity_orgs", "identity_accounts"):
             if self.db.query_one(f"SELECT 1 AS x FROM {table} WHERE id = ?", (ident,)):
-                raise DistillguardError(f"id {ident!r} is already in use")
+                raise ConflictError(f"id {ident!r} is already in use")
         return ident
 
     def create_org(
@@ -223,7 +231,7 @@ class IdentityService:
         cols = _limit_columns(limits, "limits")
         with self.db.transaction():
             if self.db.query_one("SELECT id FROM identity_orgs WHERE name = ?", (name,)):
-                raise DistillguardError(f"an organisation named {name!r} already exists")
+                raise ConflictError(f"an organisation named {name!r} already exists")
             org_id = self._new_id("org", id)
             ts = now_iso()
             self.db.execute(
@@ -256,7 +264,7 @@ class IdentityService:
         """An organisation by id or name."""
         org = self.find_org(ref)
         if org is None:
-            raise DistillguardError(f"no organisation {ref!r}")
+            raise NotFoundError(f"no organisation {ref!r}")
         return org
 
     def list_orgs(self) -> list[Org]:
@@ -294,7 +302,7 @@ class IdentityService:
                     "SELECT id FROM identity_orgs WHERE name = ?", (cols["name"],)
                 )
             ):
-                raise DistillguardError(f"an organisation named {cols['name']!r} already exists")
+                raise ConflictError(f"an organisation named {cols['name']!r} already exists")
             self._set("identity_orgs", org.id, cols)
             self._log(action, org_id=org.id, detail=_jsonable(detail))
         self._cache.invalidate(subjects=[org.id])
@@ -380,7 +388,7 @@ class IdentityService:
     def get_account(self, account_id: str) -> Account:
         acct = self.find_account(account_id)
         if acct is None:
-            raise DistillguardError(f"no account {account_id!r}")
+            raise NotFoundError(f"no account {account_id!r}")
         return acct
 
     def list_accounts(
@@ -470,7 +478,7 @@ class IdentityService:
         elif self.find_org(subject_id) is not None:
             self._update_org(subject_id, "org.screening", cols, detail)
         else:
-            raise DistillguardError(f"no account or organisation {subject_id!r}")
+            raise NotFoundError(f"no account or organisation {subject_id!r}")
 
     # -- KYC records --------------------------------------------------------------------
     def set_kyc_record(self, subject_id: str, record: KycRecord | dict[str, Any]) -> KycRecord:
@@ -479,7 +487,7 @@ class IdentityService:
         acct = self.find_account(subject_id)
         org = None if acct else self.find_org(subject_id)
         if acct is None and org is None:
-            raise DistillguardError(f"no account or organisation {subject_id!r}")
+            raise NotFoundError(f"no account or organisation {subject_id!r}")
         sid = acct.id if acct else org.id  # type: ignore[union-attr]
         data = orjson.dumps(rec.to_dict()).decode()
         with self.db.transaction():
@@ -545,7 +553,7 @@ class IdentityService:
         """Revoke a key (idempotent): it stops working here at once, elsewhere within the bound."""
         row = self.db.query_one("SELECT * FROM identity_keys WHERE id = ?", (key_id,))
         if row is None:
-            raise DistillguardError(f"no API key {key_id!r}")
+            raise NotFoundError(f"no API key {key_id!r}")
         if row["revoked_at"] is None:
             with self.db.transaction():
                 self.db.execute(
@@ -564,7 +572,7 @@ class IdentityService:
     def get_key(self, key_id: str) -> ApiKey:
         row = self.db.query_one("SELECT * FROM identity_keys WHERE id = ?", (key_id,))
         if row is None:
-            raise DistillguardError(f"no API key {key_id!r}")
+            raise NotFoundError(f"no API key {key_id!r}")
         return _key(row)
 
     def list_keys(self, account_id: str | None = None) -> list[ApiKey]:
