@@ -221,3 +221,20 @@ def test_generated_contexts_never_error(default_engine: RuleEngine) -> None:
         t = default_engine.decide("transfer", transfer_context(rng))
         assert t.errors == 0
     assert seen == {"allow", "degrade", "throttle", "hold_for_review", "block"}
+
+
+def test_lower_case_country_codes_get_the_same_answer(default_engine: RuleEngine) -> None:
+    up = default_engine.decide("access", {"request": {"country": "IR"}}, at="2026-11-01")
+    low = default_engine.decide("access", {"request": {"country": "ir"}}, at="2026-11-01")
+    assert up.action == low.action == "block"
+    assert default_engine.reference.tier("mo") == 3
+
+
+def test_list_literals_only() -> None:
+    from distillguard.rules import PackError
+
+    bad = MINI_PACK.replace(
+        'condition: screening.status == "hit"', 'condition: risk.score in [threshold("flop")]'
+    )
+    with pytest.raises(PackError, match="literal strings or numbers"):
+        load_pack_text(bad, "x.yaml")

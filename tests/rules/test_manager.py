@@ -128,3 +128,19 @@ def test_shadow_counts_and_logs_but_never_enforces(
     mgr.set_shadow(None)
     mgr.decide("access", CTX)
     assert mgr.shadow_stats.decisions == 0
+
+
+def test_watch_reloads_on_file_change(tmp_path: Path) -> None:
+    import time
+
+    pa = _write(tmp_path / "a.yaml", PACK_A)
+    mgr = PackManager.from_path(pa)
+    mgr.watch(interval_s=0.05)
+    try:
+        _write(pa, PACK_B)
+        deadline = time.monotonic() + 5
+        while mgr.reloads == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mgr.decide("access", CTX).action == "hold_for_review"
+    finally:
+        mgr.stop()

@@ -35,6 +35,14 @@ def _engine(p: str) -> Any:
     return RuleEngine.from_path(_pack_path(p))
 
 
+def _check_at(at: str | None) -> None:
+    """A bad --at is a usage error, not a fail-closed decision."""
+    if at is not None:
+        from distillguard.rules.engine import to_epoch
+
+        to_epoch(at)
+
+
 def _emit_json(obj: Any) -> None:
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
@@ -165,6 +173,7 @@ def explain(
     except json.JSONDecodeError as exc:
         raise DistillguardError(f"{context}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
     check_context(domain, ctx, Where(str(context)))
+    _check_at(at)
     eng = _engine(pack)
     ex = eng.explain(domain, ctx, at=at)
     if as_json:
@@ -207,6 +216,7 @@ def replay_cmd(
 
     from distillguard.rules.replay import replay
 
+    _check_at(at)
     cand, base = _engine(pack), _engine(baseline)
     try:
         size = events.stat().st_size

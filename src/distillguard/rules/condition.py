@@ -234,8 +234,10 @@ class _Checker:
 
     def _list(self, node: ast.List | ast.Tuple, depth: int) -> Typed:
         items = [self.visit(e, depth) for e in node.elts]
-        if not all(i.is_const for i in items):
-            raise _err(node, "a list may hold only literal values")
+        if not all(i.is_const and i.const is not None for i in items) or not all(
+            isinstance(e, ast.Constant | ast.UnaryOp) for e in node.elts
+        ):
+            raise _err(node, "a list may hold only literal strings or numbers")
         types = {_base(i.type) for i in items}
         if types - {STR, NUM} or len(types) > 1:
             raise _err(node, "a list must hold only strings or only numbers")

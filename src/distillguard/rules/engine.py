@@ -60,7 +60,7 @@ class Reason:
         return d
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """The outcome: action, transforms to apply, reasons, and which pack decided."""
 
@@ -148,6 +148,8 @@ class RuleEngine:
         self._lock = threading.Lock()
         self._rank = {dom: {a: i for i, a in enumerate(acts)} for dom, acts in ACTIONS.items()}
         self._last_time: tuple[str, float] = ("", 0.0)
+        # Reasons are immutable per rule: build them once, not per decision.
+        self._reasons = [_reason(r) for r in pack.rules]
         # Compile the current segment of every domain now so the first request is fast and
         # a pack that cannot compile fails at load time.
         now = time.time()
@@ -229,9 +231,11 @@ class RuleEngine:
         reasons: list[Reason] = []
         best = -1
         for i in matched:
-            r = rules[i]
-            best = max(best, rank[r.action])
-            reasons.append(_reason(r))
+            reason = self._reasons[i]
+            k = rank[reason.action]
+            if k > best:
+                best = k
+            reasons.append(reason)
         for i, exc in errors or ():
             r = rules[i]
             best = max(best, rank[ERROR_ACTION[domain]])
@@ -247,7 +251,8 @@ class RuleEngine:
                 )
             )
         action = ACTIONS[domain][best]
-        reasons.sort(key=lambda x: -rank[x.action])
+        if len(reasons) > 1:
+            reasons.sort(key=lambda x: -rank[x.action])
         transforms: list[str] = []
         exception = None
         if action in ("degrade", "throttle"):

@@ -254,6 +254,9 @@ class Reference:
                 for g in td.groups:
                     for c in groups.get(g, ()):
                         tier[c] = td.tier
+        # Tolerate lower-case codes from callers ("de"): same answer as upper case.
+        tier.update({c.lower(): v for c, v in list(tier.items())})
+        groups = {n: g | {c.lower() for c in g} for n, g in groups.items()}
         thr = {n: v.value for n, vs in self.thresholds.items() for v in vs if v.meta.in_force(t)}
         allow: dict[str, set[str]] = {}
         names: dict[str, set[str]] = {}
