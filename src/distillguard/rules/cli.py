@@ -251,11 +251,12 @@ def replay_cmd(
         bold=True,
     )
     for t in report["transitions"][:top]:
-        typer.echo(f"  {t['from']:>16} -> {t['to']:<16} {t['count']}")
+        same = " (transforms)" if t["from"] == t["to"] else ""
+        typer.echo(f"  {t['from']:>16} -> {t['to'] + same:<29} {t['count']}")
     if report["accounts"]:
         typer.echo("accounts most affected:")
         for a in report["accounts"][:top]:
-            typer.echo(f"  {a['account']:<30} {a['changed']}")
+            typer.echo(f"  {a['account']:<24} {a['changed']:>5}  {', '.join(a['rules'][:4])}")
     if report["rules"]:
         typer.echo("rules behind the changes:")
         for r in report["rules"][:top]:

@@ -61,8 +61,9 @@ class Change:
     request_id: str | None
     old: str
     new: str
-    rules_added: list[str]
-    rules_removed: list[str]
+    old_transforms: list[str]
+    new_transforms: list[str]
+    rules: list[str]  # "+id" / "-id" / "~id"
 
 
 @dataclass(slots=True)
@@ -76,7 +77,9 @@ class ReplayReport:
     candidate_actions: Counter[str] = field(default_factory=Counter)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     accounts: dict[str, int] = field(default_factory=dict)
-    rules: Counter[str] = field(default_factory=Counter)  # "+id"/"-id" in changed decisions
+    # "+id" now matches, "-id" no longer matches, "~id" matches in both but the rule changed
+    rules: Counter[str] = field(default_factory=Counter)
+    account_rules: dict[str, set[str]] = field(default_factory=dict)
     examples: list[Change] = field(default_factory=list)
     baseline_hash: str = ""
     candidate_hash: str = ""
@@ -100,13 +103,13 @@ class ReplayReport:
                 {"from": a, "to": b, "count": c} for (a, b), c in self.transitions.most_common()
             ],
             "accounts": [
-                {"account": a, "changed": c}
+                {"account": a, "changed": c, "rules": sorted(self.account_rules.get(a, ()))}
                 for a, c in sorted(self.accounts.items(), key=lambda x: -x[1])
             ],
             "rules": [
                 {
                     "rule": r[1:],
-                    "effect": "now matches" if r[0] == "+" else "no longer matches",
+                    "effect": _EFFECT[r[0]],
                     "decisions": c,
                 }
                 for r, c in self.rules.most_common()
@@ -115,9 +118,67 @@ class ReplayReport:
         }
 
 
-def _changes(old: Decision, new: Decision) -> tuple[list[str], list[str]]:
+_EFFECT = {"+": "now matches", "-": "no longer matches", "~": "changed"}
+
+
+def _changes(old: Decision, new: Decision, changed_ids: set[str]) -> list[str]:
+    """Rules behind a changed decision, marked +/-/~ (see ReplayReport.rules)."""
     o, n = set(old.rule_ids), set(new.rule_ids)
-    return sorted(n - o), sorted(o - n)
+    return (
+        [f"+{r}" for r in sorted(n - o)]
+        + [f"-{r}" for r in sorted(o - n)]
+        + [f"~{r}" for r in sorted(o & n & changed_ids)]
+    )
+
+
+def _uses(code: str, rule_exception: str | None, fact: str, tier_groups: set[str]) -> bool:
+    """Whether a compiled condition depends on a reference fact (by its diff key)."""
+    kind, _, rest = fact.partition(".")
+    name = rest.split(".")[0]
+    if kind == "country_groups":
+        return f"_GROUPS[{name!r}]" in code or ("_TIER" in code and name in tier_groups)
+    if kind == "tiers":
+        return "_TIER" in code
+    if kind == "models":
+        return "v_model_classification" in code or "_ALLOW" in code
+    if kind == "thresholds":
+        return f"_THR[{name.split('[')[0]!r}]" in code
+    if kind == "allowlists":
+        return "_ALLOW" in code
+    if kind == "licence_exceptions":
+        return rule_exception == name
+    return False
+
+
+def changed_rule_ids(a: RuleEngine, b: RuleEngine) -> set[str]:
+    """Ids of rules in both packs whose text, compiled condition (so: a definition it
+    uses) or a reference fact it reads differs."""
+    from distillguard.rules.diff import diff_packs
+
+    old = {r.id: r for r in a.pack.rules}
+    d = diff_packs(a.pack, b.pack)
+    facts = [*d.facts_added, *d.facts_removed, *d.facts_changed]
+    tier_groups = {
+        g
+        for p in (a.pack, b.pack)
+        if p.reference.tiers
+        for t in p.reference.tiers.defs
+        for g in t.groups
+    }
+    out: set[str] = set()
+    for r in b.pack.rules:
+        o = old.get(r.id)
+        if o is None:
+            continue
+        code = r.compiled.code if r.compiled else ""
+        old_code = o.compiled.code if o.compiled else ""
+        if (
+            o.to_dict() != r.to_dict()
+            or old_code != code
+            or any(_uses(code, r.exception, f, tier_groups) for f in facts)
+        ):
+            out.add(r.id)
+    return out
 
 
 def replay(
@@ -135,6 +196,7 @@ def replay(
     stats = ReadStats()
     fixed = to_epoch(at) if at is not None else None
     accounts: defaultdict[str, int] = defaultdict(int)
+    changed_ids = changed_rule_ids(baseline, candidate)
     try:
         fh = path.open("rb")
     except OSError as exc:
@@ -168,8 +230,9 @@ def replay(
             rep.changed += 1
             rep.transitions[(old.action, new.action)] += 1
             accounts[ev.account] += 1
-            added, removed = _changes(old, new)
-            rep.rules.update([f"+{r}" for r in added] + [f"-{r}" for r in removed])
+            marks = _changes(old, new, changed_ids)
+            rep.rules.update(marks)
+            rep.account_rules.setdefault(ev.account, set()).update(m[1:] for m in marks)
             if len(rep.examples) < max_examples:
                 rep.examples.append(
                     Change(
@@ -178,8 +241,9 @@ def replay(
                         ev.request_id,
                         old.action,
                         new.action,
-                        added,
-                        removed,
+                        old.transforms,
+                        new.transforms,
+                        marks,
                     )
                 )
     rep.skipped_lines = stats.skipped
