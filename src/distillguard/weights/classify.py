@@ -119,6 +119,8 @@ def _total(
         if e["phase"] == "synthetic_data" and not count_synthetic:
             notes.append(f"synthetic-data compute {_fmt(e['flop'])} not counted (pack flag)")
             continue
+        if e["phase"] == "synthetic_data":
+            notes.append(f"synthetic-data compute {_fmt(e['flop'])} counted (pack flag)")
         total += float(e["flop"])
         estimated = estimated or bool(e["estimated"])
         tag = " (estimate)" if e["estimated"] else ""
@@ -140,7 +142,7 @@ def classify(
     for rg in REGIMES:
         th = deps.threshold(engine, rg.threshold, t)
         expl = list(notes)
-        if any(e.startswith("synthetic") for e in notes) or syn_tag == "U":
+        if any(e.startswith("synthetic") for e in notes):
             expl.append(f"pack flag {SYNTHETIC_FLAG}={count_syn} (verification {syn_tag})")
         op = ">" if rg.strict else ">="
         if total is None:
