@@ -136,22 +136,29 @@ class Screener(Protocol):
 
 
 class ServiceScreener:
-    """Uses distillguard.screening.ScreeningService when the lists are loaded."""
+    """distillguard.screening: the recipient is a stored `weight_recipient` subject, so an
+    analyst's clearance of a false positive and re-screening on list updates apply to it.
+    Missing or stale lists give "stale" (the rules then refuse controlled weights)."""
 
     def __init__(self, db: Any) -> None:
-        from distillguard.screening import ScreeningService  # type: ignore[attr-defined]
+        from distillguard.screening import ScreeningService
 
         self.svc = ScreeningService(db)
 
     def screen(self, name: str, country: str | None) -> ScreeningResult:
-        hits = self.svc.screen_name(name, schema="Organization", country=country)
-        if not hits:
-            return ScreeningResult("clear", "screening", f"no list entry matches {name!r}")
-        best = hits[0]
-        score = float(getattr(best, "score", 1.0))
-        label = getattr(best, "name", None) or getattr(best, "caption", None) or str(best)
-        status = "hit" if getattr(best, "is_match", score >= 0.9) else "review"
-        return ScreeningResult(status, "screening", f"{label} (score {score:.2f})")
+        subject = "weights-recipient:" + " ".join(name.lower().split())
+        v = self.svc.screen_subject(
+            subject, [name], schema="Organization", country=country,
+            subject_type="weight_recipient",
+        )  # fmt: skip
+        if v.hits:
+            top = v.hits[0]
+            detail = f"{top.caption} on {top.list_name or top.source} (score {top.score:.2f})"
+        elif v.status == "stale":
+            detail = "sanctions lists missing or out of date: not screened (fail closed)"
+        else:
+            detail = f"no list entry matches {name!r}"
+        return ScreeningResult(v.status, v.ref, detail)
 
 
 class NoScreener:

@@ -336,6 +336,7 @@ def encrypt_file(
             _pwrite_all(dst_fd, out_view[: done + TAG], hlen + off + i * TAG)
             return ln
 
+        dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_beside(dst)
         dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
