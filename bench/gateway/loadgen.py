@@ -1,0 +1,95 @@
+"""Load generator (aiohttp; `wrk`/`hey` are not installed on the development machine).
+
+Closed loop: `--concurrency` workers each send the next request as soon as the last one
+finished (fully read, streaming included), for `--count` requests or `--duration`
+seconds. Prints one JSON object: latencies (ms), statuses, elapsed, errors.
+Usage: python loadgen.py URL --model M [--key K] [--stream] [--concurrency C]
+       [--count N | --duration S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+
+
+async def run(a: argparse.Namespace) -> dict[str, Any]:
+    body = orjson.dumps(
+        {
+            "model": a.model,
+            "messages": [{"role": "user", "content": a.prompt}],
+            "max_tokens": 64,
+            "stream": a.stream,
+        }
+    )
+    headers = {"content-type": "application/json"}
+    if a.key:
+        headers["authorization"] = f"Bearer {a.key}"
+    lat: list[float] = []
+    statuses: dict[str, int] = {}
+    errors: list[str] = []
+    deadline = time.perf_counter() + a.duration if a.duration else None
+    remaining = [a.count]
+    conn = aiohttp.TCPConnector(limit=a.concurrency + 4, limit_per_host=a.concurrency + 4)
+    async with aiohttp.ClientSession(connector=conn) as s:
+
+        async def worker() -> None:
+            while True:
+                if deadline is not None:
+                    if time.perf_counter() >= deadline:
+                        return
+                elif remaining[0] <= 0:
+                    return
+                else:
+                    remaining[0] -= 1
+                t = time.perf_counter()
+                try:
+                    async with s.post(a.url, data=body, headers=headers) as r:
+                        if a.stream:
+                            async for _ in r.content.iter_any():
+                                pass
+                        else:
+                            await r.read()
+                        st = str(r.status)
+                except Exception as exc:  # counted, never fatal
+                    st = "exc"
+                    if len(errors) < 5:
+                        errors.append(repr(exc))
+                lat.append((time.perf_counter() - t) * 1000)
+                statuses[st] = statuses.get(st, 0) + 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(a.concurrency)))
+        elapsed = time.perf_counter() - t0
+    return {"latencies_ms": lat, "statuses": statuses, "elapsed_s": elapsed, "errors": errors}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--model", default="bench")
+    ap.add_argument("--key", default="")
+    ap.add_argument("--stream", action="store_true")
+    ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--count", type=int, default=1000)
+    ap.add_argument("--duration", type=float, default=0.0)
+    ap.add_argument("--prompt", default="What is 17 * 23? Explain briefly.")
+    a = ap.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    res = asyncio.run(run(a))
+    sys.stdout.write(orjson.dumps(res).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()

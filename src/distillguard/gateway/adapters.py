@@ -1,0 +1,202 @@
+"""The one place where the gateway touches the other parts (identity, quotas, rules,
+guard, detect, ledger).
+
+Why one adapter module: the parts were built in parallel against the agreed interfaces
+(notes/INTERFACES.md); keeping every call here means an interface change is a one-file
+change, and the request path sees small, typed callables. Security-relevant parts fail
+closed: without identity or rules the gateway refuses to start. Optional signal producers
+(guard, detector, ledger) are switched off with a logged warning when absent or disabled,
+and `/readyz` reports which ones are active.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from distillguard.errors import DistillguardError
+from distillguard.gateway.config import GatewayConfig
+
+log = logging.getLogger("distillguard.gateway")
+
+
+class Snapshot(Protocol):
+    def to_context(self) -> dict[str, Any]: ...
+
+
+class IdentityPort(Protocol):
+    def authenticate(self, plaintext: str) -> Any: ...
+
+    def set_risk(
+        self, account_id: str, score: float, verdict: str, campaign: str | None
+    ) -> Any: ...
+
+
+class QuotaPort(Protocol):
+    async def acquire_async(
+        self,
+        account_id: str,
+        org_id: str | None,
+        est_tokens: int,
+        *,
+        account_limits: Any = None,
+        org_limits: Any = None,
+    ) -> Any: ...
+
+    async def release_async(self, lease: Any, actual_tokens: int | None = None) -> None: ...
+
+
+class RulesPort(Protocol):
+    def decide(self, kind: str, ctx: Any) -> Any: ...
+
+
+@dataclass(slots=True)
+class Parts:
+    """Everything the request path calls, already constructed."""
+
+    identity: IdentityPort
+    quotas: QuotaPort
+    rules: RulesPort
+    model_classes: dict[str, str] = field(default_factory=dict)  # model name -> class
+    guard_check: Any = None  # (messages) -> verdict with .verdict/.family, or None
+    request_transforms: Any = None  # (body, transforms) -> body
+    response_transforms: Any = None  # (body, transforms) -> body
+    stream_transformer: Any = None  # class (transforms) with feed(chunk)/finish()
+    detector: Any = None  # OnlineDetector or None
+    ledger: Any = None  # ledger object (commit_payload, checkpoint) or None
+    ledger_writer: Any = None  # its writer() (enqueue/flush/close) or None
+    db: Any = None  # distillguard.store.Database
+    admin_app: Any = None  # ASGI app mounted under /admin, or None
+    active: dict[str, bool] = field(default_factory=dict)
+    closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for fn in reversed(self.closers):
+            try:
+                fn()
+            except Exception:
+                log.exception("error while closing %r", fn)
+        self.closers.clear()
+
+
+def _model_classes(engine: Any, cfg: GatewayConfig) -> dict[str, str]:
+    """Model name -> classification: the config's override, else the pack's reference data."""
+    ref = engine.reference
+    return {
+        name: route.classification or str(ref.model_class(name))
+        for name, route in cfg.models.items()
+    }
+
+
+def load_parts(cfg: GatewayConfig) -> Parts:
+    """Open the store and construct every part from the configuration."""
+    from distillguard.store.db import open_database
+
+    try:
+        from distillguard.identity import IdentityService
+        from distillguard.rules import RuleEngine, default_pack_path
+        from distillguard.store.quotas import MemoryQuotas, QuotaPolicy, RedisQuotas
+    except ImportError as exc:  # fail closed: no identity or rules, no gateway
+        raise DistillguardError(f"the gateway needs the {exc.name} part, which is missing") from exc
+
+    db = open_database(cfg.database_url())
+    closers: list[Any] = [db.close]
+    ids = IdentityService(db)
+    q = cfg.quotas
+    policy = QuotaPolicy.from_mapping(
+        {
+            "rpm": q.rpm,
+            "tpm": q.tpm,
+            "concurrency": q.concurrency,
+            "org_rpm": q.org_rpm,
+            "org_tpm": q.org_tpm,
+            "org_concurrency": q.org_concurrency,
+            "window_s": q.window_s,
+            "shadow": q.shadow,
+        }
+    )
+    quotas: Any
+    if cfg.store.redis_url:
+        quotas = RedisQuotas(cfg.store.redis_url, policy)
+    else:
+        quotas = MemoryQuotas(policy)
+    if hasattr(quotas, "close"):
+        closers.append(quotas.close)
+    engine = RuleEngine.from_path(cfg.rules.pack or default_pack_path())
+    parts = Parts(
+        identity=ids,
+        quotas=quotas,
+        rules=engine,
+        model_classes=_model_classes(engine, cfg),
+        db=db,
+        closers=closers,
+    )
+    parts.active = {"identity": True, "rules": True, "redis_quotas": bool(cfg.store.redis_url)}
+    _load_guard(parts, cfg)
+    _load_detector(parts, cfg)
+    _load_ledger(parts, cfg)
+    if cfg.admin.token:
+        from distillguard.gateway.admin import build_admin_app
+
+        parts.admin_app = build_admin_app(ids, cfg.admin.token)
+    parts.active["admin"] = parts.admin_app is not None
+    return parts
+
+
+def _load_guard(parts: Parts, cfg: GatewayConfig) -> None:
+    try:
+        from distillguard.guard.transforms import (
+            StreamTransformer,
+            apply_request_transforms,
+            apply_response_transforms,
+        )
+    except ImportError:
+        log.warning("distillguard.guard.transforms missing: degrade decisions cannot be applied")
+        parts.active["transforms"] = False
+    else:
+        parts.request_transforms = apply_request_transforms
+        parts.response_transforms = apply_response_transforms
+        parts.stream_transformer = StreamTransformer
+        parts.active["transforms"] = True
+    parts.active["guard"] = False
+    if cfg.rules.guard:
+        try:
+            from distillguard.guard import InputGuard
+        except ImportError:
+            log.warning("distillguard.guard.InputGuard missing: guard verdicts are 'allow'")
+        else:
+            parts.guard_check = InputGuard.default().check
+            parts.active["guard"] = True
+
+
+def _load_detector(parts: Parts, cfg: GatewayConfig) -> None:
+    parts.active["detector"] = False
+    if not cfg.rules.detector:
+        return
+    try:
+        from distillguard.detect import OnlineDetector
+    except ImportError:
+        log.warning("distillguard.detect.OnlineDetector missing: no online detection")
+        return
+    parts.detector = OnlineDetector()
+    parts.active["detector"] = True
+
+
+def _load_ledger(parts: Parts, cfg: GatewayConfig) -> None:
+    parts.active["ledger"] = False
+    if not cfg.store.ledger:
+        return
+    try:
+        from distillguard.ledger import open_ledger
+    except ImportError:
+        log.warning("distillguard.ledger missing: decisions are not written to a ledger")
+        return
+    url = cfg.store.ledger_url or f"sqlite:///{cfg.home() / 'ledger.db'}"
+    led = open_ledger(url=url, key_path=str(cfg.home() / "ledger.key"))
+    parts.ledger = led
+    parts.ledger_writer = led.writer()
+    parts.closers.append(parts.ledger_writer.close)
+    if hasattr(led, "close"):
+        parts.closers.append(led.close)
+    parts.active["ledger"] = True

@@ -1,0 +1,65 @@
+"""Prometheus metrics of one gateway instance (own registry, so several apps can coexist).
+
+Why these: an operator needs to see what the rules are doing (decisions by action and
+reason), what the gateway costs (added overhead, separate from upstream latency) and when
+quotas bite. Label values are bounded: actions, reason codes from the pack, model names
+from the config.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.1)
+_UPSTREAM_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "distillguard_decisions",
+            "Gateway decisions by action and reason code",
+            ["action", "reason"],
+            registry=r,
+        )
+        self.responses = Counter(
+            "distillguard_responses",
+            "Responses by endpoint and status",
+            ["endpoint", "status"],
+            registry=r,
+        )
+        self.overhead = Histogram(
+            "distillguard_overhead_seconds",
+            "Time added by the gateway (total minus upstream wait)",
+            buckets=_OVERHEAD_BUCKETS,
+            registry=r,
+        )
+        self.upstream_latency = Histogram(
+            "distillguard_upstream_latency_seconds",
+            "Upstream time to response headers (streaming) or full body",
+            ["model"],
+            buckets=_UPSTREAM_BUCKETS,
+            registry=r,
+        )
+        self.quota_rejections = Counter(
+            "distillguard_quota_rejections", "Requests refused by quotas", ["reason"], registry=r
+        )
+        self.in_flight = Gauge("distillguard_in_flight", "Requests in progress", registry=r)
+        self.events_dropped = Counter(
+            "distillguard_events_write_errors",
+            "Event batches that failed to write (kept and retried)",
+            registry=r,
+        )
+        self.event_queue = Gauge(
+            "distillguard_event_queue", "RequestEvents waiting for the writer", registry=r
+        )
+        self.detector_flags = Counter(
+            "distillguard_detector_flags",
+            "Account verdict changes from the detector",
+            ["verdict"],
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,229 @@
+"""Build and run the gateway: wire the parts, the event sink and uvicorn together.
+
+Why here and not in app.py: the app only serves requests; this module owns the process
+life cycle (JSON logs, uvloop + httptools, graceful shutdown that drains in-flight
+requests and then the event queue) and the off-hot-path consumers of each RequestEvent:
+the online detector (whose signals go back to identity through `set_risk`) and the ledger
+(a decision record with the prompt as a salted commitment, never the raw text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from distillguard.events import RequestEvent, format_ts
+from distillguard.gateway.adapters import Parts, load_parts
+from distillguard.gateway.app import GatewayApp
+from distillguard.gateway.config import GatewayConfig
+from distillguard.gateway.metrics import Metrics
+from distillguard.gateway.sink import EventSink, Outcome
+
+log = logging.getLogger("distillguard.gateway")
+
+_STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, and any `extra=` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        d: dict[str, Any] = {
+            "ts": format_ts(datetime.fromtimestamp(record.created, UTC)),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for k, v in record.__dict__.items():
+            if k not in _STD_ATTRS and not k.startswith("_"):
+                d[k] = v
+        if record.exc_info:
+            d["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(d, default=str).decode()
+
+
+def setup_logging(level: str = "info", stream: Any = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("distillguard")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+    for name in ("uvicorn", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = [handler]
+        lg.setLevel("WARNING")
+        lg.propagate = False
+
+
+def _detect_hook(parts: Parts, metrics: Metrics) -> Any:
+    det = parts.detector
+    if det is None:
+        return None
+    last: dict[str, tuple[str, str | None, float]] = {}
+
+    def hook(ev: RequestEvent) -> None:
+        sig = det.observe(ev)
+        if sig is None:
+            return
+        # Push to identity only on a change (verdict, campaign, or score by >= 0.1): each
+        # push invalidates the account's cached snapshot.
+        state = (str(sig.verdict), sig.campaign, round(float(sig.score), 1))
+        prev = last.get(ev.account)
+        if prev != state:
+            last[ev.account] = state
+            if prev is not None or state[0] != "benign":
+                parts.identity.set_risk(ev.account, float(sig.score), state[0], sig.campaign)
+                if prev is None or prev[0] != state[0]:
+                    metrics.detector_flags.labels(state[0]).inc()
+
+    return hook
+
+
+def _ledger_hook(parts: Parts) -> Any:
+    led, writer = parts.ledger, parts.ledger_writer
+    if led is None or writer is None:
+        return None
+
+    def hook(o: Outcome) -> None:
+        ev, d = o.event, o.decision
+        writer.enqueue(
+            {
+                "type": "decision",
+                "ts": format_ts(ev.ts),
+                "request_id": ev.request_id,
+                "account": ev.account,
+                "org": ev.org,
+                "country": ev.country,
+                "endpoint": ev.endpoint,
+                "model": ev.model,
+                "action": d["action"],
+                "rule_ids": d["rule_ids"],
+                "reason_codes": d["reason_codes"],
+                "pack_hash": d["pack_hash"],
+                "transforms": d["transforms"],
+                "status": d["status"],
+                "prompt": led.commit_payload("prompt", ev.text()),
+            }
+        )
+
+    return hook
+
+
+def build_gateway(cfg: GatewayConfig, parts: Parts | None = None) -> GatewayApp:
+    """Construct the ASGI app with every part and the event sink (not yet started)."""
+    from distillguard.store.db import Database
+
+    parts = parts or load_parts(cfg)
+    metrics = Metrics()
+    events_db = Database(cfg.database_url()) if cfg.store.events_table else None
+    if events_db is not None:
+        parts.closers.append(events_db.close)
+    sink = EventSink(
+        events_db,
+        Path(cfg.store.events_jsonl) if cfg.store.events_jsonl else None,
+        detect=_detect_hook(parts, metrics),
+        ledger=_ledger_hook(parts),
+        batch_size=cfg.store.batch_size,
+        flush_interval_s=cfg.store.flush_interval_s,
+        on_error=metrics.events_dropped.inc,
+    )
+    return GatewayApp(cfg, parts, sink=sink, metrics=metrics)
+
+
+def uvicorn_config(app: Any, cfg: GatewayConfig, *, port: int | None = None) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=cfg.server.host,
+        port=cfg.server.port if port is None else port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(cfg.server.graceful_shutdown_s),
+        timeout_keep_alive=30,
+        backlog=2048,
+    )
+
+
+def serve(cfg: GatewayConfig) -> None:
+    """Run until SIGINT/SIGTERM; then drain in-flight requests and the event queue."""
+    import uvicorn
+
+    setup_logging(cfg.server.log_level)
+    app = build_gateway(cfg)
+    server = uvicorn.Server(uvicorn_config(app, cfg))
+    log.info(
+        "serving", extra={"host": cfg.server.host, "port": cfg.server.port, "home": str(cfg.home())}
+    )
+    server.run()
+
+
+class ServerThread:
+    """A real uvicorn server of an ASGI app in a background thread (demo and tests)."""
+
+    def __init__(self, app: Any, cfg: GatewayConfig, port: int = 0) -> None:
+        import socket
+
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((cfg.server.host, port))
+        self.port = self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn_config(app, cfg, port=self.port))
+        self.thread = threading.Thread(target=self._run, name="dg-uvicorn", daemon=True)
+        self.error: BaseException | None = None
+
+    def _run(self) -> None:
+        import uvloop
+
+        try:
+            uvloop.run(self.server.serve(sockets=[self.sock]))
+        except BaseException as exc:  # reported by start()/stop()
+            self.error = exc
+
+    def start(self, timeout: float = 20.0) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if self.error is not None or not self.thread.is_alive():
+                raise RuntimeError(f"server failed to start: {self.error}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start in time")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        self.sock.close()
+
+
+async def serve_in_loop(app: Any, cfg: GatewayConfig, port: int) -> tuple[Any, asyncio.Task[Any]]:
+    """Start uvicorn on the current event loop (the demo drives it from the same loop)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn_config(app, cfg, port=port))
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during startup")
+        await asyncio.sleep(0.01)
+    return server, task

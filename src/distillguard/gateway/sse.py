@@ -1,0 +1,39 @@
+"""A minimal Server-Sent-Events splitter for OpenAI-style streams.
+
+Why our own: the gateway must see whole `data:` events (to transform a chunk, to read the
+final usage) without buffering the stream, and upstream reads split events at arbitrary
+byte boundaries. OpenAI-compatible servers send one `data:` line per event; comment lines
+and other fields are passed through untouched.
+"""
+
+from __future__ import annotations
+
+
+class SSESplitter:
+    """Feed raw bytes, get complete events back (each the raw event block without the
+    blank-line terminator)."""
+
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\r\n" in buf:
+            buf = buf.replace(b"\r\n", b"\n")
+        parts = buf.split(b"\n\n")
+        self._buf = parts.pop()
+        return [p for p in parts if p]
+
+    def rest(self) -> bytes:
+        """Whatever was left without a terminator when the stream ended."""
+        rest, self._buf = self._buf, b""
+        return rest.strip()
+
+
+def event_data(block: bytes) -> bytes | None:
+    """The payload of a single-line `data:` event, or None for anything else."""
+    if block.startswith(b"data:") and b"\n" not in block:
+        return block[6:] if block[5:6] == b" " else block[5:]
+    return None
