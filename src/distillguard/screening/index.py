@@ -133,7 +133,7 @@ class NameIndex:
         """Ids of the `limit` names sharing the most (rare) name parts with the query."""
         totals: dict[int, float] = defaultdict(float)
         toks = query.tokens
-        cross = query.non_latin
+        cross = query.loose_vowels
         plans: list[tuple[int, str, dict[str, float]]] = []
         for tk in toks:
             if len(tk.text) < 2 and len(toks) > 1:

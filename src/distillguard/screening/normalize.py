@@ -176,7 +176,7 @@ _SKELETON_MAP = str.maketrans(
         "p": "b",
         "v": "b",
         "f": "b",
-        "w": "b",
+        "w": None,
         "r": "l",
         "q": "k",
         "c": "k",
@@ -207,6 +207,8 @@ _FOLDS = (
     ("dj", "j"),
     ("zh", "j"),
     ("kh", "h"),
+    ("dh", "d"),
+    ("th", "t"),
     ("gh", "g"),
     ("ph", "f"),
     ("ck", "k"),
@@ -263,6 +265,7 @@ class NormName:
     tokens: tuple[Token, ...]
     legal_forms: tuple[str, ...]
     non_latin: bool
+    loose_vowels: bool = False
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -273,8 +276,8 @@ def skeleton(token: str) -> str:
     """Consonant skeleton with confusable classes merged (b/p/f/v, k/q/c/g, s/z, t/d, l/r).
 
     The classes are the letters that scripts without them map onto each other: Arabic has no
-    p or v, Korean and Japanese no l/r or f/v distinction."""
-    out = token.translate(_SKELETON_MAP)
+    p or v, Korean and Japanese no l/r or f/v distinction; w is a vowel carrier in Arabic."""
+    out = token.replace("sh", "s").replace("ch", "s").translate(_SKELETON_MAP)
     return _squash(out)  # "mohammad" -> "mhmt"
 
 
@@ -323,6 +326,23 @@ def _strip_person_prefixes(name: str) -> str:
     if head not in _prefix_heads():
         return name
     return remove_person_prefixes(name) or name
+
+
+# Scripts whose romanisation loses or invents vowels: Hebrew, Arabic, Syriac, Thaana
+# (abjads) and the Brahmic scripts (inherent vowel "a"). Consonant skeletons are evidence
+# only for these; syllabic romanisations (Han, Kana, Hangul) keep their vowels.
+_LOOSE_VOWEL_RANGES = (
+    (0x0590, 0x07BF),
+    (0x0860, 0x08FF),
+    (0x0900, 0x0DFF),
+    (0x1000, 0x109F),
+    (0xFB1D, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
+
+
+def _loose_vowels(name: str) -> bool:
+    return any(lo <= ord(ch) <= hi for ch in name for lo, hi in _LOOSE_VOWEL_RANGES)
 
 
 def check_name(text: str) -> str:
@@ -383,7 +403,12 @@ def normalize(text: str, schema: str = "LegalEntity") -> NormName:
         raise InvalidNameError(f"name has no letters or digits: {name!r}")
     tokens = tuple(_make_token(t, schema) for t in raw)
     return NormName(
-        original=name, schema=schema, tokens=tokens, legal_forms=legal, non_latin=non_latin
+        original=name,
+        schema=schema,
+        tokens=tokens,
+        legal_forms=legal,
+        non_latin=non_latin,
+        loose_vowels=non_latin and _loose_vowels(name),
     )
 
 

@@ -82,14 +82,8 @@ def token_similarity(a: Token, b: Token, person: bool, cross_script: bool = Fals
             sim = max(sim, 0.97 - fd / fm)
     if sim < 0.85 and len(a.phonetic) >= 3 and a.phonetic == b.phonetic and ta[0] == tb[0]:
         sim = 0.85
-    if (
-        sim < 0.85
-        and cross_script
-        and a.skeleton
-        and len(a.skeleton) >= 3
-        and a.skeleton == b.skeleton
-    ):
-        sim = 0.85
+    if sim < 0.9 and cross_script and len(a.skeleton) >= 3 and a.skeleton == b.skeleton:
+        sim = 0.9
     return sim
 
 
@@ -132,7 +126,7 @@ def name_similarity(q: NormName, c: NormName, cfg: MatchConfig = DEFAULT_CONFIG)
         else:
             ct = _merge_adjacent(ct, qt)
     person = q.schema == "Person" or c.schema == "Person"
-    cross = q.non_latin or c.non_latin
+    cross = q.loose_vowels or c.loose_vowels
     pairs: list[tuple[float, int, int]] = []
     for i, a in enumerate(qt):
         for j, b in enumerate(ct):
