@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from distillguard.errors import DistillguardError, VerificationError
@@ -36,8 +37,15 @@ Progress = Callable[[int], None]
 
 @dataclass(order=True)
 class Problem:
+    """A finding; `index`..`last` is the record range it concerns (one record if equal)."""
+
     index: int
     message: str = field(compare=False)
+    last: int = field(default=-1, compare=False)
+    likely: int | None = field(default=None, compare=False)
+
+    def where(self) -> str:
+        return f"index {self.index}" if self.last <= self.index else f"{self.index}..{self.last}"
 
 
 @dataclass
@@ -101,6 +109,14 @@ def _locate(storage: Storage, levels: list[bytes], size: int, root: bytes) -> tu
     return lo, hi
 
 
+def _claimed_index(body: bytes) -> int | None:
+    try:
+        value = orjson.loads(body).get("index")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return value if type(value) is int else None
+
+
 def verify_log(
     storage: Storage,
     pub: Ed25519PublicKey,
@@ -114,9 +130,9 @@ def verify_log(
     """Re-verify the whole stored log; problems are listed, not raised."""
     problems: list[Problem] = []
 
-    def problem(index: int, message: str) -> None:
+    def problem(index: int, message: str, last: int = -1) -> None:
         if len(problems) < max_problems:
-            problems.append(Problem(index, message))
+            problems.append(Problem(index, message, last))
 
     signed: list[note.Checkpoint] = []
     for row in storage.checkpoints():
@@ -147,7 +163,12 @@ def verify_log(
             if h != leaf:
                 problem(idx, f"record {idx} does not match its leaf hash (modified)")
             if not body.startswith(b'{"index":%d,' % idx):
-                problem(idx, f"record at position {idx} carries another index (moved or swapped)")
+                claimed = _claimed_index(body)
+                if claimed is not None and claimed < idx:
+                    problem(claimed, f"records {claimed} and {idx} both claim index {claimed} "
+                            "(one was inserted or moved)", idx)  # fmt: skip
+                else:
+                    problem(idx, f"record at position {idx} carries index {claimed} (moved)")
             if idx >= head:
                 problem(idx, f"record {idx} lies beyond the head size {head} (inserted)")
             leaves += h
@@ -158,6 +179,34 @@ def verify_log(
         problem(expected, f"records {expected}..{head - 1} are missing (deleted)")
     n = len(leaves) // 32
     levels = merkle.build_levels(leaves)
+
+    # Stored interior nodes serve proofs, so they must equal the tree of the records; where
+    # they differ they also show where records changed. Nodes are ordered by level, so the
+    # first mismatches kept are the lowest (narrowest) ones.
+    seen = bad = 0
+    low_bad: list[merkle.NodeKey] = []
+    for nodes in storage.iter_nodes(chunk):
+        for nid, h in nodes:
+            level, i = merkle.node_key(nid)
+            seen += 1
+            ok = level < len(levels) and (i + 1) * 32 <= len(levels[level])
+            if not ok or merkle.node_from_levels(levels, (level, i)) != h:
+                bad += 1
+                if len(low_bad) < 4096:
+                    low_bad.append((level, i))
+    want = sum(len(b) // 32 for b in levels[1:])
+
+    def narrow(lo: int, hi: int) -> tuple[int, int, str, int | None]:
+        """Narrow [lo, hi) with the stored nodes when the signed tree alone cannot."""
+        inside = [(lv, i) for lv, i in low_bad if lo <= i << lv < hi]
+        if inside:
+            lv, i = min(inside)
+            a = i << lv
+            return a, min(a + (1 << lv), hi), "its stored hash was rewritten too", None
+        if n % 2 and lo <= n - 1 < hi:  # the one leaf no stored node covers yet
+            why = f"most likely record {n - 1}, the only one no stored tree node covers"
+            return lo, hi, why, n - 1
+        return lo, hi, "stored hashes were rewritten too", None
 
     good = 0
     for cp in signed:
@@ -170,30 +219,20 @@ def verify_log(
         lo, hi = _locate(storage, levels, cp.size, cp.root)
         if hi - lo == 1:
             problem(lo, f"record {lo} differs from the one signed in checkpoint {cp.size}")
+            break
+        lo, hi, why, likely = narrow(max(lo, good), hi)
+        if any(lo <= p.index < hi for p in problems):
+            break  # a record-level finding in the range already explains the mismatch
+        if hi - lo == 1:
+            problem(lo, f"record {lo} differs from checkpoint {cp.size} ({why})")
         else:
-            lo = max(lo, good)
-            problem(
-                lo,
-                f"a record in {lo}..{hi - 1} differs from checkpoint {cp.size} (stored "
-                "hashes were rewritten too, so it cannot be narrowed further)",
-            )
+            problem(lo, f"a record in {lo}..{hi - 1} differs from checkpoint {cp.size} "
+                    f"({why})", hi - 1)  # fmt: skip
+            problems[-1].likely = likely
         break
 
-    # Stored interior nodes serve proofs: they must equal the tree of the records. When
-    # records are already reported bad, differing nodes are a consequence, not news.
-    seen = bad = 0
-    first_bad: tuple[int, int] | None = None
-    for nodes in storage.iter_nodes(chunk):
-        for nid, h in nodes:
-            level, i = merkle.node_key(nid)
-            seen += 1
-            ok = level < len(levels) and (i + 1) * 32 <= len(levels[level])
-            if not ok or merkle.node_from_levels(levels, (level, i)) != h:
-                bad += 1
-                first_bad = first_bad or (level, i)
-    want = sum(len(b) // 32 for b in levels[1:])
-    if not problems and first_bad is not None:
-        level, i = first_bad
+    if not problems and low_bad:
+        level, i = low_bad[0]
         lo = i << level
         problem(
             lo,
