@@ -1,0 +1,251 @@
+"""Per-account streaming state: bounded memory, updated once per request, scored on demand.
+
+Why this shape: the per-account question is "does this look like a pipeline harvesting
+answers, or like a person or a business using the model?". Pipelines send problem-set
+items at volume, wrapped in a few recurring templates, ask for reasoning or token
+probabilities, and never follow up. People converse (prior assistant turns, references to
+the answer), wander across topics and keep irregular hours. Every rate below is shrunk
+towards a benign prior with a few pseudo-requests, so an account needs evidence before it
+scores high, and the score is a fixed, documented logistic combination (no model trained
+on the benchmark), so each term turns directly into a reviewer's sentence.
+
+Memory per account is O(1): counters, a Welford accumulator for spacing, a 24-bin hour
+histogram, a space-saving top-k of wrapper keys, a ring of recent payload hashes and a
+three-item example reservoir.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from distillguard.detect.features import DOMAINS, RequestFeatures
+
+TOP_K = 24  # wrapper keys tracked per account (space-saving)
+RING = 64  # recent payload hashes kept for the near-duplicate rate
+PRIOR_N = 5.0  # pseudo-requests of benign prior behind every rate
+
+DISTILLATION = "distillation"
+SUSPICIOUS = "suspicious"
+BENIGN = "benign"
+
+
+@dataclass(slots=True)
+class Thresholds:
+    """Verdict cut-offs on the score and the evidence an account needs first."""
+
+    distillation: float = 0.85
+    suspicious: float = 0.5
+    min_requests: int = 5  # no "distillation" on fewer of the account's own requests
+
+
+@dataclass(slots=True)
+class AccountState:
+    """Everything we remember about one account."""
+
+    account: str
+    n: int = 0
+    first_ts: float = 0.0
+    last_ts: float = 0.0
+    sum_harvest: float = 0.0
+    n_harvest: int = 0
+    n_cot: int = 0
+    n_coerce: int = 0
+    n_format: int = 0
+    n_follow: int = 0
+    n_multi: int = 0
+    n_lp: int = 0
+    n_temp0: int = 0
+    n_big: int = 0
+    n_templated: int = 0
+    n_tpl_harvest: int = 0
+    n_dup: int = 0
+    n_out_of_order: int = 0
+    domains: list[int] = field(default_factory=lambda: [0] * len(DOMAINS))
+    hours: list[int] = field(default_factory=lambda: [0] * 24)
+    templates: dict[str, int] = field(default_factory=dict)
+    ring: list[int] = field(default_factory=list)
+    dt_n: int = 0
+    dt_mean: float = 0.0
+    dt_m2: float = 0.0
+    subnets: set[str] = field(default_factory=set)
+    agents: set[str] = field(default_factory=set)
+    systems: set[str] = field(default_factory=set)
+    examples: list[str] = field(default_factory=list)
+    campaign_boost: float = 0.0  # set by the campaign linker
+    last_verdict: str = BENIGN
+    last_reasons: list[str] = field(default_factory=list)
+    first_flagged_ts: float | None = None
+    first_flagged_n: int | None = None
+
+    def update(self, f: RequestFeatures, ts: float) -> None:
+        """Fold one request in (O(1) amortised)."""
+        if self.n == 0:
+            self.first_ts = ts
+        elif ts >= self.last_ts:
+            dt = ts - self.last_ts
+            self.dt_n += 1
+            delta = dt - self.dt_mean
+            self.dt_mean += delta / self.dt_n
+            self.dt_m2 += delta * (dt - self.dt_mean)
+        else:
+            self.n_out_of_order += 1
+        self.last_ts = max(self.last_ts, ts)
+        self.n += 1
+        h = f.harvest
+        self.sum_harvest += h
+        harvest = h >= 0.5
+        self.n_harvest += harvest
+        self.n_cot += f.cot
+        self.n_coerce += f.coercion
+        self.n_format += f.answer_format
+        self.n_follow += f.followup
+        self.n_multi += f.multi_turn
+        self.n_lp += f.logprobs or f.n > 1
+        self.n_temp0 += f.temperature == 0.0
+        self.n_big += f.max_tokens >= 2048
+        self.domains[DOMAINS.index(f.domain)] += 1
+        self.hours[int(ts // 3600) % 24] += 1
+        recurring = False
+        for k in f.wrapper_keys:
+            c = self.templates.get(k)
+            if c is not None:
+                recurring = True
+                self.templates[k] = c + 1
+            elif len(self.templates) < TOP_K:
+                self.templates[k] = 1
+            else:  # space-saving: replace the smallest counter
+                victim = min(self.templates, key=self.templates.__getitem__)
+                self.templates[k] = self.templates.pop(victim) + 1
+        self.n_templated += recurring
+        self.n_tpl_harvest += recurring and harvest
+        if f.payload_key in self.ring:
+            self.n_dup += 1
+        self.ring.append(f.payload_key)
+        if len(self.ring) > RING:
+            del self.ring[0]
+        if f.subnet and len(self.subnets) < 8:
+            self.subnets.add(f.subnet)
+        if len(self.agents) < 8:
+            self.agents.add(f.user_agent)
+        if f.system_key is not None and len(self.systems) < 8:
+            self.systems.add(f.system_key)
+        if harvest and len(self.examples) < 3:
+            self.examples.append(f.excerpt)
+
+    # ----- derived rates -------------------------------------------------------------
+    def rate(self, count: float, prior: float) -> float:
+        """A rate shrunk towards `prior` by PRIOR_N pseudo-requests."""
+        return (count + PRIOR_N * prior) / (self.n + PRIOR_N)
+
+    def raw_harvest(self) -> float:
+        return self.sum_harvest / self.n if self.n else 0.0
+
+    def raw_follow(self) -> float:
+        return self.n_follow / self.n if self.n else 0.0
+
+    def spacing_cv(self) -> float | None:
+        """Coefficient of variation of inter-arrival times (None before 10 gaps)."""
+        if self.dt_n < 10 or self.dt_mean <= 0:
+            return None
+        return math.sqrt(self.dt_m2 / (self.dt_n - 1)) / self.dt_mean
+
+    def evaluation_like(self) -> bool:
+        """A one-off benchmark run: greedy, single sample, one template, short answers."""
+        if self.n < 20:
+            return False
+        return (
+            self.n_temp0 >= 0.95 * self.n
+            and self.n_lp == 0
+            and self.n_coerce == 0
+            and self.n_big < 0.5 * self.n
+            and self.n_templated >= 0.8 * (self.n - 1)
+            and self.n <= 3000
+        )
+
+    def own_logit(self) -> float:
+        """Logistic score from the account's own behaviour (see module docstring)."""
+        h = self.rate(self.sum_harvest, 0.15)
+        cot = self.rate(self.n_cot, 0.05)
+        coerce = self.n_coerce / (self.n + PRIOR_N)
+        follow = self.rate(self.n_follow, 0.1)
+        tpl = self.n_tpl_harvest / (self.n + PRIOR_N)
+        lp = self.n_lp / (self.n + PRIOR_N)
+        single = 1.0 - self.n_multi / self.n if self.n else 0.0
+        z = (
+            -5.0
+            + 6.0 * h
+            + 1.5 * cot
+            + 6.0 * coerce
+            + 3.0 * tpl
+            + 1.5 * lp
+            - 8.0 * follow
+            # sustained problem traffic with no conversation at all: suspicious on its own
+            + 1.5 * max(0.0, h - 0.3) / 0.7 * single * min(1.0, self.n / 30)
+        )
+        cv = self.spacing_cv()
+        if cv is not None and cv < 0.35 and h > 0.4:
+            z += 0.5  # machine-steady harvesting
+        return z
+
+    def consistency(self) -> float:
+        """0..1: how well this account fits a harvesting campaign it was linked to."""
+        return max(0.0, min(1.0, (self.raw_harvest() - 0.2) / 0.2)) * max(
+            0.0, 1.0 - 4.0 * self.raw_follow()
+        )
+
+    def score(self) -> float:
+        z = self.own_logit() + self.campaign_boost * self.consistency()
+        s = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        if self.evaluation_like():
+            s = min(s, 0.8)  # gray: a benchmark run is for review, not blocking
+        return s
+
+    def verdict(self, score: float, th: Thresholds) -> str:
+        if score >= th.distillation and (self.n >= th.min_requests or self.campaign_boost > 0):
+            return DISTILLATION
+        if score >= th.suspicious:
+            return SUSPICIOUS
+        return BENIGN
+
+    # ----- reviewer sentences ------------------------------------------------------------
+    def reasons(self) -> list[str]:
+        """Plain sentences naming the evidence behind the score (strongest first)."""
+        n = self.n
+        out: list[str] = []
+        if n == 0:
+            return out
+        top_dom = max(range(len(DOMAINS)), key=self.domains.__getitem__)
+        templ = [k for k, c in self.templates.items() if c >= 3]
+        harvest_pct = round(100 * self.n_harvest / n)
+        if self.n_harvest:
+            s = (
+                f"{harvest_pct}% of {n} requests are problem-set items "
+                f"(mostly {DOMAINS[top_dom]}, {round(100 * self.domains[top_dom] / n)}% of all)"
+            )
+            if templ:
+                s += f" wrapped in {len(templ)} recurring template{'s' if len(templ) > 1 else ''}"
+            out.append(s)
+        if self.n_cot:
+            out.append(f"{round(100 * self.n_cot / n)}% ask for step-by-step reasoning")
+        if self.n_coerce:
+            out.append(
+                f"{self.n_coerce} request{'s' if self.n_coerce > 1 else ''} try to extract "
+                "hidden or internal reasoning"
+            )
+        if self.n_lp:
+            out.append(f"{round(100 * self.n_lp / n)}% request token probabilities or n>1")
+        if self.n_follow == 0 and n >= 5:
+            out.append("no follow-ups to earlier answers")
+        elif self.n_follow:
+            out.append(f"{round(100 * self.n_follow / n)}% are follow-ups to earlier answers")
+        cv = self.spacing_cv()
+        if cv is not None and cv < 0.35:
+            out.append(f"{self.dt_mean:.1f} s regular spacing (CV {cv:.2f})")
+        if self.evaluation_like():
+            out.append("looks like a one-off benchmark run (greedy, one template): review")
+        if self.campaign_boost > 0 and self.consistency() > 0:
+            out.append("linked to a campaign of accounts sharing templates or infrastructure")
+        if templ:
+            out.append("template: " + repr(max(templ, key=self.templates.__getitem__)[2:80]))
+        return out

@@ -1,0 +1,275 @@
+"""Incremental campaign linking: union-find over shared keys with evidence gates.
+
+Why: hydra campaigns spread harvesting over hundreds of accounts that each look like a
+light user; what gives them away is what they share (wrapper templates, system prompts,
+proxy subnet + user agent pairs, an organisation). Sharing alone is not evidence: popular
+SDK user agents, cloud subnets, "You are a helpful assistant." and "can you help me with
+this?" are shared by thousands of honest users. So a key links accounts only when
+
+* the key is *harvest-associated*: most requests carrying it are problem-set items
+  (ordinary chat phrases and corporate boilerplate are not), and
+* the account itself is *eligible*: enough requests, a harvest-heavy profile and no real
+  conversation (students who follow up on answers never join, whatever they share).
+
+Metadata (subnets, user agents) is reported as shared evidence but does not link by itself:
+in our benchmark and in practice, cloud ranges and SDK user agents are shared by unrelated
+campaigns and by honest batch jobs, and linking on them merged distinct campaigns.
+Unions are never undone, so campaign ids are stable: the id is derived from the
+campaign's oldest account. A campaign's strength grows with its eligible membership and its pooled harvest share; it is added to each member's
+logit in proportion to how well the member fits (see `AccountState.consistency`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+from distillguard.detect.account import AccountState
+from distillguard.detect.features import RequestFeatures
+
+MAX_KEYS = 400_000  # key table bound; single-account keys are pruned first
+
+
+@dataclass(slots=True)
+class KeyStat:
+    n_req: int = 0
+    sum_h: float = 0.0
+    anchor: str | None = None  # first eligible account that carried the key
+    last_account: str | None = None
+    n_accounts: int = 0  # distinct-account changes (exact for <=1, lower bound otherwise)
+    n_conversational: int = 0  # accounts that really converse and used the key
+    last_conversational: str | None = None
+
+
+@dataclass(slots=True)
+class Campaign:
+    root: str
+    id: str
+    members: int = 1
+    requests: int = 0
+    sum_h: float = 0.0
+    strong_since: float | None = None  # first time the strength reached FLAG_STRENGTH
+    last_ts: float = 0.0  # last request of any member (campaign state unchanged since)
+    evidence: dict[str, int] = field(default_factory=dict)  # linking key -> unions made
+
+
+@dataclass(slots=True)
+class LinkConfig:
+    min_requests: int = 5  # an account joins campaigns only after this many requests
+    min_harvest: float = 0.3  # ... with at least this mean harvest score
+    max_follow: float = 0.15  # ... and at most this share of follow-ups
+    key_min_req: int = 5  # a key links only after this many requests ...
+    key_min_harvest: float = 0.45  # ... when its mean harvest score is at least this
+    flag_strength: float = 2.0
+    min_key_chars: int = 14  # "P:hi." or "L:q:" are too generic to link anyone
+    template_share: float = 0.1  # a template wraps at least this share of the account's requests
+    ordinary_accounts: int = 2  # a key used by this many conversing accounts is ordinary
+    bridge_min: int = 3  # distinct bridging accounts needed to merge two campaigns ...
+    bridge_frac: float = 0.2  # ... or this share of the smaller campaign, if larger
+
+
+def campaign_id(root: str) -> str:
+    return "cmp-" + hashlib.blake2b(root.encode(), digest_size=5).hexdigest()
+
+
+class CampaignLinker:
+    """Union-find over accounts; keys are examined once per request (a handful of dict ops)."""
+
+    def __init__(self, cfg: LinkConfig | None = None) -> None:
+        self.cfg = cfg or LinkConfig()
+        self.keys: dict[str, KeyStat] = {}
+        self.parent: dict[str, str] = {}
+        self.campaigns: dict[str, Campaign] = {}  # root -> campaign
+        self.joined_at: dict[str, float] = {}
+        self.bridges: dict[tuple[str, str], set[str]] = {}
+
+    # ----- union-find ----------------------------------------------------------------
+    def find(self, a: str) -> str:
+        p = self.parent.get(a)
+        if p is None:
+            return a
+        root = a
+        while True:
+            nxt = self.parent.get(root)
+            if nxt is None:
+                break
+            root = nxt
+        while a != root:  # path compression
+            nxt = self.parent[a]
+            self.parent[a] = root
+            a = nxt
+        return root
+
+    def campaign_of(self, account: str) -> Campaign | None:
+        c = self.campaigns.get(self.find(account))
+        return c if c is not None and c.members >= 2 else None
+
+    def _ensure(self, st: AccountState, ts: float) -> Campaign:
+        root = self.find(st.account)
+        c = self.campaigns.get(root)
+        if c is None:
+            c = Campaign(root=root, id=campaign_id(root), requests=st.n, sum_h=st.sum_harvest)
+            self.campaigns[root] = c
+            self.joined_at.setdefault(st.account, ts)
+        return c
+
+    def _union(
+        self, a: AccountState, b_account: str, states: dict[str, AccountState], key: str, ts: float
+    ) -> None:
+        ca = self._ensure(a, ts)
+        b = states.get(b_account)
+        if b is None:
+            return
+        cb = self._ensure(b, ts)
+        if ca is cb:
+            return
+        if ca.members >= 2 and cb.members >= 2:
+            # two established campaigns merge only on several independent bridges, so one
+            # shared public template does not chain unrelated campaigns together
+            pair = (ca.root, cb.root) if ca.root < cb.root else (cb.root, ca.root)
+            votes = self.bridges.setdefault(pair, set())
+            if len(votes) < 64:
+                votes.add(a.account)
+            need = max(self.cfg.bridge_min, self.cfg.bridge_frac * min(ca.members, cb.members))
+            if len(votes) < need:
+                return
+            del self.bridges[pair]
+        # the older campaign (oldest root account) survives so ids stay stable
+        old, new = (ca, cb) if states[ca.root].first_ts <= states[cb.root].first_ts else (cb, ca)
+        self.parent[new.root] = old.root
+        old.members += new.members
+        old.requests += new.requests
+        old.sum_h += new.sum_h
+        old.last_ts = max(old.last_ts, new.last_ts, ts)
+        for k, v in new.evidence.items():
+            old.evidence[k] = old.evidence.get(k, 0) + v
+        old.evidence[key] = old.evidence.get(key, 0) + 1
+        if new.strong_since is not None and (old.strong_since is None):
+            old.strong_since = new.strong_since
+        del self.campaigns[new.root]
+        self.joined_at.setdefault(a.account, ts)
+        self.joined_at.setdefault(b_account, ts)
+
+    # ----- per request -----------------------------------------------------------------
+    def eligible(self, st: AccountState) -> bool:
+        c = self.cfg
+        return (
+            st.n >= c.min_requests
+            and st.raw_harvest() >= c.min_harvest
+            and st.raw_follow() <= c.max_follow
+        )
+
+    def observe(
+        self,
+        st: AccountState,
+        f: RequestFeatures,
+        org: str | None,
+        ts: float,
+        states: dict[str, AccountState],
+    ) -> None:
+        """Update key statistics and link the account where the gates allow it."""
+        h = f.harvest
+        # a wrapper key is a template of this account only once it recurs in the account
+        # (payload sentences do not) and only if it is specific enough to mean something
+        need = max(3.0, self.cfg.template_share * st.n)
+        keys = [
+            k
+            for k in f.wrapper_keys
+            if len(k) >= self.cfg.min_key_chars and st.templates.get(k, 0) >= need
+        ]
+        if org:
+            keys.append("O:" + org)
+        elig = self.eligible(st)
+        root = self.find(st.account)
+        camp = self.campaigns.get(root)
+        if camp is not None:
+            camp.requests += 1
+            camp.sum_h += h
+            camp.last_ts = max(camp.last_ts, ts)
+        for k in keys:
+            ks = self.keys.get(k)
+            if ks is None:
+                if len(self.keys) >= MAX_KEYS:
+                    self._prune()
+                ks = self.keys[k] = KeyStat()
+            ks.n_req += 1
+            ks.sum_h += h
+            if ks.last_account != st.account:
+                ks.n_accounts += 1
+                ks.last_account = st.account
+            if (
+                st.n_follow >= 2
+                and st.n_follow >= 0.2 * st.n
+                and ks.last_conversational != st.account
+            ):
+                ks.n_conversational += 1
+                ks.last_conversational = st.account
+            if not elig or ks.n_conversational >= self.cfg.ordinary_accounts:
+                continue
+            if ks.anchor is None:
+                ks.anchor = st.account
+                continue
+            if (
+                ks.anchor != st.account
+                and ks.n_req >= self.cfg.key_min_req
+                and ks.sum_h / ks.n_req >= self.cfg.key_min_harvest
+            ):
+                self._union(st, ks.anchor, states, k, ts)
+        c = self.campaign_of(st.account)
+        if c is not None:
+            s = self.strength(c)
+            if c.strong_since is None and s >= self.cfg.flag_strength:
+                c.strong_since = ts
+
+    def strength(self, c: Campaign) -> float:
+        """Logit boost a campaign lends its members: grows with size and pooled harvest."""
+        if c.members < 3 or c.requests == 0:
+            return 0.0
+        hc = c.sum_h / c.requests
+        return min(4.0, 1.5 * math.log2(c.members)) * max(0.0, min(1.0, (hc - 0.2) / 0.2))
+
+    def boost(self, account: str) -> float:
+        c = self.campaign_of(account)
+        return self.strength(c) if c is not None else 0.0
+
+    def _prune(self) -> None:
+        for k in [k for k, v in self.keys.items() if v.n_accounts <= 1]:
+            del self.keys[k]
+        if len(self.keys) >= MAX_KEYS:  # still full: drop the oldest half
+            for k in list(self.keys)[: MAX_KEYS // 2]:
+                del self.keys[k]
+
+    def reported(self) -> list[Campaign]:
+        """Campaigns worth a reviewer's time: three or more members and non-zero strength."""
+        return [c for c in self.campaigns.values() if self.strength(c) > 0]
+
+    def members(self) -> dict[str, list[str]]:
+        """root -> member accounts (computed on demand for reports)."""
+        out: dict[str, list[str]] = {}
+        for a in self.joined_at:
+            r = self.find(a)
+            if r in self.campaigns and self.campaigns[r].members >= 2:
+                out.setdefault(r, []).append(a)
+        return out
+
+    def reasons(self, c: Campaign, member_states: list[AccountState]) -> list[str]:
+        hc = c.sum_h / c.requests if c.requests else 0.0
+        out = [
+            f"{c.members} accounts, {c.requests} requests, mean harvest score {hc:.2f}",
+        ]
+        kinds = {
+            "P": "template opening",
+            "S": "template ending",
+            "L": "template label",
+            "Y": "system prompt",
+            "N": "subnet + user agent",
+            "O": "organisation",
+        }
+        top = sorted(c.evidence.items(), key=lambda kv: -kv[1])[:5]
+        for k, v in top:
+            out.append(f"shared {kinds.get(k[0], 'key')} {k[2:82]!r} linked {v} accounts")
+        fol = sum(s.n_follow for s in member_states)
+        req = sum(s.n for s in member_states) or 1
+        out.append(f"{round(100 * fol / req)}% follow-ups across members")
+        return out

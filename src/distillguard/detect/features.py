@@ -1,0 +1,609 @@
+"""Per-request features: computed once per request, cheap (tens of microseconds), generic.
+
+Why these: a harvesting pipeline sends *problems* (things with a checkable answer: math,
+code, multiple choice, task instructions) wrapped in a few fixed *templates* that demand
+*reasoning*, asks for token probabilities or several samples, and never talks back to the
+answer. Ordinary users converse: they send prior assistant turns and follow-ups that
+refer to them. None of the cues below memorise a particular data set; they look for the
+generic shape of problem sets (answer-format demands, numbered choices, LaTeX, function
+signatures and docstrings, test asserts, "Solve"/"How many") and of reasoning elicitation
+(in a few languages), so they carry over to prompt sets and wordings we have never seen.
+
+The template skeleton is found without knowing the template: the prompt is cut into
+segments (lines and sentences), each masked (numbers, names, quoted data, LaTeX), and the
+first and last short segments become *wrapper keys*. A wrapper key that recurs across an
+account's requests (or across accounts) is a template; the unique rest is the payload.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from distillguard.events import RequestEvent
+
+MAX_SCAN = 1800  # characters of the last user message scanned (start + end)
+MAX_SEG = 160  # a segment longer than this is payload, never a wrapper key
+
+DOMAINS = ("math", "code", "science", "writing", "chat")
+
+_SPLIT = re.compile(r"\n+|(?<=[.?!])\s+(?=[A-Z\"'(])|(?<=:)\s+(?=\S)")
+_LABEL = re.compile(r"^\s*([A-Za-z][\w ]{0,18}[:：])\s*")
+_NUM = re.compile(r"[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
+_QUOTED = re.compile(r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|'[^'\n]{3,200}'|`[^`\n]{1,200}`")
+_LATEX_INLINE = re.compile(r"\$[^$\n]{1,200}\$")
+_NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+")
+_WS = re.compile(r"\s+")
+
+_PUNCT = str.maketrans({c: " " for c in '!"#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r-'})
+_ARITH = re.compile(r"\d\s*[-+*/×÷=<>]\s*\d")
+_COERCE_PRE = re.compile(
+    r"(?:internal|hidden|private|inner|raw|entire|original|unfiltered|verbatim|whole|exact)"
+    r"[\w\s]{0,12}$|\b(?:reveal|expose|output|print|dump|repeat|restate|translate|encode|"
+    r"continue|copy|transcribe|reproduce|leak|share)\b[\w\s,]{0,24}$"
+)
+
+# Phrase cues are matched as word bigrams and words (set intersections, ~1 µs), not as big
+# case-insensitive regex alternations, which cost ~100 ns per character in CPython.
+_COT_BI = {
+    ("step", "by"),
+    ("show", "your"),
+    ("show", "all"),
+    ("show", "each"),
+    ("show", "every"),
+    ("your", "reasoning"),
+    ("your", "work"),
+    ("your", "thinking"),
+    ("the", "reasoning"),
+    ("think", "carefully"),
+    ("think", "through"),
+    ("think", "aloud"),
+    ("think", "hard"),
+    ("chain", "of"),
+    ("thought", "process"),
+    ("walk", "me"),
+    ("walk", "through"),
+    ("detailed", "derivation"),
+    ("detailed", "explanation"),
+    ("detailed", "reasoning"),
+    ("detailed", "solution"),
+    ("full", "solution"),
+    ("full", "derivation"),
+    ("full", "explanation"),
+    ("let's", "think"),
+    ("reason", "through"),
+    ("reason", "about"),
+    ("reason", "carefully"),
+    ("justify", "each"),
+    ("justify", "every"),
+    ("each", "step"),
+    ("every", "step"),
+    ("intermediate", "step"),
+    ("intermediate", "steps"),
+    ("work", "it"),
+    ("reasoning", "process"),
+    ("explain", "your"),
+    ("explain", "each"),
+    ("explain", "every"),
+    ("thoroughly", "before"),
+    ("before", "answering"),
+    ("before", "you"),
+    ("think", "step"),
+    ("worked", "solution"),
+    ("one", "step"),
+    ("paso", "a"),
+    ("par", "étape"),
+    ("pas", "à"),
+    ("schritt", "für"),
+    ("шаг", "за"),
+}
+_COT_W = {"rationale", "derivation"}
+_COT_CJK = ("逐步", "一步一步", "推理过程", "思考过程", "ステップ", "思维链")
+_COERCE_NOUNS = (
+    "reasoning",
+    "thought",
+    "thinking",
+    "scratchpad",
+    "scratch pad",
+    "monologue",
+    "think>",
+    "deliberation",
+)
+_COERCE_CJK = ("思维链", "内部推理", "完整思维", "推理轨迹")
+_FORMAT_BI = {
+    ("final", "answer"),
+    ("only", "the"),
+    ("answer", "with"),
+    ("put", "your"),
+    ("the", "letter"),
+    ("correct", "answer"),
+    ("correct", "option"),
+    ("choose", "the"),
+    ("answer", "is"),
+    ("answer", "format"),
+    ("format", "your"),
+    ("in", "json"),
+    ("respond", "only"),
+}
+_FORMAT_W = {"boxed", "json"}
+_MATH_BI = {
+    ("how", "many"),
+    ("how", "much"),
+    ("how", "long"),
+    ("how", "far"),
+    ("how", "old"),
+    ("what", "percent"),
+    ("show", "that"),
+    ("the", "value"),
+    ("the", "sum"),
+    ("the", "probability"),
+    ("the", "remainder"),
+    ("the", "area"),
+}
+_MATH_W = {
+    "solve",
+    "calculate",
+    "compute",
+    "evaluate",
+    "simplify",
+    "determine",
+    "prove",
+    "equation",
+    "equations",
+    "percent",
+    "percentage",
+    "probability",
+    "integral",
+    "derivative",
+    "remainder",
+    "perimeter",
+    "ratio",
+    "polynomial",
+    "integer",
+    "integers",
+    "divisible",
+    "fraction",
+    "sqrt",
+    "frac",
+    "cdot",
+    "theorem",
+    "triangle",
+    "radius",
+    "digits",
+    "sum",
+    "product",
+}
+_CODE_W = {
+    "def",
+    "return",
+    "function",
+    "implement",
+    "python",
+    "java",
+    "javascript",
+    "sql",
+    "regex",
+    "code",
+    "program",
+    "script",
+    "compile",
+    "array",
+    "class",
+    "import",
+    "algorithm",
+    "recursion",
+}
+_CODE_SUB = ('"""', ">>>", "assert ", "```", "#include", "def ", "=>", "();")
+_SCIENCE_W = {
+    "atom",
+    "atoms",
+    "molecule",
+    "molecules",
+    "cell",
+    "cells",
+    "enzyme",
+    "protein",
+    "proteins",
+    "gene",
+    "genes",
+    "dna",
+    "rna",
+    "species",
+    "chemical",
+    "reaction",
+    "acid",
+    "velocity",
+    "acceleration",
+    "force",
+    "energy",
+    "electron",
+    "electrons",
+    "photon",
+    "gravity",
+    "mass",
+    "momentum",
+    "circuit",
+    "voltage",
+    "organism",
+    "organisms",
+    "evolution",
+    "ecosystem",
+    "physics",
+    "chemistry",
+    "biology",
+    "mutation",
+    "population",
+    "pressure",
+    "wavelength",
+    "frequency",
+    "nucleus",
+    "bacteria",
+    "virus",
+    "mitosis",
+    "photosynthesis",
+    "ion",
+    "ions",
+}
+_WRITING_W = {
+    "write",
+    "compose",
+    "draft",
+    "rewrite",
+    "paraphrase",
+    "summarize",
+    "summarise",
+    "essay",
+    "story",
+    "poem",
+    "email",
+    "letter",
+    "blog",
+    "tweet",
+    "slogan",
+    "describe",
+    "translate",
+}
+_TASK_W = {
+    "generate",
+    "give",
+    "list",
+    "create",
+    "classify",
+    "identify",
+    "name",
+    "describe",
+    "explain",
+    "provide",
+    "convert",
+    "rewrite",
+    "suggest",
+    "compare",
+    "write",
+    "find",
+    "what",
+    "which",
+    "how",
+    "solve",
+    "calculate",
+    "compute",
+    "evaluate",
+    "determine",
+}
+_REFER_W = {
+    "above",
+    "earlier",
+    "previous",
+    "thanks",
+    "thank",
+    "ok",
+    "okay",
+    "but",
+    "wait",
+    "again",
+    "instead",
+    "also",
+    "shorter",
+    "longer",
+    "why",
+    "mean",
+    "step",
+    "part",
+    "that",
+    "it",
+    "this",
+    "you",
+    "your",
+    "said",
+    "understand",
+    "get",
+    "confused",
+    "more",
+    "hmm",
+    "so",
+}
+
+
+_DIGITS = str.maketrans("0123456789", "##########")
+
+
+def mask(segment: str) -> str:
+    """Skeleton of a segment: numbers, quoted data, LaTeX and names masked, lower-cased."""
+    s = segment[: MAX_SEG * 2]
+    if "$" in s:
+        s = _LATEX_INLINE.sub(" M ", s)
+    if '"' in s or "'" in s or "`" in s or "“" in s:
+        s = _QUOTED.sub(" Q ", s)
+    words = s.translate(_DIGITS).split()
+    out = [
+        "N"
+        if i and w[:1].isupper() and w[1:2].islower() and words[i - 1][-1:] not in ".?!:"
+        else w.lower()
+        for i, w in enumerate(words)
+    ]
+    return " ".join(out)[:MAX_SEG]
+
+
+@dataclass(slots=True)
+class RequestFeatures:
+    """What one request contributes to the account state and the campaign linker."""
+
+    problem: float  # 0..1 resemblance to a problem-set item (generic cues)
+    domain: str  # one of DOMAINS
+    cot: bool  # asks for reasoning to be written out
+    coercion: bool  # asks for hidden/internal reasoning to be revealed or restated
+    answer_format: bool  # demands a checkable answer format
+    multi_turn: bool  # carries prior assistant turns
+    followup: bool  # a genuine continuation: prior assistant turn and a reference to it
+    logprobs: bool  # token probabilities requested
+    n: int  # samples requested
+    max_tokens: int
+    temperature: float | None
+    wrapper_keys: tuple[str, ...]  # masked short first/last/label segments (template candidates)
+    payload_key: int  # hash of the masked whole last user message (near-duplicate test)
+    system_key: str | None  # masked system prompt (first 160 chars)
+    subnet: str | None  # /24 for IPv4, /48 for IPv6
+    user_agent: str
+    length: int
+    excerpt: str  # first 160 characters of the last user message (for reviewers)
+
+    @property
+    def harvest(self) -> float:
+        """0..1: how much this request looks like one item of a harvesting pipeline."""
+        if self.followup:
+            return 0.0
+        h = self.problem
+        if self.cot:
+            h += 0.3
+        if self.coercion:
+            h += 0.8
+        if self.answer_format:
+            h += 0.1
+        if self.logprobs or self.n > 1:
+            h += 0.15
+        return min(1.0, h)
+
+
+def _last_user_and_context(ev: RequestEvent) -> tuple[str, str | None, bool]:
+    if ev.prompt is not None:
+        return ev.prompt, None, False
+    last = ""
+    system: str | None = None
+    seen_assistant = False
+    assistant_before_last = False
+    for m in ev.messages:
+        role = m.get("role")
+        content = _content_text(m.get("content"))
+        if role == "system" or role == "developer":
+            if system is None:
+                system = content
+        elif role == "assistant":
+            seen_assistant = True
+        elif role == "user":
+            last = content
+            assistant_before_last = seen_assistant
+    return last, system, assistant_before_last
+
+
+def _content_text(c: Any) -> str:
+    if isinstance(c, str):
+        return c
+    if isinstance(c, list):
+        return "\n".join(
+            p["text"] for p in c if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
+def _num(v: Any, default: float) -> float:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, int | float):
+        return float(v)
+    return default
+
+
+def subnet_of(ip: str | None) -> str | None:
+    """/24 of an IPv4 address, /48 of an IPv6 address; None for anything unparsable."""
+    if not ip:
+        return None
+    if "." in ip and ":" not in ip:
+        parts = ip.split(".")
+        if len(parts) == 4 and all(p.isdigit() for p in parts):
+            return ".".join(parts[:3]) + ".0/24"
+        return None
+    if ":" in ip:
+        groups = ip.split(":")
+        return ":".join(groups[:3]).lower() + "::/48"
+    return None
+
+
+@dataclass(slots=True)
+class _Scan:
+    """The lower-cased window of a prompt with its word set and bigram set (built once)."""
+
+    low: str
+    words: set[str]
+    bigrams: set[tuple[str, str]]
+    first: str
+
+    @classmethod
+    def of(cls, text: str) -> _Scan:
+        low = text.lower()
+        toks = low.translate(_PUNCT).split()
+        return cls(low, set(toks), set(itertools.pairwise(toks)), toks[0] if toks else "")
+
+
+def _window(text: str) -> str:
+    """Where wrappers live: the start and the end of a prompt (bounds the scan cost)."""
+    if len(text) <= MAX_SCAN:
+        return text
+    return text[: MAX_SCAN - 600] + "\n" + text[-600:]
+
+
+def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
+    """Resemblance to a problem-set item (0..1) and the domain, from generic cues only."""
+    t = _window(text)
+    sc = sc or _Scan.of(t)
+    low, ws, bg = sc.low, sc.words, sc.bigrams
+    score = 0.0
+    math = bool(bg & _MATH_BI or ws & _MATH_W)
+    code = bool(ws & _CODE_W) or any(c in t for c in _CODE_SUB)
+    digits = len(_NUM.findall(t, 0, 800))
+    latex = "$" in t or "\\(" in t or "\\[" in t or "\\frac" in t
+    arith = bool(_ARITH.search(t, 0, 1500))
+    question = "?" in t
+    choices = (
+        sum(x in low for x in ("a)", "b)", "c)", "d)")) >= 3
+        or sum(x in low for x in ("\na.", "\nb.", "\nc.", "\nd.")) >= 3
+        or sum(x in low for x in ("a. ", " b. ", " c. ", " d. ")) >= 4
+    )
+    if math:
+        score += 0.35
+    if digits >= 2 and (question or math):
+        score += 0.3
+    elif digits >= 1 and math and question:
+        score += 0.15
+    if arith:
+        score += 0.15
+    if latex:
+        score += 0.3
+    if choices:
+        score += 0.5
+    if code:
+        score += 0.25
+        if "def " in t or ">>>" in t or "assert " in t or '"""' in t:
+            score += 0.3
+    if sc.first in _TASK_W:
+        score += 0.25
+    science = bool(ws & _SCIENCE_W)
+    if science and (choices or question):
+        score += 0.2
+    if len(t) < 25:
+        score -= 0.3
+    if code:
+        domain = "code"
+    elif math or latex or digits >= 3:
+        domain = "math"
+    elif science:
+        domain = "science"
+    elif ws & _WRITING_W:
+        domain = "writing"
+    else:
+        domain = "chat"
+    return max(0.0, min(1.0, score)), domain
+
+
+def _coercion(low: str) -> bool:
+    for noun in _COERCE_NOUNS:
+        i = low.find(noun)
+        hits = 0
+        while i >= 0 and hits < 4:
+            if _COERCE_PRE.search(low, max(0, i - 45), i):
+                return True
+            after = low[i + len(noun) : i + len(noun) + 8]
+            if noun == "reasoning" and (after.startswith(" trace") or after.startswith(" token")):
+                return True
+            i = low.find(noun, i + 1)
+            hits += 1
+    if "imagine and articulate" in low:
+        return True
+    return not low.isascii() and any(c in low for c in _COERCE_CJK)
+
+
+def _edge_segments(t: str) -> tuple[str | None, str | None]:
+    """First and last segment of a prompt, splitting only near its two ends (cheap)."""
+    head = _SPLIT.split(t[: MAX_SEG + 2], maxsplit=1)
+    first = head[0].strip() if len(head) == 2 else None
+    tail = _SPLIT.split(t[-(MAX_SEG + 2) :])
+    last = tail[-1].strip() if len(tail) >= 2 else None
+    return first or None, last or None
+
+
+def wrapper_keys(text: str) -> tuple[str, ...]:
+    """Masked short segments at the start and the end of a multi-segment prompt."""
+    t = text.strip()
+    keys: list[str] = []
+    m = _LABEL.match(t[:24])
+    if m:
+        keys.append("L:" + mask(m.group(1)))
+        t = t[m.end() :].strip()
+    first, last = _edge_segments(t)
+    if first is not None and len(first) <= MAX_SEG and len(first) < len(t):
+        keys.append("P:" + mask(first))
+    if last is not None and len(last) <= MAX_SEG and len(last) < len(t):
+        keys.append("S:" + mask(last))
+    return tuple(keys)
+
+
+def _ua_family(ua: str | None) -> str:
+    if not ua:
+        return "-"
+    return ua.strip()[:120]
+
+
+def extract(ev: RequestEvent) -> RequestFeatures:
+    """All features of one request. Never raises on odd input (garbage gives weak features)."""
+    text, system, has_assistant = _last_user_and_context(ev)
+    win = _window(text)
+    sys_text = (system or "")[:1000]
+    sc = _Scan.of(win + "\n" + sys_text if sys_text else win)
+    problem, domain = problem_score(win, _Scan.of(win) if sys_text else sc)
+    ws, bg = sc.words, sc.bigrams
+    cot = bool(bg & _COT_BI or ws & _COT_W) or (
+        not sc.low.isascii() and any(c in sc.low for c in _COT_CJK)
+    )
+    coercion = _coercion(sc.low)
+    answer_format = bool(bg & _FORMAT_BI or ws & _FORMAT_W) or "####" in win
+    followup = False
+    if has_assistant:
+        # a continuation talks about the answer; a fresh problem pasted into a chat
+        # history (what an attacker imitating multi-turn does) is not one
+        followup = len(text) < 400 and problem < 0.5 and (bool(ws & _REFER_W) or len(text) < 150)
+    p = ev.params
+    logprobs = bool(p.get("logprobs")) or _num(p.get("top_logprobs"), 0) > 0
+    n = int(_num(p.get("n"), 1)) if isinstance(p.get("n"), int | float) else 1
+    max_tokens = int(_num(p.get("max_tokens", p.get("max_completion_tokens")), 0))
+    temp_v = p.get("temperature")
+    temperature = float(temp_v) if isinstance(temp_v, int | float) else None
+    return RequestFeatures(
+        problem=problem,
+        domain=domain,
+        cot=cot,
+        coercion=coercion,
+        answer_format=answer_format,
+        multi_turn=has_assistant,
+        followup=followup,
+        logprobs=logprobs,
+        n=max(1, n),
+        max_tokens=max(0, max_tokens),
+        temperature=temperature,
+        wrapper_keys=wrapper_keys(text) + (("Y:" + mask(sys_text[:MAX_SEG]),) if system else ()),
+        payload_key=hash(win[:400].lower().translate(_DIGITS)),
+        system_key=mask(sys_text[:MAX_SEG]) if system else None,
+        subnet=subnet_of(ev.ip),
+        user_agent=_ua_family(ev.user_agent),
+        length=len(text),
+        excerpt=text[:160],
+    )
