@@ -48,8 +48,8 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
-    for c in columns:
-        t.add_column(c, overflow="fold")
+    for i, c in enumerate(columns):
+        t.add_column(c, overflow="fold", no_wrap=i == 0)
     for r in rows:
         t.add_row(*["-" if x is None or x == "" else str(x) for x in r])
     Console().print(t)
@@ -211,7 +211,7 @@ def accounts_list(
         return
     _table(
         f"{len(accts)} account(s)",
-        ["id", "name", "type", "org", "nationality", "status", "kyc", "screening", "risk"],
+        ["id", "name", "type", "org", "nat.", "status", "kyc", "screening", "risk"],
         [[a.id, a.name, a.type, a.org_id, a.nationality, a.status, a.kyc_level,
           a.screening_status, f"{a.risk_verdict} {a.risk_score:.2f}"] for a in accts],
     )  # fmt: skip

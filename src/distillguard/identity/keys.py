@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import zlib
 
@@ -45,17 +46,14 @@ def generate_key(env: str = "live") -> str:
     return body + _checksum(body)
 
 
+_SHAPE = re.compile(rf"dg_(?:{'|'.join(ENVIRONMENTS)})_[0-9A-Za-z]{{{_SECRET_LEN + _CHECK_LEN}}}")
+
+
 def well_formed(key: str) -> bool:
     """True when `key` has our prefix, length, alphabet and a valid checksum (no I/O)."""
-    for env in ENVIRONMENTS:
-        prefix = f"dg_{env}_"
-        if key.startswith(prefix):
-            rest = key[len(prefix) :]
-            if len(rest) != _SECRET_LEN + _CHECK_LEN or not all(c in _ALPHABET for c in rest):
-                return False
-            body = key[:-_CHECK_LEN]
-            return hmac.compare_digest(_checksum(body), key[-_CHECK_LEN:])
-    return False
+    if not _SHAPE.fullmatch(key):
+        return False
+    return hmac.compare_digest(_checksum(key[:-_CHECK_LEN]), key[-_CHECK_LEN:])
 
 
 def hash_key(key: str, pepper: bytes | None = None) -> str:

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 _R = TypeVar("_R", Org, Account)
 
 _MAX_CHANGES_PER_SYNC = 10_000
+_MAX_KEY_LEN = 128
 
 
 class NotFoundError(DistillguardError):
@@ -588,18 +589,24 @@ class IdentityService:
     # -- snapshots and authentication ---------------------------------------------------
     def snapshot(self, account_id: str, *, key_id: str | None = None) -> AccountSnapshot:
         """A fresh snapshot of an account (from the database, not the cache)."""
-        acct = self.get_account(account_id)
+        expires = self.get_key(key_id).expires_at if key_id is not None else None
+        return self._snapshot(self.get_account(account_id), key_id, expires)
+
+    def _snapshot(self, acct: Account, key_id: str | None, expires: str | None) -> AccountSnapshot:
         org = self.get_org(acct.org_id) if acct.org_id else None
-        rec = self.get_kyc_record(acct.id)
-        is_org_record = False
-        if rec is None and org is not None:
-            rec, is_org_record = self.get_kyc_record(org.id), True
-        missing: tuple[str, ...] = ()
-        if rec is not None:
-            missing = tuple(rec.missing(organisation=is_org_record))
-        expires = None
-        if key_id is not None:
-            expires = self.get_key(key_id).expires_at
+        subjects = [acct.id] + ([org.id] if org else [])
+        rows = self.db.query(
+            f"SELECT subject_id, record FROM identity_kyc WHERE subject_id IN "
+            f"({', '.join('?' for _ in subjects)})",
+            subjects,
+        )
+        records = {r["subject_id"]: r["record"] for r in rows}
+        # the account's own record, else (members) the organisation's
+        raw, is_org_record = records.get(acct.id), False
+        if raw is None and org is not None:
+            raw, is_org_record = records.get(org.id), True
+        rec = KycRecord.from_dict(orjson.loads(raw)) if raw is not None else None
+        missing = tuple(rec.missing(organisation=is_org_record)) if rec else ()
         return AccountSnapshot(
             account=acct,
             org=org,
@@ -615,12 +622,17 @@ class IdentityService:
         A suspended account still yields a snapshot (status "suspended") so that the
         decision can say why; check `snap.active` or let the rules block it.
         """
-        if not well_formed(key):
+        if len(key) > _MAX_KEY_LEN:
             return None
         digest = hash_key(key, self._pepper)
         self._maybe_sync()
         entry = self._cache.get(digest)
-        snap = entry.snap if entry is not None else self._load(digest)
+        if entry is not None:  # only well-formed keys are ever cached
+            snap = entry.snap
+        elif not well_formed(key):  # typos and garbage never reach the database
+            return None
+        else:
+            snap = self._load(digest)
         if snap is None or snap.expired():
             return None
         self._used[snap.key_id or ""] = time.time()
@@ -630,12 +642,14 @@ class IdentityService:
         generation = self._cache.generation
         try:
             row = self.db.query_one(
-                "SELECT id, account_id, revoked_at FROM identity_keys WHERE key_hash = ?",
+                "SELECT id, account_id, revoked_at, expires_at FROM identity_keys"
+                " WHERE key_hash = ?",
                 (digest,),
             )
             snap = None
             if row is not None and row["revoked_at"] is None:
-                snap = self.snapshot(row["account_id"], key_id=row["id"])
+                acct = self.get_account(row["account_id"])
+                snap = self._snapshot(acct, row["id"], row["expires_at"])
         except DistillguardError:
             raise
         except Exception as exc:

@@ -22,6 +22,7 @@ Backends: `MemoryQuotas` (embedded mode; one process; thread- and asyncio-safe) 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import threading
 import time
@@ -178,6 +179,17 @@ def _subjects(
     return out
 
 
+class _LeaseIds:
+    """Unique lease ids without a system call each: a random per-process prefix + a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = f"l{secrets.token_hex(6)}."
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._count)}"
+
+
 # -- in-process backend -------------------------------------------------------------------
 @dataclass(slots=True)
 class _Charge:
@@ -208,6 +220,14 @@ class _Subject:
             del self.leases[lid]
         return len(self.leases)
 
+    def request_retry(self, now: float, window: float, rpm: int) -> float | None:
+        """Seconds until enough admissions leave the window for one more (None: never)."""
+        if rpm == 0:
+            return None
+        idx = self.requests - rpm  # a lower bound when late excess charges are in the log
+        at = self.log[idx].at if idx < len(self.log) else now
+        return at + window - now
+
     def token_retry(self, now: float, window: float, need: int) -> float:
         freed = 0
         for c in self.log:
@@ -227,6 +247,7 @@ class MemoryQuotas:
         self._clock = clock
         self._lock = threading.Lock()
         self._subjects: dict[str, _Subject] = {}
+        self._ids = _LeaseIds()
 
     def acquire(
         self,
@@ -240,10 +261,10 @@ class MemoryQuotas:
         _check_tokens(est_tokens, "est_tokens")
         p = self.policy
         subjects = _subjects(p, account_id, org_id, account_limits, org_limits)
+        window = p.window_s
         with self._lock:
             now = self._clock()
-            reason: str | None = None
-            retry, never = 0.0, False
+            refusals: list[tuple[str, float | None]] = []
             rem_req: int | None = None
             rem_tok: int | None = None
             states = []
@@ -251,48 +272,33 @@ class MemoryQuotas:
                 s = self._subjects.get(key)
                 if s is None:
                     s = self._subjects[key] = _Subject()
-                s.expire(now, p.window_s)
+                if s.log and s.log[0].at <= now - window:
+                    s.expire(now, window)
                 states.append(s)
-                fails: list[tuple[str, float | None]] = []
                 if lim.rpm is not None:
-                    if s.requests + 1 > lim.rpm:
-                        if lim.rpm == 0:
-                            fails.append(("rpm", None))
-                        else:
-                            idx = s.requests - lim.rpm
-                            at = s.log[idx].at if idx < len(s.log) else now
-                            fails.append(("rpm", at + p.window_s - now))
-                    left = max(lim.rpm - s.requests - 1, 0)
-                    rem_req = left if rem_req is None else min(rem_req, left)
+                    left = lim.rpm - s.requests - 1
+                    if left < 0:
+                        refusals.append((f"{name}_rpm", s.request_retry(now, window, lim.rpm)))
+                    rem_req = max(left, 0) if rem_req is None else min(rem_req, max(left, 0))
                 if lim.tpm is not None:
-                    if s.tokens + est_tokens > lim.tpm:
-                        fails.append(
-                            ("tpm", None)
-                            if est_tokens > lim.tpm
-                            else (
-                                "tpm",
-                                s.token_retry(now, p.window_s, s.tokens + est_tokens - lim.tpm),
-                            )
-                        )
-                    left = max(lim.tpm - s.tokens - est_tokens, 0)
-                    rem_tok = left if rem_tok is None else min(rem_tok, left)
+                    left = lim.tpm - s.tokens - est_tokens
+                    if left < 0:
+                        wait = None if est_tokens > lim.tpm else s.token_retry(now, window, -left)
+                        refusals.append((f"{name}_tpm", wait))
+                    rem_tok = max(left, 0) if rem_tok is None else min(rem_tok, max(left, 0))
                 if (
                     lim.concurrency is not None
-                    and len(s.leases) + 1 > lim.concurrency
-                    and s.inflight(now) + 1 > lim.concurrency
+                    and len(s.leases) >= lim.concurrency
+                    and s.inflight(now) >= lim.concurrency
                 ):
-                    fails.append(
-                        ("concurrency", None if lim.concurrency == 0 else p.concurrency_retry_s)
-                    )
-                for what, wait in fails:
-                    reason = reason or f"{name}_{what}"
-                    if wait is None:
-                        never = True
-                    else:
-                        retry = max(retry, wait)
-            if reason is not None and not p.shadow:
-                return Admission(False, reason, None if never else retry, None, rem_req, rem_tok)
-            lease = Lease(f"l{secrets.token_hex(8)}", account_id, org_id, est_tokens)
+                    wait = None if lim.concurrency == 0 else p.concurrency_retry_s
+                    refusals.append((f"{name}_concurrency", wait))
+            reason = refusals[0][0] if refusals else None
+            if refusals and not p.shadow:
+                waits = [w for _, w in refusals]
+                retry = None if None in waits else max(w for w in waits if w is not None)
+                return Admission(False, reason, retry, None, rem_req, rem_tok)
+            lease = Lease(self._ids.next(), account_id, org_id, est_tokens)
             for s in states:
                 c = _Charge(now, lease.id, est_tokens, True)
                 s.log.append(c)
@@ -300,7 +306,7 @@ class MemoryQuotas:
                 s.requests += 1
                 s.tokens += est_tokens
                 s.leases[lease.id] = now + p.lease_ttl_s
-            return Admission(True, reason, None, lease, rem_req, rem_tok, shadow=reason is not None)
+            return Admission(True, reason, None, lease, rem_req, rem_tok, shadow=bool(refusals))
 
     def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
         _check_tokens(actual_tokens, "actual_tokens")
@@ -412,6 +418,7 @@ class RedisQuotas:
         self._ar: Any = None
         self._async_scripts: tuple[Any, Any, Any] | None = None
         self._alock = asyncio.Lock()
+        self._ids = _LeaseIds()
 
     def _keys(self, account_id: str, org_id: str | None, subjects: list[Any]) -> list[str]:
         tag = f"{{{org_id if org_id is not None else 'a:' + account_id}}}"
@@ -429,7 +436,7 @@ class RedisQuotas:
         _check_tokens(est_tokens, "est_tokens")
         p = self.policy
         subjects = _subjects(p, account_id, org_id, account_limits, org_limits)
-        lease = Lease(f"l{secrets.token_hex(8)}", account_id, org_id, est_tokens)
+        lease = Lease(self._ids.next(), account_id, org_id, est_tokens)
         args: list[Any] = [
             lease.id,
             est_tokens,
