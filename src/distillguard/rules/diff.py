@@ -74,7 +74,11 @@ class PackDiff:
         """A readable change list (one line per change)."""
         out: list[str] = []
         out += [f"+ rule {r}" for r in self.rules_added]
-        out += [f"- rule {r}" for r in self.rules_removed]
+        out += [
+            f"- rule {r}  (warning: history is never deleted; close a rule with "
+            "effective_until instead)"
+            for r in self.rules_removed
+        ]
         for rid, fields in self.rules_changed.items():
             for f, (a, b) in fields.items():
                 out.append(f"~ rule {rid}: {f}: {_short(a)} -> {_short(b)}")
