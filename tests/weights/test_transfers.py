@@ -298,3 +298,24 @@ def test_registry_on_postgres(
         assert len(s.reg.artifacts(s.reg.resolve(spec))) == 4
     finally:
         s.db.close()
+
+
+def test_events_reach_the_real_ledger(tmp_path: Path, engine: Any, model: Path) -> None:
+    """With the ledger part present, every step is an appended, provable record."""
+    from distillguard.ledger import open_ledger
+
+    led = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "ledger.key")
+    s = WeightsService(Database(f"sqlite:///{tmp_path / 'r.db'}"), engine=engine,
+                       audit=deps.Audit(led), screener=ListScreener())  # fmt: skip
+    spec = _setup(s, model)
+    t = transfers.Transfers(s).request(
+        spec, _rcp("Evil Compute Ltd", "GB", "GB"), end_use="x", purpose="y", requested_by="alice"
+    )
+    assert t["decision"]["action"] == "prohibited"
+    types = [led.get_record(i)["record"]["type"] for i in range(led.size)]
+    assert types[0] == "weights.register" and types[-1] == "weights.transfer_request"
+    last = led.get_record(led.size - 1)["record"]
+    assert last["decision"] == "prohibited" and "transfer.denied_party" in last["rules"]
+    assert led.prove_inclusion(led.size - 1)
+    s.db.close()
+    led.close()

@@ -9,6 +9,8 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from distillguard.errors import DistillguardError, VerificationError
 from distillguard.weights import keys, vault
@@ -206,3 +208,30 @@ def test_recipient_wrapping(tmp_path: Path) -> None:
         other_priv, _ = keys.generate_recipient_keypair(kind)
         with pytest.raises(VerificationError):
             keys.unwrap_as_recipient(wk, other_priv, b"ctx")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    size=st.integers(min_value=0, max_value=6 * CHUNK),
+    flip=st.integers(min_value=0, max_value=10**9),
+    bit=st.integers(min_value=0, max_value=7),
+)
+def test_any_single_bit_flip_is_refused(
+    tmp_path: Path, kek: keys.LocalKeyFile, size: int, flip: int, bit: int
+) -> None:
+    """Property: whatever the size, flipping any one bit anywhere in the file is caught."""
+    work = tmp_path / f"p{size}-{flip}-{bit}"
+    work.mkdir()
+    src = work / "w.bin"
+    src.write_bytes(os.urandom(size))
+    enc = work / "w.dgv"
+    vault.encrypt_file(src, enc, kek, chunk_size=CHUNK, workers=2)
+    data = bytearray(enc.read_bytes())
+    pos = flip % len(data)
+    data[pos] ^= 1 << bit
+    enc.write_bytes(data)
+    with pytest.raises(VerificationError):
+        vault.decrypt_file(enc, work / "out.bin", kek)
+    assert not (work / "out.bin").exists()
