@@ -195,10 +195,11 @@ def verify_cmd(
         typer.echo(msg)
         return
     for p in report.problems[:10]:
-        err.print(f"  index {p.index}: {p.message}", markup=False, highlight=False)
+        err.print(f"  {p.where()}: {p.message}", markup=False, highlight=False)
     first = report.problems[0]
     raise VerificationError(
-        f"ledger does not verify: first bad index {first.index} ({len(report.problems)} problem(s))"
+        f"ledger does not verify: first bad record at {first.where()}: {first.message} "
+        f"({len(report.problems)} problem(s))"
     )
 
 
@@ -214,6 +215,8 @@ def prove_cmd(
 ) -> None:
     """Print an inclusion proof (JSON) of one record against a signed checkpoint."""
     with _open_ro(db, key) as led:
+        if not 0 <= index < led.size:
+            raise DistillguardError(f"no record {index}: the log has {led.size} records")
         latest = led.storage.latest_checkpoint()
         if size is None and (latest is None or latest.size <= index):
             raise DistillguardError(
