@@ -169,3 +169,32 @@ def test_replay_attributes_changed_rules_and_facts(tmp_path: Path) -> None:
     for ex in rep.examples:
         if ex.old == ex.new:
             assert ex.old_transforms != ex.new_transforms
+
+
+def test_context_from_event_merges_recorded_snapshot() -> None:
+    from distillguard.events import RequestEvent
+    from distillguard.rules.replay import context_from_event
+
+    ev = RequestEvent.from_dict(
+        {
+            "ts": "2026-11-20T10:00:00Z",
+            "account": "a1",
+            "org": "o1",
+            "country": "DE",
+            "model": "frontier-alpha",
+            "params": {"n": 3, "logprobs": True},
+        }
+    )
+    ctx, rec = context_from_event(ev, None)
+    assert not rec and ctx["request"]["country"] == "DE" and ctx["params"]["n"] == 3
+    snap = {
+        "account": {"id": "a1", "kyc_level": "verified", "nationality": "DE"},
+        "screening": {"status": "clear"},
+        "request": {"country": None},
+    }
+    ctx, rec = context_from_event(ev, snap)
+    assert rec
+    assert ctx["account"]["kyc_level"] == "verified" and ctx["screening"]["status"] == "clear"
+    assert ctx["request"]["country"] == "DE"  # a recorded None does not erase event data
+    assert ctx["request"]["time"] == "2026-11-20T10:00:00.000Z"
+    assert ctx["model"]["name"] == "frontier-alpha"

@@ -150,3 +150,10 @@ def test_missing_required_and_unknown_top_level() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PackError, match="cannot read"):
         load_pack(tmp_path / "absent.yaml")
+
+
+def test_non_finite_numbers_rejected(tmp_path: Path) -> None:
+    msg = _load_bad(tmp_path, MINI_PACK.replace("value: 1.0e+26", "value: .nan"))
+    assert "must be a number" in msg
+    msg = _load_bad(tmp_path, MINI_PACK.replace('screening.status == "hit"', "risk.score > 1e999"))
+    assert "not finite" in msg

@@ -19,6 +19,7 @@ Semantics worth knowing (documented in docs/rules.md):
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -189,6 +190,8 @@ class _Checker:
         if isinstance(v, bool):
             return Typed(repr(v), BOOL, const=v, is_const=True)
         if isinstance(v, int | float):
+            if not math.isfinite(v):
+                raise _err(node, f"number {v!r} is not finite")
             return Typed(repr(v), NUM, const=v, is_const=True)
         if isinstance(v, str):
             return Typed(repr(v), STR, const=v, is_const=True)

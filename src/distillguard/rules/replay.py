@@ -27,19 +27,12 @@ _PARAMS = tuple(ACCESS_SCHEMA["params"])
 
 
 def context_from_event(ev: RequestEvent, recorded: Any) -> tuple[dict[str, Any], bool]:
-    """The access context for an event; True when it came from a recorded `context`."""
-    if isinstance(recorded, dict):
-        ctx = {k: (dict(v) if isinstance(v, dict) else v) for k, v in recorded.items()}
-        req = ctx.setdefault("request", {})
-        if isinstance(req, dict):
-            req.setdefault("time", format_ts(ev.ts))
-            req.setdefault("country", ev.country)
-            req.setdefault("model", ev.model)
-        model = ctx.setdefault("model", {})
-        if isinstance(model, dict):
-            model.setdefault("name", ev.model)
-        return ctx, True
-    return {
+    """The access context for an event; True when the event carried a recorded `context`.
+
+    The context is built from the event's own fields, then the recorded context (all of
+    it, or only the account snapshot) is laid over it: a recorded value wins unless None.
+    """
+    ctx: dict[str, Any] = {
         "account": {"id": ev.account},
         "org": {"id": ev.org},
         "request": {
@@ -51,7 +44,18 @@ def context_from_event(ev: RequestEvent, recorded: Any) -> tuple[dict[str, Any],
         },
         "model": {"name": ev.model},
         "params": {k: ev.params.get(k) for k in _PARAMS},
-    }, False
+    }
+    if not isinstance(recorded, dict):
+        return ctx, False
+    for sec, val in recorded.items():
+        base = ctx.get(sec)
+        if isinstance(val, dict) and isinstance(base, dict):
+            ctx[sec] = {**base, **{k: v for k, v in val.items() if v is not None}}
+            for k, v in val.items():
+                ctx[sec].setdefault(k, v)
+        else:
+            ctx[sec] = val
+    return ctx, True
 
 
 @dataclass(slots=True)

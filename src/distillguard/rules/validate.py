@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -74,13 +75,16 @@ def number(v: Any, where: Where, what: str) -> float:
     """A number; numeric strings are accepted because YAML 1.1 reads `1e26` as a string."""
     if isinstance(v, bool):
         raise where.error(f"{what} must be a number, got {v!r}")
+    out: float | None = None
     if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, str):
+        out = float(v)
+    elif isinstance(v, str):
         try:
-            return float(v.replace("_", ""))
+            out = float(v.replace("_", ""))
         except ValueError:
-            pass
+            out = None
+    if out is not None and math.isfinite(out):  # nan/inf would make comparisons fail open
+        return out
     raise where.error(f"{what} must be a number, got {v!r}")
 
 

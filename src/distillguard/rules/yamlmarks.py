@@ -17,6 +17,8 @@ import yaml
 
 from distillguard.rules.packerror import PackError
 
+MAX_PACK_BYTES = 20_000_000
+
 
 class MarkedDict(dict[str, Any]):
     """A mapping from YAML with the line of the mapping and of each key (1-based)."""
@@ -115,6 +117,8 @@ def load_yaml_text(text: str, source: str) -> Any:
 def load_yaml_file(path: Path) -> tuple[Any, bytes]:
     """Read and parse a YAML file; returns (data, raw bytes) so callers can hash the content."""
     try:
+        if path.stat().st_size > MAX_PACK_BYTES:
+            raise PackError(f"{path}: larger than {MAX_PACK_BYTES // 1_000_000} MB")
         raw = path.read_bytes()
     except OSError as exc:
         raise PackError(f"cannot read {path}: {exc.strerror or exc}") from None
