@@ -18,6 +18,7 @@ from typing import Any
 from distillguard.errors import DistillguardError
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+EMBEDDINGS_ONLY = ("/v1/embeddings",)
 
 
 @dataclass(slots=True)
@@ -163,7 +164,7 @@ def _apply(section: Any, values: dict[str, Any], where: str) -> None:
         setattr(section, key, _coerce(value, known[key], f"[{where}] {key}"))
 
 
-def _route(name: str, spec: Any) -> ModelRoute:
+def _route(name: str, spec: Any, env: dict[str, str]) -> ModelRoute:
     if not isinstance(spec, dict) or not isinstance(spec.get("url"), str):
         raise DistillguardError(f'config [models."{name}"]: needs url = "http://host:port/v1"')
     allowed = {f.name for f in fields(ModelRoute)} - {"name", "api_key"}
@@ -184,7 +185,7 @@ def _route(name: str, spec: Any) -> ModelRoute:
     if not r.url.startswith(("http://", "https://")):
         raise DistillguardError(f'config [models."{name}"]: url must start with http(s)://')
     if r.api_key_env:
-        r.api_key = os.environ.get(r.api_key_env, "")
+        r.api_key = env.get(r.api_key_env, "")
     return r
 
 
@@ -206,7 +207,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
             if key == "models":
                 if not isinstance(value, dict):
                     raise DistillguardError("config [models]: must be a table of model tables")
-                cfg.models = {n: _route(n, s) for n, s in value.items()}
+                cfg.models = {n: _route(n, s, env) for n, s in value.items()}
             elif key in _SECTIONS:
                 if not isinstance(value, dict):
                     raise DistillguardError(f"config [{key}]: must be a table")

@@ -1,0 +1,179 @@
+"""End to end through real HTTP: decisions, transforms, streaming, /v1/models, events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from distillguard.events import ReadStats, read_events
+from distillguard.gateway.sink import iter_stored_events
+from distillguard.store.db import open_database
+
+from .conftest import Gw
+
+CHAT = "/v1/chat/completions"
+
+
+def chat(gw: Gw, key: str, model: str, **kw: object) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": "Hello there"}], **kw}
+    return httpx.post(gw.url + CHAT, json=body, headers={"authorization": f"Bearer {key}"})
+
+
+def sse_chunks(text: str) -> list[dict]:  # type: ignore[type-arg]
+    out = []
+    for block in text.split("\n\n"):
+        if block.startswith("data: ") and block != "data: [DONE]":
+            out.append(json.loads(block[6:]))
+    return out
+
+
+def test_allowed_chat_has_answer_and_headers(gw: Gw) -> None:
+    _, key = gw.customer()
+    r = chat(gw, key, "general-chat")
+    assert r.status_code == 200
+    assert r.headers["x-distillguard-decision"] == "allow"
+    assert float(r.headers["x-distillguard-overhead-ms"]) >= 0
+    assert r.headers["x-request-id"].startswith("req_")
+    body = r.json()
+    assert body["model"] == "general-chat"  # the upstream name is not leaked
+    assert "[stand-in upstream]" in body["choices"][0]["message"]["content"]
+    assert body["usage"]["completion_tokens"] > 0
+
+
+def test_streaming_relays_sse_and_hides_injected_usage(gw: Gw) -> None:
+    _, key = gw.customer()
+    r = chat(gw, key, "general-chat", stream=True)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
+    assert r.text.rstrip().endswith("data: [DONE]")
+    chunks = sse_chunks(r.text)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text.startswith("[stand-in upstream]")
+    # the gateway asked for usage (quota reconciliation) but the client did not
+    assert all(c.get("choices") and "usage" not in c for c in chunks)
+    r2 = chat(gw, key, "general-chat", stream=True, stream_options={"include_usage": True})
+    assert any(c.get("usage") for c in sse_chunks(r2.text))
+
+
+def test_completions_and_embeddings(gw: Gw) -> None:
+    _, key = gw.customer()
+    h = {"authorization": f"Bearer {key}"}
+    r = httpx.post(
+        gw.url + "/v1/completions", json={"model": "general-chat", "prompt": "Once"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["choices"][0]["text"]
+    r = httpx.post(
+        gw.url + "/v1/embeddings", json={"model": "embed", "input": ["a", "b"]}, headers=h
+    )
+    assert r.status_code == 200 and len(r.json()["data"]) == 2
+    r = httpx.post(
+        gw.url + CHAT,
+        json={"model": "embed", "messages": [{"role": "user", "content": "x"}]},
+        headers=h,
+    )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+
+
+def test_models_lists_only_what_the_caller_may_use(gw: Gw) -> None:
+    _, us_key = gw.customer()
+    _, br_key = gw.customer(org=False, nationality="BR", kyc="none")
+
+    def names(key: str) -> set[str]:
+        r = httpx.get(gw.url + "/v1/models", headers={"authorization": f"Bearer {key}"})
+        assert r.status_code == 200
+        return {m["id"] for m in r.json()["data"]}
+
+    us, br = names(us_key), names(br_key)
+    assert {"frontier-alpha", "frontier-gamma", "general-chat"} <= us
+    assert "frontier-alpha" not in br and "frontier-gamma" not in br and "general-chat" in br
+
+
+def test_export_control_block_d5_headquarters(gw: Gw) -> None:
+    _, key = gw.customer(hq="CN", nationality="CN")
+    r = chat(gw, key, "frontier-alpha")
+    assert r.status_code == 403
+    err = r.json()["error"]
+    assert err["code"] == "export_control_denied"
+    assert "tier3.entity_frontier" in err["rule_ids"]
+    assert r.headers["x-distillguard-decision"] == "block"
+    assert "tier3.entity_frontier" in r.headers["x-distillguard-rules"]
+
+
+def test_kyc_required_for_foreign_account_without_kyc(gw: Gw) -> None:
+    _, key = gw.customer(org=False, nationality="BR", kyc="none")
+    r = chat(gw, key, "frontier-gamma")
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "kyc_required"
+    assert "kyc.frontier" in r.json()["error"]["rule_ids"]
+
+
+def test_denied_party_and_suspension(gw: Gw) -> None:
+    _, key = gw.customer(screening="hit")
+    r = chat(gw, key, "general-chat")
+    assert r.status_code == 403 and "screening.hit" in r.json()["error"]["rule_ids"]
+    assert r.json()["error"]["code"] == "export_control_denied"
+    acct, key2 = gw.customer()
+    assert chat(gw, key2, "general-chat").status_code == 200
+    gw.ids.suspend_account(acct, "test")
+    r = chat(gw, key2, "general-chat")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "account_suspended"
+
+
+def test_degrade_strips_reasoning_and_logprobs(gw: Gw) -> None:
+    acct, key = gw.customer()
+    r = chat(gw, key, "frontier-gamma", logprobs=True, top_logprobs=2)
+    assert r.status_code == 200 and "<think>" in r.text  # before: the reasoning flows
+    gw.ids.set_risk(acct, 0.6, "suspicious", None)
+    for model, marker in (("frontier-gamma", "<think>"), ("general-chat", "reasoning_content")):
+        r = chat(gw, key, model, logprobs=True, top_logprobs=2)
+        assert r.status_code == 200
+        # new accounts are throttled on frontier models, which outranks degrade
+        assert r.headers["x-distillguard-decision"] in ("degrade", "throttle")
+        assert "strip_reasoning" in r.headers["x-distillguard-transforms"]
+        assert "detect.suspicious" in r.headers["x-distillguard-rules"]
+        assert marker not in r.text and "Let me work through" not in r.text
+        assert r.json()["choices"][0].get("logprobs") is None
+        s = chat(gw, key, model, stream=True)
+        assert s.status_code == 200 and s.text.rstrip().endswith("data: [DONE]")
+        assert marker not in s.text and "Let me work through" not in s.text
+        answer = "".join(
+            c["choices"][0]["delta"].get("content") or ""
+            for c in sse_chunks(s.text)
+            if c["choices"]
+        )
+        assert "[stand-in upstream]" in answer
+
+
+def test_every_request_yields_one_event_with_decision_and_context(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    gw = make_gateway()
+    _, key = gw.customer()
+    _, cn_key = gw.customer(hq="CN", nationality="CN")
+    sent = [
+        chat(gw, key, "general-chat"),
+        chat(gw, key, "general-chat", stream=True),
+        chat(gw, cn_key, "frontier-alpha"),
+        chat(gw, "dg_live_wrong", "general-chat"),
+        httpx.post(gw.url + CHAT, content=b"{oops", headers={"authorization": f"Bearer {key}"}),
+    ]
+    assert [r.status_code for r in sent] == [200, 200, 403, 401, 400]
+    ids = {r.headers["x-request-id"] for r in sent}
+    gw.stop()  # graceful: drains the queue
+    stats = ReadStats()
+    events = list(read_events(Path(gw.cfg.store.events_jsonl), stats))
+    assert stats.skipped == 0 and {e.request_id for e in events} == ids
+    db = open_database(gw.cfg.database_url())
+    stored = list(iter_stored_events(db))
+    db.close()
+    assert {e["request_id"] for e in stored} == ids
+    by_id = {e["request_id"]: e for e in stored}
+    blocked = by_id[sent[2].headers["x-request-id"]]
+    assert blocked["decision"]["action"] == "block"
+    assert "tier3.entity_frontier" in blocked["decision"]["rule_ids"]
+    assert blocked["context"]["org"]["hq_country"] == "CN"
+    assert blocked["context"]["model"]["classification"] == "frontier_restricted"
+    ok = by_id[sent[0].headers["x-request-id"]]
+    assert ok["messages"][0]["content"] == "Hello there"
+    assert ok["response"]["status"] == 200 and ok["response"]["tokens_out"] > 0
+    assert by_id[sent[3].headers["x-request-id"]]["account"] == "unauthenticated"
