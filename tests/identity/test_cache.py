@@ -140,3 +140,31 @@ def test_last_used_is_flushed(make_ids) -> None:  # type: ignore[no-untyped-def]
 )
 def test_combined_screening(acct: str, org: str | None, want: str) -> None:
     assert combined_screening(acct, org) == want
+
+
+def test_authenticate_async_hits_in_loop_and_misses_in_a_thread(make_ids) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    ids: IdentityService = make_ids(sync_interval_s=60.0)
+    acct = ids.create_account("a")
+    key_id, key = ids.issue_key(acct.id)
+    loop_thread: list[int] = []
+    real_load = ids._load
+
+    def load(digest: str):  # type: ignore[no-untyped-def]
+        loop_thread.append(threading.get_ident())
+        return real_load(digest)
+
+    ids._load = load  # type: ignore[method-assign]
+
+    async def run() -> None:
+        me = threading.get_ident()
+        snap = await ids.authenticate_async(key)  # miss: loaded in a worker thread
+        assert snap is not None and loop_thread and loop_thread[0] != me
+        assert await ids.authenticate_async(key) is snap  # hit: no load
+        assert len(loop_thread) == 1
+        assert await ids.authenticate_async("garbage") is None
+        ids.revoke_key(key_id)
+        assert await ids.authenticate_async(key) is None
+
+    asyncio.run(run())

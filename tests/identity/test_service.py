@@ -228,3 +228,22 @@ def test_custom_ids_are_unique_across_kinds(ids: IdentityService) -> None:
     ids.create_org("O", "US", id="shared-1")
     with pytest.raises(DistillguardError, match="already in use"):
         ids.create_account("a", id="shared-1")
+
+
+def test_screening_targets_cover_owners_parents_and_resellers(ids: IdentityService) -> None:
+    from distillguard.identity import screening_targets
+
+    org_id, acct_id = _org_account(ids)
+    ids.set_kyc_record(org_id, KYC)
+    solo = ids.create_account("Jane Doe", nationality="US")
+    got = {(t.subject_id, t.role, t.name, t.schema, t.country) for t in screening_targets(ids)}
+    assert got == {
+        (org_id, "organisation", "Acme Robotics", "Organization", "DE"),
+        (org_id, "ultimate_parent", "Acme Holding", "Organization", "CN"),
+        (org_id, "legal_name", "Acme Robotics GmbH", "LegalEntity", "DE"),
+        (org_id, "beneficial_owner", "Jane Roe", "LegalEntity", "AT"),
+        (org_id, "reseller", "CloudResell Ltd", "Organization", "IE"),
+        (solo.id, "account_holder", "Jane Doe", "Person", "US"),
+    }
+    assert [t.role for t in screening_targets(ids, solo.id)] == ["account_holder"]
+    assert screening_targets(ids, acct_id) == []  # a member is covered by its organisation

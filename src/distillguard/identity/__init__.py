@@ -5,6 +5,7 @@ The gateway calls `IdentityService.authenticate(key)` on every request and passe
 admin HTTP API). See docs/identity.md.
 """
 
+from distillguard.identity.errors import ConflictError, IdentityUnavailable, NotFoundError
 from distillguard.identity.models import (
     Account,
     Address,
@@ -15,13 +16,10 @@ from distillguard.identity.models import (
     Payment,
     Reseller,
 )
-from distillguard.identity.service import (
-    ConflictError,
-    IdentityService,
-    IdentityUnavailable,
-    NotFoundError,
-)
+from distillguard.identity.records import IdentityRecords
+from distillguard.identity.service import IdentityService
 from distillguard.identity.snapshot import AccountSnapshot, combined_screening
+from distillguard.identity.targets import ScreeningTarget, screening_targets
 
 __all__ = [
     "Account",
@@ -30,6 +28,7 @@ __all__ = [
     "ApiKey",
     "BeneficialOwner",
     "ConflictError",
+    "IdentityRecords",
     "IdentityService",
     "IdentityUnavailable",
     "KycRecord",
@@ -37,5 +36,7 @@ __all__ = [
     "Org",
     "Payment",
     "Reseller",
+    "ScreeningTarget",
     "combined_screening",
+    "screening_targets",
 ]
