@@ -129,7 +129,7 @@ def to_epoch(at: AtLike) -> float:
         return float(at)
     if isinstance(at, str):
         try:
-            at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            at = datetime.fromisoformat(at)  # Python >= 3.11 reads "Z"
         except ValueError:
             raise DistillguardError(f"not an RFC 3339 time or date: {at!r}") from None
     if isinstance(at, datetime):
