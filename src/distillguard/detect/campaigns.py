@@ -11,12 +11,22 @@ this?" are shared by thousands of honest users. So a key links accounts only whe
 * the account itself is *eligible*: enough requests, a harvest-heavy profile and no real
   conversation (students who follow up on answers never join, whatever they share).
 
-Metadata (subnets, user agents) is reported as shared evidence but does not link by itself:
-in our benchmark and in practice, cloud ranges and SDK user agents are shared by unrelated
-campaigns and by honest batch jobs, and linking on them merged distinct campaigns.
+A wrapper key counts only once it is one of the account's own templates (it recurs in at
+least 10% of the account's requests and is longer than a greeting), so payload sentences
+and "Q:" never link anyone. A key used by two or more accounts that really converse is
+ordinary and never links. A new account joins a campaign on one shared key; two
+established campaigns merge only when several accounts bridge them, so one public
+template ("Please reason step by step...") does not chain unrelated campaigns together.
+
+Organisations link like templates (same gates). Subnets and user agents are *reported* as
+shared evidence but do not link by themselves: cloud ranges and SDK user agents are shared
+by unrelated campaigns and by honest batch jobs, and linking on them merged distinct
+campaigns in our benchmark. Timing patterns are not used for linking yet.
+
 Unions are never undone, so campaign ids are stable: the id is derived from the
-campaign's oldest account. A campaign's strength grows with its eligible membership and its pooled harvest share; it is added to each member's
-logit in proportion to how well the member fits (see `AccountState.consistency`).
+campaign's oldest account. A campaign's strength grows with its eligible membership and
+its pooled harvest share; it is added to each member's logit in proportion to how well
+the member fits (see `AccountState.consistency`).
 """
 
 from __future__ import annotations
@@ -269,6 +279,21 @@ class CampaignLinker:
         top = sorted(c.evidence.items(), key=lambda kv: -kv[1])[:5]
         for k, v in top:
             out.append(f"shared {kinds.get(k[0], 'key')} {k[2:82]!r} linked {v} accounts")
+        subnets: dict[str, int] = {}
+        agents: dict[str, int] = {}
+        for s in member_states:
+            for x in s.subnets:
+                subnets[x] = subnets.get(x, 0) + 1
+            for x in s.agents:
+                agents[x] = agents.get(x, 0) + 1
+        for what, d in (("subnet", subnets), ("user agent", agents)):
+            shared = sorted(((v, k) for k, v in d.items() if v >= 2), reverse=True)
+            if shared:
+                v, k = shared[0]
+                out.append(
+                    f"{len(shared)} shared {what}{'s' if len(shared) > 1 else ''}; "
+                    f"top {k[:60]!r} used by {v} accounts"
+                )
         fol = sum(s.n_follow for s in member_states)
         req = sum(s.n for s in member_states) or 1
         out.append(f"{round(100 * fol / req)}% follow-ups across members")

@@ -24,7 +24,7 @@ from typing import Any
 
 from distillguard.events import RequestEvent
 
-MAX_SCAN = 1800  # characters of the last user message scanned (start + end)
+MAX_SCAN = 1200  # characters of the last user message scanned (start + end)
 MAX_SEG = 160  # a segment longer than this is payload, never a wrapper key
 
 DOMAINS = ("math", "code", "science", "writing", "chat")
@@ -37,7 +37,9 @@ _LATEX_INLINE = re.compile(r"\$[^$\n]{1,200}\$")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+")
 _WS = re.compile(r"\s+")
 
-_PUNCT = str.maketrans({c: " " for c in '!"#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r-'})
+_PUNCT_CHARS = b'!"#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r-'
+_PUNCT = bytes.maketrans(_PUNCT_CHARS, b" " * len(_PUNCT_CHARS))
+_DIGITS_B = bytes.maketrans(b"0123456789", b"##########")
 _ARITH = re.compile(r"\d\s*[-+*/×÷=<>]\s*\d")
 _COERCE_PRE = re.compile(
     r"(?:internal|hidden|private|inner|raw|entire|original|unfiltered|verbatim|whole|exact)"
@@ -325,6 +327,20 @@ _REFER_W = {
 }
 
 
+def _b(words: set[str]) -> frozenset[bytes]:
+    return frozenset(w.encode() for w in words)
+
+
+def _bb(pairs: set[tuple[str, str]]) -> frozenset[tuple[bytes, bytes]]:
+    return frozenset((a.encode(), b.encode()) for a, b in pairs)
+
+
+# tokens are UTF-8 bytes: bytes.translate + split is ~6x faster than the str equivalents
+_COT_BI_B, _FORMAT_BI_B, _MATH_BI_B = _bb(_COT_BI), _bb(_FORMAT_BI), _bb(_MATH_BI)
+_COT_W_B, _FORMAT_W_B, _MATH_W_B, _CODE_W_B = _b(_COT_W), _b(_FORMAT_W), _b(_MATH_W), _b(_CODE_W)
+_SCIENCE_W_B, _WRITING_W_B, _TASK_W_B = _b(_SCIENCE_W), _b(_WRITING_W), _b(_TASK_W)
+_REFER_W_B = _b(_REFER_W)
+
 _DIGITS = str.maketrans("0123456789", "##########")
 
 
@@ -444,22 +460,22 @@ class _Scan:
     """The lower-cased window of a prompt with its word set and bigram set (built once)."""
 
     low: str
-    words: set[str]
-    bigrams: set[tuple[str, str]]
-    first: str
+    words: set[bytes]
+    bigrams: set[tuple[bytes, bytes]]
+    first: bytes
 
     @classmethod
     def of(cls, text: str) -> _Scan:
         low = text.lower()
-        toks = low.translate(_PUNCT).split()
-        return cls(low, set(toks), set(itertools.pairwise(toks)), toks[0] if toks else "")
+        toks = low.encode("utf-8", "ignore").translate(_PUNCT).split()
+        return cls(low, set(toks), set(itertools.pairwise(toks)), toks[0] if toks else b"")
 
 
 def _window(text: str) -> str:
     """Where wrappers live: the start and the end of a prompt (bounds the scan cost)."""
     if len(text) <= MAX_SCAN:
         return text
-    return text[: MAX_SCAN - 600] + "\n" + text[-600:]
+    return text[: MAX_SCAN - 400] + "\n" + text[-400:]
 
 
 def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
@@ -468,8 +484,8 @@ def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
     sc = sc or _Scan.of(t)
     low, ws, bg = sc.low, sc.words, sc.bigrams
     score = 0.0
-    math = bool(bg & _MATH_BI or ws & _MATH_W)
-    code = bool(ws & _CODE_W) or any(c in t for c in _CODE_SUB)
+    math = bool(not (_MATH_BI_B.isdisjoint(bg) and _MATH_W_B.isdisjoint(ws)))
+    code = not _CODE_W_B.isdisjoint(ws) or any(c in t for c in _CODE_SUB)
     digits = len(_NUM.findall(t, 0, 800))
     latex = "$" in t or "\\(" in t or "\\[" in t or "\\frac" in t
     arith = bool(_ARITH.search(t, 0, 1500))
@@ -495,9 +511,9 @@ def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
         score += 0.25
         if "def " in t or ">>>" in t or "assert " in t or '"""' in t:
             score += 0.3
-    if sc.first in _TASK_W:
+    if sc.first in _TASK_W_B:
         score += 0.25
-    science = bool(ws & _SCIENCE_W)
+    science = not _SCIENCE_W_B.isdisjoint(ws)
     if science and (choices or question):
         score += 0.2
     if len(t) < 25:
@@ -508,7 +524,7 @@ def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
         domain = "math"
     elif science:
         domain = "science"
-    elif ws & _WRITING_W:
+    elif not _WRITING_W_B.isdisjoint(ws):
         domain = "writing"
     else:
         domain = "chat"
@@ -571,16 +587,20 @@ def extract(ev: RequestEvent) -> RequestFeatures:
     sc = _Scan.of(win + "\n" + sys_text if sys_text else win)
     problem, domain = problem_score(win, _Scan.of(win) if sys_text else sc)
     ws, bg = sc.words, sc.bigrams
-    cot = bool(bg & _COT_BI or ws & _COT_W) or (
+    cot = not (_COT_BI_B.isdisjoint(bg) and _COT_W_B.isdisjoint(ws)) or (
         not sc.low.isascii() and any(c in sc.low for c in _COT_CJK)
     )
     coercion = _coercion(sc.low)
-    answer_format = bool(bg & _FORMAT_BI or ws & _FORMAT_W) or "####" in win
+    answer_format = (
+        not (_FORMAT_BI_B.isdisjoint(bg) and _FORMAT_W_B.isdisjoint(ws)) or "####" in win
+    )
     followup = False
     if has_assistant:
         # a continuation talks about the answer; a fresh problem pasted into a chat
         # history (what an attacker imitating multi-turn does) is not one
-        followup = len(text) < 400 and problem < 0.5 and (bool(ws & _REFER_W) or len(text) < 150)
+        followup = (
+            len(text) < 400 and problem < 0.5 and (not _REFER_W_B.isdisjoint(ws) or len(text) < 150)
+        )
     p = ev.params
     logprobs = bool(p.get("logprobs")) or _num(p.get("top_logprobs"), 0) > 0
     n = int(_num(p.get("n"), 1)) if isinstance(p.get("n"), int | float) else 1
@@ -600,7 +620,7 @@ def extract(ev: RequestEvent) -> RequestFeatures:
         max_tokens=max(0, max_tokens),
         temperature=temperature,
         wrapper_keys=wrapper_keys(text) + (("Y:" + mask(sys_text[:MAX_SEG]),) if system else ()),
-        payload_key=hash(win[:400].lower().translate(_DIGITS)),
+        payload_key=hash(win[:400].lower().encode("utf-8", "ignore").translate(_DIGITS_B)),
         system_key=mask(sys_text[:MAX_SEG]) if system else None,
         subnet=subnet_of(ev.ip),
         user_agent=_ua_family(ev.user_agent),
