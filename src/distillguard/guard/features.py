@@ -1,0 +1,239 @@
+"""Features of a request for the input guard: concepts, their proximity, decoded text, n-grams.
+
+Pipeline per request (all user and system turns joined):
+1. normalise: NFKC + casefold, zero-width characters removed, light leetspeak undone
+   inside words that mix letters and digits ("ch41n 0f th0ught");
+2. undo obfuscation: base64/hex runs are decoded, and segments that read as gibberish
+   are tried as rot13 and reversed text; decoded text joins the analysed text and sets
+   a "decoded" feature (asking the model to process hidden instructions is itself a cue);
+3. concept hits from the multilingual lexicon, and *proximity* features (a target word
+   near a hiddenness qualifier, an operation, an encoding, an authority claim...), which
+   carry over to attack wordings and languages the classifier never saw;
+4. character 3-5-grams of windows around target/hidden hits (the whole text when short),
+   which let the classifier learn phrasing the lexicon misses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from distillguard.guard import lexicon
+
+_ZW = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"), None)
+_LEET_WORD = re.compile(r"\b(?=[a-z0-9@$]*[a-z])(?=[a-z0-9@$]*[0-9@$])[a-z0-9@$]{3,}\b")
+_LEET = str.maketrans("0134578@$", "oieastbas")
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_\-]{24,}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){12,}")
+_ROT13 = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
+)
+_DECODE_CUE = re.compile(
+    r"rot ?-?13|revers|backward|decod|decipher|cipher|caesar|\bhex|base ?64|倒|反|逆|al rev|"
+    r"envers|rückwärts|наоборот|обратн|расшифр|معكوس|거꾸로",
+    re.I,
+)
+_SEGMENT = re.compile(r"[^\n.!?:;\"'`]{16,}")
+_COMMON_WORDS = (
+    # en
+    "the you your and to of a in is it that me my what all this for with please be are "
+    "on not do can i show print write give tell now from as reasoning thinking thought "
+    "thoughts chain full hidden internal raw verbatim repeat continue output answer "
+    # es / pt / it
+    "el la de que y en los las tu tus lo un una por con para es al del se su sus no "
+    "como más antes sin o da do em os as um uma seu sua il di che non per con sono "
+    # fr
+    "le les des du et est une pour pas sur au avec ce il ne plus par ton ta tes votre "
+    "vos moi toi je "
+    # de
+    "der die das und ist nicht zu den mit sich des auf für im dem ein eine als auch "
+    "es an aus er hat dass sie nach wird bei um am sind noch wie dein deine deinen "
+    "mir mich du vor"
+)
+_COMMON = frozenset(_COMMON_WORDS.split())
+
+NGRAM_MIN, NGRAM_MAX = 3, 5
+WINDOW = 160  # characters each side of an anchor hit fed to the n-gram features
+WHOLE_TEXT_BELOW = 600  # shorter texts are used whole
+
+PAIRS: tuple[tuple[str, str, int], ...] = (
+    ("hidden", "tgt", 60),
+    ("extract", "tgt", 80),
+    ("transform", "tgt", 80),
+    ("encoding", "tgt", 160),
+    ("self", "tgt", 30),
+    ("authority", "tgt", 400),
+    ("transcript", "tgt", 400),
+    ("wrapping", "tgt", 120),
+    ("dataset", "tgt", 400),
+    ("explain", "tgt", 60),
+    ("topic", "tgt", 80),
+    ("hidden", "extract", 60),
+    ("encoding", "extract", 80),
+)
+DENSE_NAMES: tuple[str, ...] = (
+    *(f"has_{c}" for c in lexicon.CATEGORIES),
+    *(f"near_{a}_{b}" for a, b, _ in PAIRS),
+    "strong_near_extract_or_transform",
+    "hidden_tgt_op",
+    "self_hidden_tgt",
+    "explain_without_hidden",
+    "topic_without_self",
+    "roles_in_user_text",
+    "decoded_text",
+    "decoded_has_target",
+    "log_length",
+)
+
+
+def normalise(text: str) -> str:
+    t = unicodedata.normalize("NFKC", text).translate(_ZW).casefold()
+    if any(ch.isdigit() for ch in t):
+        t = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), t)
+    return t
+
+
+def _common_share(text: str) -> float:
+    words = re.findall(r"[a-z']+", text.lower())
+    if not words:
+        return 0.0
+    return sum(w in _COMMON for w in words) / len(words)
+
+
+def _printable(raw: bytes) -> str | None:
+    try:
+        s = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(s) < 6 or sum(ch.isprintable() or ch in "\n\t" for ch in s) < 0.95 * len(s):
+        return None
+    return s
+
+
+def decode_hidden(text: str) -> list[str]:
+    """Plain text recovered from base64, hex, rot13 and reversed segments of a prompt."""
+    found: list[str] = []
+    for m in _B64.finditer(text):
+        run = m.group(0)
+        if run.isalpha() and (run.islower() or run.isupper()):
+            continue  # a long plain word, not base64
+        try:
+            raw = base64.b64decode(
+                run.replace("-", "+").replace("_", "/") + "=" * (-len(run) % 4), validate=False
+            )
+        except (binascii.Error, ValueError):
+            continue
+        s = _printable(raw)
+        if s is not None and _looks_like_text(s):
+            found.append(s)
+    for m in _HEX.finditer(text):
+        digits = re.sub(r"[\s:]", "", m.group(0))
+        try:
+            s = _printable(bytes.fromhex(digits[: len(digits) // 2 * 2]))
+        except ValueError:
+            s = None
+        if s is not None and _looks_like_text(s):
+            found.append(s)
+    if _common_share(text) >= 0.25 and not _DECODE_CUE.search(text):
+        return found  # reads as plain language and asks for no decoding
+    for m in _SEGMENT.finditer(text):
+        seg = m.group(0)
+        if not re.search(r"[a-zA-Z]{3}", seg) or _common_share(seg) >= 0.15:
+            continue
+        for cand in (seg.translate(_ROT13), seg[::-1], seg[::-1].translate(_ROT13)):
+            share = _common_share(cand)
+            if share >= 0.3 or (share >= 0.15 and _has_target(cand)):
+                found.append(cand)
+                break
+    return found
+
+
+def _has_target(s: str) -> bool:
+    h = lexicon.find(normalise(s))
+    return bool(h["tgt_strong"] or h["tgt_weak"])
+
+
+def _looks_like_text(s: str) -> bool:
+    letters = sum(ch.isalpha() for ch in s)
+    return letters >= 0.6 * len(s.replace(" ", "")) and " " in s.strip()
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What the classifier sees of one request."""
+
+    dense: tuple[float, ...]
+    ngrams: frozenset[str]
+    hits: dict[str, list[int]]
+    decoded: tuple[str, ...]
+    normalised: str
+
+
+def _near(a: list[int], b: list[int], w: int) -> bool:
+    if not a or not b:
+        return False
+    j = 0
+    for x in a:  # both lists are sorted
+        while j < len(b) and b[j] < x - w:
+            j += 1
+        if j < len(b) and abs(b[j] - x) <= w:
+            return True
+    return False
+
+
+def _ngrams(text: str, out: set[str]) -> None:
+    t = f" {text} "
+    n = len(t)
+    for k in range(NGRAM_MIN, NGRAM_MAX + 1):
+        out.update(t[i : i + k] for i in range(n - k + 1))
+
+
+def extract(text: str) -> Extracted:
+    """Features of one request's text (user and system turns joined by newlines)."""
+    decoded = tuple(decode_hidden(text)) if len(text) >= 16 else ()
+    norm = normalise(text)
+    if decoded:
+        norm = norm + "\n" + "\n".join(normalise(d) for d in decoded)
+    hits = lexicon.find(norm)
+    for v in hits.values():
+        v.sort()
+    tgt = sorted(hits["tgt_strong"] + hits["tgt_weak"])
+    h = {**hits, "tgt": tgt}
+    dense: list[float] = [1.0 if hits[c] else 0.0 for c in lexicon.CATEGORIES]
+    near = {(a, b): _near(h[a], h[b], w) for a, b, w in PAIRS}
+    dense += [1.0 if near[(a, b)] else 0.0 for a, b, _ in PAIRS]
+    strong = hits["tgt_strong"]
+    dense.append(
+        1.0 if _near(strong, hits["extract"], 100) or _near(strong, hits["transform"], 100) else 0.0
+    )
+    op = near[("extract", "tgt")] or near[("transform", "tgt")]
+    dense.append(1.0 if near[("hidden", "tgt")] and op else 0.0)
+    dense.append(1.0 if near[("self", "tgt")] and near[("hidden", "tgt")] else 0.0)
+    dense.append(1.0 if hits["explain"] and not near[("hidden", "tgt")] else 0.0)
+    dense.append(1.0 if hits["topic"] and not near[("self", "tgt")] else 0.0)
+    dense.append(min(len(hits["transcript"]), 4) / 4)
+    dense.append(1.0 if decoded else 0.0)
+    dec_tgt = False
+    if decoded:
+        dh = lexicon.find("\n".join(normalise(d) for d in decoded))
+        dec_tgt = bool(dh["tgt_strong"] or dh["tgt_weak"])
+    dense.append(1.0 if dec_tgt else 0.0)
+    dense.append(math.log1p(len(text)) / 10)
+    grams: set[str] = set()
+    if len(norm) <= WHOLE_TEXT_BELOW:
+        _ngrams(norm, grams)
+    else:
+        anchors = sorted(tgt + hits["encoding"] + hits["transcript"])
+        lo_prev = -1
+        for a in anchors:
+            lo, hi = max(0, a - WINDOW), a + WINDOW
+            lo = max(lo, lo_prev)
+            if hi > lo:
+                _ngrams(norm[lo:hi], grams)
+                lo_prev = hi
+    return Extracted(tuple(dense), frozenset(grams), hits, decoded, norm)

@@ -1,0 +1,197 @@
+"""The input guard: does this request try to get the model to reveal its hidden reasoning?
+
+Stage 1 (every request): concept + n-gram features of all system/user turns (decoded
+where obfuscated) scored by a logistic model. Stage 2 (only in the gray zone between
+half the flag threshold and the block threshold, or for long prompts): the text is cut
+into sentence windows and each is scored on its own, so a coercion sentence buried in
+a long document is not diluted by it. A prefilled assistant turn that opens a reasoning
+block ("<think>Okay, the user wants") is a transcript attack whatever the score.
+
+Verdicts: "block" at or above the block threshold, "flag" at or above the flag
+threshold, else "allow". Thresholds are calibrated on held-out benign folds when the
+model is trained (see `distillguard.guard.training`). The family is a best guess from
+which concepts fired, for triage and reports.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from distillguard.errors import DistillguardError
+from distillguard.guard import lexicon
+from distillguard.guard.features import Extracted, extract
+from distillguard.guard.model import LinearModel
+
+_OPEN_REASONING = re.compile(r"<\s*(think|thinking|reasoning|thought)\b[^>]*>", re.I)
+_ROLEPLAY = lexicon.cue("roleplay")
+_RECON = lexicon.cue("reconstruct")
+_CONTINUE = lexicon.cue("continue")
+_TRANSLATE = lexicon.cue("translate")
+_SUMMARY = lexicon.cue("summarise")
+GRAY_LOW_FACTOR = 0.5
+LONG_TEXT = 1500
+MAX_CHARS = 32000  # beyond this only the head and tail are scanned (and the request is marked)
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    """Outcome for one request."""
+
+    verdict: str  # "allow" | "flag" | "block"
+    score: float  # 0..1
+    family: str | None
+    stage: int = 1
+
+
+def request_text(messages: Any) -> tuple[str, bool]:
+    """(system+user text, prefilled reasoning) from a messages list, body or string."""
+    if isinstance(messages, str):
+        return messages, False
+    if isinstance(messages, Mapping):
+        messages = messages.get("messages") or messages.get("prompt") or ""
+        if isinstance(messages, str):
+            return messages, False
+    if not isinstance(messages, Sequence):
+        raise DistillguardError("messages must be a list of {role, content} objects or a string")
+    parts: list[str] = []
+    prefill = False
+    for i, m in enumerate(messages):
+        if not isinstance(m, Mapping):
+            raise DistillguardError(f"message {i} is not an object")
+        role = str(m.get("role", "user"))
+        content = m.get("content")
+        text = _content_text(content)
+        if role in ("user", "system", "developer", "tool", "function"):
+            parts.append(text)
+        elif role == "assistant" and i == len(messages) - 1 and text:
+            # a prefilled final assistant turn: the model would continue it
+            opened = _OPEN_REASONING.search(text)
+            if opened and not re.search(rf"<\s*/\s*{opened.group(1)}\s*>", text, re.I):
+                prefill = True
+            parts.append(text)
+    text = "\n".join(p for p in parts if p)
+    return text, prefill
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
+        )
+    return ""
+
+
+def guess_family(x: Extracted, text: str, has_system: bool) -> str:
+    h = x.hits
+    if (
+        x.decoded
+        and any(s.casefold() not in text.casefold()[: len(text)] for s in x.decoded)
+        and x.dense[-2]
+    ):
+        return "obfuscated"
+    if h["encoding"]:
+        return "encode"
+    if h["authority"]:
+        return "authority"
+    if h["dataset"]:
+        return "dataset"
+    if _RECON.search(text):
+        return "reconstruct"
+    if h["transcript"] and not _CONTINUE.search(text):
+        return "transcript"
+    if _CONTINUE.search(text):
+        return "continue"
+    if _TRANSLATE.search(text):
+        return "translate"
+    if _SUMMARY.search(text):
+        return "summarise"
+    if _ROLEPLAY.search(text):
+        return "roleplay"
+    if h["wrapping"]:
+        return "wrapping"
+    if has_system:
+        return "system_mandate"
+    return "repeat"
+
+
+class InputGuard:
+    """Scores requests for reasoning-extraction attempts."""
+
+    _default: InputGuard | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
+
+    @classmethod
+    def from_path(cls, path: Path) -> InputGuard:
+        return cls(LinearModel.load(path))
+
+    @classmethod
+    def default(cls) -> InputGuard:
+        """The packaged model (trained by `distillguard guard train`), loaded once."""
+        with cls._lock:
+            if cls._default is None:
+                ref = resources.files("distillguard.guard") / "data" / "model.json"
+                if not ref.is_file():
+                    raise DistillguardError(
+                        "the packaged guard model is missing; run `distillguard guard train`"
+                    )
+                with resources.as_file(ref) as p:
+                    cls._default = cls.from_path(Path(p))
+            return cls._default
+
+    def score_text(self, text: str) -> tuple[float, Extracted]:
+        x = extract(text)
+        return self.model.prob(x), x
+
+    def check(self, messages: Any) -> GuardVerdict:
+        """Verdict for one request: a messages list, a request body, or a prompt string."""
+        text, prefill = request_text(messages)
+        has_system = isinstance(messages, Sequence) and any(
+            isinstance(m, Mapping) and m.get("role") in ("system", "developer")
+            for m in messages
+            if not isinstance(messages, str)
+        )
+        if len(text) > MAX_CHARS:
+            text = text[: MAX_CHARS // 2] + "\n" + text[-MAX_CHARS // 2 :]
+        p, x = self.score_text(text)
+        m = self.model
+        stage = 1
+        tgt = sorted(x.hits["tgt_strong"] + x.hits["tgt_weak"])
+        if tgt and (
+            m.flag_threshold * GRAY_LOW_FACTOR <= p < m.block_threshold
+            or (len(text) > LONG_TEXT and p < m.flag_threshold)
+        ):
+            stage = 2
+            p = max(p, self._max_window(x.normalised, tgt))
+        if prefill:
+            p = max(p, m.flag_threshold)
+        if p >= m.block_threshold:
+            verdict = "block"
+        elif p >= m.flag_threshold:
+            verdict = "flag"
+        else:
+            return GuardVerdict("allow", round(p, 4), None, stage)
+        family = "transcript" if prefill else guess_family(x, text, has_system)
+        return GuardVerdict(verdict, round(p, 4), family, stage)
+
+    def _max_window(self, norm: str, anchors: list[int]) -> float:
+        """Stage 2: score a window around each target word on its own; the worst counts."""
+        best = 0.0
+        end = -1
+        for a in anchors[:64]:
+            if a < end:
+                continue
+            lo, end = max(0, a - 250), a + 250
+            pw, _ = self.score_text(norm[lo:end])
+            best = max(best, pw)
+        return best
