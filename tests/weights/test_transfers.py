@@ -247,7 +247,7 @@ def test_decrypt_policy_and_incidents(
     serving.mkdir()
     with pytest.raises(vault.UnauthorisedDestination, match="no live 'decrypt' grant"):
         svc.decrypt(enc, kek, actor="bob", dst=serving / "w.safetensors")
-    svc.reg.grant("frontier", "bob", "decrypt", granted_by="ciso")
+    svc.grant("frontier", "bob", "decrypt", actor="ciso")
     with pytest.raises(vault.UnauthorisedDestination, match="not a registered custody"):
         svc.decrypt(enc, kek, actor="bob", dst=serving / "w.safetensors")
     ref = svc.reg.resolve(spec)
@@ -319,3 +319,29 @@ def test_events_reach_the_real_ledger(tmp_path: Path, engine: Any, model: Path) 
     assert led.prove_inclusion(led.size - 1)
     s.db.close()
     led.close()
+
+
+class BrokenLedger:
+    def append(self, record: dict[str, Any]) -> int:
+        raise DistillguardError("ledger unavailable")
+
+
+def test_ledger_failure_leaves_no_unaudited_state(
+    svc: WeightsService, model: Path, tmp_path: Path, engine: Any
+) -> None:
+    spec = _setup(svc, model)
+    svc.audit = deps.Audit(BrokenLedger())
+    tr = transfers.Transfers(svc)
+    with pytest.raises(DistillguardError, match="ledger unavailable"):
+        tr.request(spec, _rcp("A", "GB", "GB"), end_use="x", purpose="y", requested_by="alice")
+    assert tr.list() == []
+    with pytest.raises(DistillguardError, match="ledger unavailable"):
+        svc.register("other", "1", model, actor="alice")
+    assert [v["name"] for v in svc.reg.versions()] == ["frontier"]
+    kek = keys.LocalKeyFile.create(tmp_path / "k.json")
+    with pytest.raises(DistillguardError, match="ledger unavailable"):
+        svc.encrypt(spec, model / "config.json", tmp_path / "c.dgv", kek, actor="alice")
+    assert not (tmp_path / "c.dgv").exists() and not (tmp_path / "c.dgv.key").exists()
+    # incidents are never lost to a ledger failure
+    iid = svc.open_incident(svc.reg.resolve(spec), {"event": "test"})
+    assert [i["id"] for i in svc.reg.incidents()] == [iid]

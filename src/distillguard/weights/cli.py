@@ -116,12 +116,17 @@ def _print_classification(c: Any) -> None:
     total = "unknown" if c.total_flop is None else f"{c.total_flop:.3g}"
     est = " (estimate)" if c.estimated else ""
     typer.echo(f"{c.model}@{c.version}: training compute {total}{est}; published={c.published}")
+    common = set.intersection(*(set(r.explanation) for r in c.regimes)) if c.regimes else set()
+    for line in c.regimes[0].explanation if c.regimes else []:
+        if line in common:
+            typer.echo(f"  - {line}")
     for r in c.regimes:
         force = "" if r.in_force else " [not in force yet]"
         large = "" if r.large_developer is None else f", large developer={r.large_developer}"
         typer.echo(f"  {r.regime:<22} {r.status}{large}{force}")
         for line in r.explanation:
-            typer.echo(f"      - {line}")
+            if line not in common:
+                typer.echo(f"      - {line}")
         typer.echo(f"      cite: {r.citation} [{r.verification}]")
 
 
@@ -432,7 +437,9 @@ def inventory(
     if as_json:
         typer.echo(json.dumps({"custody": rows, "scan": found}, indent=1, default=str))
         return
-    table = Table("model", "location", "storage", "encrypted", "key holder", "since")
+    table = Table()
+    for col in ("model", "location", "storage", "encrypted", "key holder", "since"):
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             f"{r['name']}@{r['version']}",
@@ -457,26 +464,9 @@ def custody(
     key_holder: str | None = typer.Option(None, help="Who holds the key."),
 ) -> None:
     """Record a known copy (also authorises decryption into that location)."""
-    svc = _svc()
-    ref = svc.reg.resolve(spec)
-    cid = svc.reg.add_custody(
-        ref,
-        str(location.resolve()),
-        storage=storage,
-        encrypted=encrypted,
-        key_holder=key_holder,
-        recorded_by=_actor(),
-    )
-    svc.audit.record(
-        "custody",
-        model=ref.model,
-        version=ref.version,
-        location=str(location.resolve()),
-        storage=storage,
-        encrypted=encrypted,
-        actor=_actor(),
-    )
-    typer.echo(f"recorded copy {cid} of {ref} at {location.resolve()}")
+    cid = _svc().add_custody(spec, location, storage=storage, encrypted=encrypted,
+                             key_holder=key_holder, actor=_actor())  # fmt: skip
+    typer.echo(f"recorded copy {cid} of {spec} at {location.resolve()}")
 
 
 @app.command()
@@ -514,29 +504,21 @@ def grants_add(
     review_days: int = typer.Option(182, help="Days until the grant must be re-certified."),
 ) -> None:
     """Grant a permission on a model (expires at the review date unless re-certified)."""
-    svc = _svc()
-    gid = svc.reg.grant(model, subject, permission, granted_by=_actor(), review_days=review_days)
-    svc.audit.record(
-        "grant", grant=gid, model=model, subject=subject, permission=permission, actor=_actor()
-    )
+    gid = _svc().grant(model, subject, permission, actor=_actor(), review_days=review_days)
     typer.echo(f"granted {permission} on {model} to {subject}: {gid}")
 
 
 @grants_app.command("recertify")
 def grants_recertify(grant_id: str = typer.Argument(...)) -> None:
     """Re-certify a grant for another review period (not by its holder)."""
-    svc = _svc()
-    due = svc.reg.recertify(grant_id, by=_actor())
-    svc.audit.record("grant_recertify", grant=grant_id, actor=_actor(), review_due=due)
+    due = _svc().recertify(grant_id, actor=_actor())
     typer.echo(f"re-certified {grant_id}; next review {due}")
 
 
 @grants_app.command("revoke")
 def grants_revoke(grant_id: str = typer.Argument(...)) -> None:
     """Revoke a grant."""
-    svc = _svc()
-    svc.reg.revoke(grant_id, by=_actor())
-    svc.audit.record("grant_revoke", grant=grant_id, actor=_actor())
+    _svc().revoke(grant_id, actor=_actor())
     typer.echo(f"revoked {grant_id}")
 
 

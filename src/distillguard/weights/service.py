@@ -9,6 +9,7 @@ with its discovery time and the reporting deadlines of every regime the model fa
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,9 +21,10 @@ from distillguard.errors import DistillguardError
 from distillguard.store import Database
 from distillguard.weights import classify, deps, formats, signing, vault
 from distillguard.weights.keys import KeyProvider
-from distillguard.weights.registry import Registry, VersionRef, iso, now
+from distillguard.weights.registry import REVIEW_DAYS, Registry, VersionRef, iso, now
 
 INCIDENT_KIND = "weight_exfiltration"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,36 +108,44 @@ class WeightsService:
                 ref, str(path.resolve()), storage=storage, encrypted=encrypted,
                 key_holder=key_holder, recorded_by=actor,
             )  # fmt: skip
-        c, _ = classify.reclassify(self.reg, self.engine, ref, "register")
-        self.audit.record(
-            "register", model=model, version=version, actor=actor, root_digest=man.root_digest,
-            files=len(files), bytes=man.total_bytes, classification=_summary(c),
-        )  # fmt: skip
+            c, _ = classify.reclassify(self.reg, self.engine, ref, "register")
+            # the ledger record is written last inside the transaction: if the ledger
+            # refuses, nothing is registered (fail closed, no unaudited state)
+            self.audit.record(
+                "register", model=model, version=version, actor=actor,
+                root_digest=man.root_digest, files=len(files), bytes=man.total_bytes,
+                classification=_summary(c),
+            )  # fmt: skip
         return ref, c
 
     def add_compute(self, spec: str, entry: ComputeEntry, *, actor: str) -> classify.Classification:
         ref = self.reg.resolve(spec)
-        self.reg.add_compute(
-            ref, entry.phase, entry.flop, source=entry.source, recorded_by=actor,
-            estimated=entry.estimated, method="estimate" if entry.estimated else "measured",
-        )  # fmt: skip
-        c, changed = classify.reclassify(self.reg, self.engine, ref, "ledger_change")
-        self.audit.record(
-            "compute", model=ref.model, version=ref.version, actor=actor, phase=entry.phase,
-            flop=entry.flop, source=entry.source, classification=_summary(c), changed=changed,
-        )  # fmt: skip
+        with self.db.transaction():
+            self.reg.add_compute(
+                ref, entry.phase, entry.flop, source=entry.source, recorded_by=actor,
+                estimated=entry.estimated, method="estimate" if entry.estimated else "measured",
+            )  # fmt: skip
+            c, changed = classify.reclassify(self.reg, self.engine, ref, "ledger_change")
+            self.audit.record(
+                "compute", model=ref.model, version=ref.version, actor=actor,
+                phase=entry.phase, flop=entry.flop, source=entry.source,
+                classification=_summary(c), changed=changed,
+            )  # fmt: skip
         return c
 
     def classify(
         self, spec: str, *, at: datetime | None = None, trigger: str = "manual"
     ) -> tuple[classify.Classification, bool]:
         ref = self.reg.resolve(spec)
-        c, changed = classify.reclassify(self.reg, self.engine, ref, trigger, at)
-        if changed:
-            self.audit.record(
-                "classification", model=ref.model, version=ref.version,
-                pack_hash=c.pack_hash, trigger=trigger, classification=_summary(c),
-            )  # fmt: skip
+        if at is not None:  # a what-if for another date: shown, not stored in the history
+            return classify.classify(self.reg, self.engine, ref, at), False
+        with self.db.transaction():
+            c, changed = classify.reclassify(self.reg, self.engine, ref, trigger)
+            if changed:
+                self.audit.record(
+                    "classification", model=ref.model, version=ref.version,
+                    pack_hash=c.pack_hash, trigger=trigger, classification=_summary(c),
+                )  # fmt: skip
         return c, changed
 
     def reclassify_all(self, trigger: str = "pack_change") -> list[tuple[str, bool]]:
@@ -153,20 +163,27 @@ class WeightsService:
         ref = self.reg.resolve(spec)
         res = vault.encrypt_file(src, dst, provider, **kw)
         holder = f"{provider.name}:{res.kek_id}"
-        with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO wt_vault_files (file_id, version_id, artifact, location, created_by, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (res.file_id, ref.version_id, src.name, str(dst.resolve()), actor, iso(now())),
-            )
-            self.reg.add_custody(
-                ref, str(dst.resolve()), storage=storage, encrypted=True, key_holder=holder,
-                recorded_by=actor,
-            )  # fmt: skip
-        self.audit.record(
-            "encrypt", model=ref.model, version=ref.version, actor=actor, file_id=res.file_id,
-            location=str(dst.resolve()), kek=holder, bytes=res.plaintext_size,
-        )  # fmt: skip
+        try:
+            with self.db.transaction():
+                self.db.execute(
+                    "INSERT INTO wt_vault_files (file_id, version_id, artifact, location, "
+                    "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (res.file_id, ref.version_id, src.name, str(dst.resolve()), actor,
+                     iso(now())),
+                )  # fmt: skip
+                self.reg.add_custody(
+                    ref, str(dst.resolve()), storage=storage, encrypted=True,
+                    key_holder=holder, recorded_by=actor,
+                )  # fmt: skip
+                self.audit.record(
+                    "encrypt", model=ref.model, version=ref.version, actor=actor,
+                    file_id=res.file_id, location=str(dst.resolve()), kek=holder,
+                    bytes=res.plaintext_size,
+                )  # fmt: skip
+        except BaseException:  # an unregistered encrypted copy must not stay behind
+            dst.unlink(missing_ok=True)
+            res.envelope.unlink(missing_ok=True)
+            raise
         return res
 
     def _vault_version(self, src: Path) -> VersionRef:
@@ -191,6 +208,7 @@ class WeightsService:
         Refusals (no live grant, unregistered destination) open an incident and raise.
         """
         ref = self._vault_version(src)
+        where = str(dst.resolve()) if dst is not None else "<stream>"
         why = None
         if not self.reg.has_grant(ref, actor, "decrypt"):
             why = f"{actor} has no live 'decrypt' grant on {ref.model}"
@@ -199,22 +217,54 @@ class WeightsService:
         if why:
             iid = self.open_incident(
                 ref, {"event": "unauthorised_decryption_attempt", "actor": actor,
-                      "source": str(src.resolve()), "destination": str(dst or "<stream>"),
-                      "reason": why},
+                      "source": str(src.resolve()), "destination": where, "reason": why},
             )  # fmt: skip
             raise vault.UnauthorisedDestination(f"decryption refused: {why} (incident {iid})")
-        if stream is not None:
-            n = vault.decrypt_to_stream(src, stream, provider, **kw)
-        elif dst is not None:
-            n = vault.decrypt_file(src, dst, provider, **kw)
-        else:
+        if stream is None and dst is None:
             raise DistillguardError("give a destination file or a stream to decrypt to")
+        # recorded before any plaintext exists: no ledger, no decryption
         self.audit.record(
             "decrypt", model=ref.model, version=ref.version, actor=actor,
-            source=str(src.resolve()), destination=str(dst.resolve()) if dst else "<stream>",
-            bytes=n,
+            source=str(src.resolve()), destination=where,
         )  # fmt: skip
-        return n
+        if stream is not None:
+            return vault.decrypt_to_stream(src, stream, provider, **kw)
+        assert dst is not None
+        return vault.decrypt_file(src, dst, provider, **kw)
+
+    # -- custody and grants (registry write and ledger record commit together) -------------
+    def add_custody(
+        self, spec: str, location: Path, *, storage: str, encrypted: bool,
+        key_holder: str | None, actor: str,
+    ) -> str:  # fmt: skip
+        ref = self.reg.resolve(spec)
+        where = str(location.resolve())
+        with self.db.transaction():
+            cid = self.reg.add_custody(ref, where, storage=storage, encrypted=encrypted,
+                                       key_holder=key_holder, recorded_by=actor)  # fmt: skip
+            self.audit.record("custody", model=ref.model, version=ref.version, location=where,
+                              storage=storage, encrypted=encrypted, actor=actor)  # fmt: skip
+        return cid
+
+    def grant(self, model: str, subject: str, permission: str, *, actor: str,
+              review_days: int = REVIEW_DAYS) -> str:  # fmt: skip
+        with self.db.transaction():
+            gid = self.reg.grant(model, subject, permission, granted_by=actor,
+                                 review_days=review_days)  # fmt: skip
+            self.audit.record("grant", grant=gid, model=model, subject=subject,
+                              permission=permission, actor=actor)  # fmt: skip
+        return gid
+
+    def recertify(self, grant_id: str, *, actor: str) -> str:
+        with self.db.transaction():
+            due = self.reg.recertify(grant_id, by=actor)
+            self.audit.record("grant_recertify", grant=grant_id, actor=actor, review_due=due)
+        return due
+
+    def revoke(self, grant_id: str, *, actor: str) -> None:
+        with self.db.transaction():
+            self.reg.revoke(grant_id, by=actor)
+            self.audit.record("grant_revoke", grant=grant_id, actor=actor)
 
     # -- incidents and inventory ----------------------------------------------------------
     def open_incident(
@@ -229,10 +279,13 @@ class WeightsService:
         iid = self.reg.open_incident(
             INCIDENT_KIND, ref.version_id if ref else None, detail, deadlines, found
         )
-        self.audit.record(
-            "incident", incident=iid, incident_kind=INCIDENT_KIND, discovered_at=iso(found),
-            detail=detail, deadlines=deadlines,
-        )  # fmt: skip
+        try:  # the incident is already stored; a ledger failure must not hide it
+            self.audit.record(
+                "incident", incident=iid, incident_kind=INCIDENT_KIND,
+                discovered_at=iso(found), detail=detail, deadlines=deadlines,
+            )  # fmt: skip
+        except Exception as exc:
+            log.error("incident %s stored but not written to the ledger: %s", iid, exc)
         return iid
 
     def scan(self, roots: Iterable[Path]) -> list[dict[str, Any]]:

@@ -108,17 +108,21 @@ class Transfers:
             "public_key_pem": rcp.public_key_pem,
             "model": f"{ref.model}@{ref.version}",
         }
-        self.db.execute(
-            "INSERT INTO wt_transfers (id, version_id, requested_by, requested_at, request, "
-            "screening, decision, required_approvals, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (tid, ref.version_id, requested_by, iso(now()), json.dumps(request),
-             json.dumps(screen.__dict__), json.dumps(decision), 2 if controlled else 1, status),
-        )  # fmt: skip
-        self.svc.audit.record(
-            "transfer_request", transfer=tid, model=ref.model, version=ref.version,
-            actor=requested_by, recipient=ctx["recipient"], end_use=end_use, purpose=purpose,
-            decision=d.action, exception=d.exception, rules=d.rule_ids, pack_hash=d.pack_hash,
-        )  # fmt: skip
+        with self.db.transaction():  # the ledger record commits with the row, or neither
+            self.db.execute(
+                "INSERT INTO wt_transfers (id, version_id, requested_by, requested_at, request, "
+                "screening, decision, required_approvals, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tid, ref.version_id, requested_by, iso(now()), json.dumps(request),
+                 json.dumps(screen.__dict__), json.dumps(decision), 2 if controlled else 1,
+                 status),
+            )  # fmt: skip
+            self.svc.audit.record(
+                "transfer_request", transfer=tid, model=ref.model, version=ref.version,
+                actor=requested_by, recipient=ctx["recipient"], end_use=end_use,
+                purpose=purpose, screening=screen.__dict__, decision=d.action,
+                exception=d.exception, rules=d.rule_ids, pack_hash=d.pack_hash,
+            )  # fmt: skip
         return self.get(tid)
 
     def get(self, tid: str) -> dict[str, Any]:
@@ -169,9 +173,9 @@ class Transfers:
                 )
             if len(t["approvals"]) + 1 >= int(t["required_approvals"]):
                 self.db.execute("UPDATE wt_transfers SET status = 'approved' WHERE id = ?", (tid,))
-        self.svc.audit.record(
-            "transfer_approve", transfer=tid, actor=approver, licence_ref=licence_ref
-        )
+            self.svc.audit.record(
+                "transfer_approve", transfer=tid, actor=approver, licence_ref=licence_ref
+            )
         return self.get(tid)
 
     def package(
@@ -214,22 +218,25 @@ class Transfers:
                 "files": files, "signer_public_key": pub, "created_at": iso(now()),
             }  # fmt: skip
             (staging / "transfer.json").write_text(json.dumps(meta, indent=1))
-            staging.rename(out_dir)
+            where = str(out_dir.resolve())
+            with self.db.transaction():  # registry, ledger and the package appear together
+                self.db.execute(
+                    "UPDATE wt_transfers SET status = 'packaged', package = ? WHERE id = ?",
+                    (where, tid),
+                )
+                self.svc.reg.add_custody(
+                    ref, where, storage="transfer-package", encrypted=True,
+                    key_holder=f"recipient:{t['request']['recipient']['org']}",
+                    recorded_by=actor,
+                )  # fmt: skip
+                self.svc.audit.record(
+                    "transfer_package", transfer=tid, actor=actor, package=where,
+                    root_digest=sig.manifest.root_digest, files=len(files),
+                )  # fmt: skip
+                staging.rename(out_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self.db.execute(
-            "UPDATE wt_transfers SET status = 'packaged', package = ? WHERE id = ?",
-            (str(out_dir.resolve()), tid),
-        )
-        self.svc.reg.add_custody(
-            ref, str(out_dir.resolve()), storage="transfer-package", encrypted=True,
-            key_holder=f"recipient:{t['request']['recipient']['org']}", recorded_by=actor,
-        )  # fmt: skip
-        self.svc.audit.record(
-            "transfer_package", transfer=tid, actor=actor, root_digest=sig.manifest.root_digest,
-            files=len(files), package=str(out_dir.resolve()),
-        )  # fmt: skip
         return out_dir
 
 
