@@ -21,173 +21,34 @@ Backends: `MemoryQuotas` (embedded mode; one process; thread- and asyncio-safe) 
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
-from typing import Any, Protocol, cast
 
-from distillguard.errors import DistillguardError
+from distillguard.store.quota_types import (
+    Admission,
+    Lease,
+    LeaseIds,
+    Limits,
+    QuotaPolicy,
+    Quotas,
+    check_tokens,
+    subjects_of,
+)
+from distillguard.store.quotas_redis import RedisQuotas
 
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """One subject's limits; None means "the policy default", see `QuotaPolicy`."""
-
-    rpm: int | None = None
-    tpm: int | None = None
-    concurrency: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class QuotaPolicy:
-    """Defaults for subjects without their own limits (None in a default = unlimited)."""
-
-    account: Limits = Limits(rpm=600, tpm=400_000, concurrency=64)
-    org: Limits = Limits(rpm=6_000, tpm=4_000_000, concurrency=512)
-    window_s: float = 60.0
-    lease_ttl_s: float = 300.0
-    concurrency_retry_s: float = 1.0  # Retry-After hint when only concurrency is full
-    shadow: bool = False  # admit everything, but report what would have been refused
-
-    def __post_init__(self) -> None:
-        if self.window_s <= 0 or self.lease_ttl_s <= 0:
-            raise DistillguardError("quota window_s and lease_ttl_s must be positive")
-
-    @classmethod
-    def from_mapping(cls, cfg: Mapping[str, Any]) -> QuotaPolicy:
-        """From config keys rpm, tpm, concurrency, org_rpm, org_tpm, org_concurrency,
-        window_s, lease_ttl_s, shadow (missing keys keep their defaults)."""
-        d = cls()
-
-        def pick(key: str, default: int | None) -> int | None:
-            return int(cfg[key]) if cfg.get(key) is not None else default
-
-        return cls(
-            account=Limits(
-                pick("rpm", d.account.rpm),
-                pick("tpm", d.account.tpm),
-                pick("concurrency", d.account.concurrency),
-            ),
-            org=Limits(
-                pick("org_rpm", d.org.rpm),
-                pick("org_tpm", d.org.tpm),
-                pick("org_concurrency", d.org.concurrency),
-            ),
-            window_s=float(cfg.get("window_s", d.window_s)),
-            lease_ttl_s=float(cfg.get("lease_ttl_s", d.lease_ttl_s)),
-            shadow=bool(cfg.get("shadow", False)),
-        )
-
-    def resolve(self, own: Limits | None, default: Limits) -> Limits:
-        if own is None:
-            return default
-        return Limits(
-            own.rpm if own.rpm is not None else default.rpm,
-            own.tpm if own.tpm is not None else default.tpm,
-            own.concurrency if own.concurrency is not None else default.concurrency,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """Proof of admission: pass it to `release` (and `renew` for long requests)."""
-
-    id: str
-    account_id: str
-    org_id: str | None
-    tokens: int  # the estimate reserved at admission
-
-
-@dataclass(frozen=True, slots=True)
-class Admission:
-    ok: bool
-    reason: str | None = None  # e.g. "account_rpm", "org_tpm", "account_concurrency"
-    retry_after_s: float | None = None  # None with ok=False: can never fit (limit 0, est > tpm)
-    lease: Lease | None = None
-    remaining_requests: int | None = None  # smallest over the subjects; None = unlimited
-    remaining_tokens: int | None = None
-    shadow: bool = False  # admitted only because the policy is in shadow mode
-
-    def headers(self) -> dict[str, str]:
-        """OpenAI-style rate-limit headers for the response."""
-        h: dict[str, str] = {}
-        if self.remaining_requests is not None:
-            h["x-ratelimit-remaining-requests"] = str(self.remaining_requests)
-        if self.remaining_tokens is not None:
-            h["x-ratelimit-remaining-tokens"] = str(self.remaining_tokens)
-        if not self.ok and self.retry_after_s is not None:
-            h["retry-after"] = str(max(1, int(self.retry_after_s + 0.999)))
-        return h
-
-
-class Quotas(Protocol):
-    """What the gateway calls (both backends implement it)."""
-
-    policy: QuotaPolicy
-
-    def acquire(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
-    ) -> Admission: ...
-
-    def release(self, lease: Lease, actual_tokens: int | None = None) -> None: ...
-
-    def renew(self, lease: Lease) -> bool: ...
-
-    async def acquire_async(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
-    ) -> Admission: ...
-
-    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None: ...
-
-    async def renew_async(self, lease: Lease) -> bool: ...
-
-
-def _check_tokens(n: int | None, what: str) -> None:
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-        raise DistillguardError(f"{what} must be a non-negative integer, got {n!r}")
-
-
-def _subjects(
-    policy: QuotaPolicy,
-    account_id: str,
-    org_id: str | None,
-    account_limits: Limits | None,
-    org_limits: Limits | None,
-) -> list[tuple[str, str, Limits]]:
-    """(name, subject key, limits) for the account and, if any, its organisation."""
-    out = [("account", f"a:{account_id}", policy.resolve(account_limits, policy.account))]
-    if org_id is not None:
-        out.append(("org", f"o:{org_id}", policy.resolve(org_limits, policy.org)))
-    return out
-
-
-class _LeaseIds:
-    """Unique lease ids without a system call each: a random per-process prefix + a counter."""
-
-    def __init__(self) -> None:
-        self._prefix = f"l{secrets.token_hex(6)}."
-        self._count = itertools.count()
-
-    def next(self) -> str:
-        return f"{self._prefix}{next(self._count)}"
+__all__ = [
+    "Admission",
+    "Lease",
+    "Limits",
+    "MemoryQuotas",
+    "QuotaPolicy",
+    "Quotas",
+    "RedisQuotas",
+    "open_quotas",
+]
 
 
 # -- in-process backend -------------------------------------------------------------------
@@ -247,7 +108,7 @@ class MemoryQuotas:
         self._clock = clock
         self._lock = threading.Lock()
         self._subjects: dict[str, _Subject] = {}
-        self._ids = _LeaseIds()
+        self._ids = LeaseIds()
 
     def acquire(
         self,
@@ -258,9 +119,9 @@ class MemoryQuotas:
         account_limits: Limits | None = None,
         org_limits: Limits | None = None,
     ) -> Admission:
-        _check_tokens(est_tokens, "est_tokens")
+        check_tokens(est_tokens, "est_tokens")
         p = self.policy
-        subjects = _subjects(p, account_id, org_id, account_limits, org_limits)
+        subjects = subjects_of(p, account_id, org_id, account_limits, org_limits)
         window = p.window_s
         with self._lock:
             now = self._clock()
@@ -309,10 +170,10 @@ class MemoryQuotas:
             return Admission(True, reason, None, lease, rem_req, rem_tok, shadow=bool(refusals))
 
     def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        _check_tokens(actual_tokens, "actual_tokens")
+        check_tokens(actual_tokens, "actual_tokens")
         with self._lock:
             now = self._clock()
-            for _, key, _ in _subjects(self.policy, lease.account_id, lease.org_id, None, None):
+            for _, key, _ in subjects_of(self.policy, lease.account_id, lease.org_id, None, None):
                 s = self._subjects.get(key)
                 if s is None:
                     continue
@@ -334,7 +195,7 @@ class MemoryQuotas:
         with self._lock:
             now = self._clock()
             found = False
-            for _, key, _ in _subjects(self.policy, lease.account_id, lease.org_id, None, None):
+            for _, key, _ in subjects_of(self.policy, lease.account_id, lease.org_id, None, None):
                 s = self._subjects.get(key)
                 if s is not None and s.leases.get(lease.id, 0.0) > now:
                     s.leases[lease.id] = now + self.policy.lease_ttl_s
@@ -369,202 +230,6 @@ class MemoryQuotas:
 
     async def renew_async(self, lease: Lease) -> bool:
         return self.renew(lease)
-
-
-# -- Redis backend ------------------------------------------------------------------------
-def _script(name: str) -> str:
-    return resources.files("distillguard.store").joinpath(name).read_text("utf-8")
-
-
-_RENEW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local found = 0
-for i = 1, #KEYS do
-  local exp = redis.call('ZSCORE', KEYS[i], ARGV[1])
-  if exp and tonumber(exp) > now then
-    redis.call('ZADD', KEYS[i], 'XX', now + tonumber(ARGV[2]), ARGV[1])
-    found = 1
-  end
-end
-return found
-"""
-
-
-class RedisQuotas:
-    """Exact quotas shared by every replica that points at the same Redis.
-
-    Sync methods use a `redis.Redis` client, `*_async` methods a `redis.asyncio.Redis`
-    client created on first use (create and use this object within one event loop).
-    """
-
-    def __init__(
-        self, url: str, policy: QuotaPolicy | None = None, *, prefix: str = "dg:q"
-    ) -> None:
-        import redis
-
-        self.policy = policy or QuotaPolicy()
-        self.url = url
-        self.prefix = prefix
-        try:
-            self._r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        except ValueError as exc:
-            raise DistillguardError(f"bad Redis URL {url!r}: {exc}") from None
-        self._acq_src = _script("quotas_acquire.lua")
-        self._rel_src = _script("quotas_release.lua")
-        self._acq = self._r.register_script(self._acq_src)
-        self._rel = self._r.register_script(self._rel_src)
-        self._ren = self._r.register_script(_RENEW)
-        self._ar: Any = None
-        self._async_scripts: tuple[Any, Any, Any] | None = None
-        self._alock = asyncio.Lock()
-        self._ids = _LeaseIds()
-
-    def _keys(self, account_id: str, org_id: str | None, subjects: list[Any]) -> list[str]:
-        tag = f"{{{org_id if org_id is not None else 'a:' + account_id}}}"
-        return [f"{self.prefix}:{tag}:{key}:{part}" for _, key, _ in subjects for part in
-                ("log", "tok", "fly")]  # fmt: skip
-
-    def _acquire_call(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        account_limits: Limits | None,
-        org_limits: Limits | None,
-    ) -> tuple[list[str], list[Any], Lease]:
-        _check_tokens(est_tokens, "est_tokens")
-        p = self.policy
-        subjects = _subjects(p, account_id, org_id, account_limits, org_limits)
-        lease = Lease(self._ids.next(), account_id, org_id, est_tokens)
-        args: list[Any] = [
-            lease.id,
-            est_tokens,
-            int(p.window_s * 1000),
-            int(p.lease_ttl_s * 1000),
-            1 if p.shadow else 0,
-            int(p.concurrency_retry_s * 1000),
-        ]
-        for name, _, lim in subjects:
-            args += [name, *(-1 if x is None else x for x in (lim.rpm, lim.tpm, lim.concurrency))]
-        return self._keys(account_id, org_id, subjects), args, lease
-
-    @staticmethod
-    def _admission(res: list[Any], lease: Lease, shadow: bool) -> Admission:
-        ok, reason, retry_ms, _, rem_req, rem_tok = res
-        why = reason.decode() if isinstance(reason, bytes) else str(reason)
-        admitted = bool(ok) or shadow
-        return Admission(
-            ok=admitted,
-            reason=why or None,
-            retry_after_s=None if admitted or retry_ms < 0 else retry_ms / 1000.0,
-            lease=lease if admitted else None,
-            remaining_requests=None if rem_req < 0 else int(rem_req),
-            remaining_tokens=None if rem_tok < 0 else int(rem_tok),
-            shadow=admitted and not ok,
-        )
-
-    def _release_call(self, lease: Lease, actual: int | None) -> tuple[list[str], list[Any]]:
-        _check_tokens(actual, "actual_tokens")
-        subjects = _subjects(self.policy, lease.account_id, lease.org_id, None, None)
-        args = [lease.id, -1 if actual is None else actual, lease.tokens,
-                int(self.policy.window_s * 1000)]  # fmt: skip
-        return self._keys(lease.account_id, lease.org_id, subjects), args
-
-    def _renew_call(self, lease: Lease) -> tuple[list[str], list[Any]]:
-        subjects = _subjects(self.policy, lease.account_id, lease.org_id, None, None)
-        keys = self._keys(lease.account_id, lease.org_id, subjects)[2::3]
-        return keys, [lease.id, int(self.policy.lease_ttl_s * 1000)]
-
-    def acquire(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
-    ) -> Admission:
-        keys, args, lease = self._acquire_call(
-            account_id, org_id, est_tokens, account_limits, org_limits
-        )
-        return self._admission(self._acq(keys=keys, args=args), lease, self.policy.shadow)
-
-    def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        keys, args = self._release_call(lease, actual_tokens)
-        self._rel(keys=keys, args=args)
-
-    def renew(self, lease: Lease) -> bool:
-        keys, args = self._renew_call(lease)
-        return bool(self._ren(keys=keys, args=args))
-
-    def usage(self, account_id: str | None = None, org_id: str | None = None) -> dict[str, int]:
-        """Current window usage of one subject: requests, tokens, in-flight leases.
-
-        For an account in an organisation pass both ids (the keys carry the org's tag).
-        """
-        subj = f"a:{account_id}" if account_id is not None else f"o:{org_id}"
-        tag = org_id if org_id is not None else f"a:{account_id}"
-        base = f"{self.prefix}:{{{tag}}}:{subj}"
-        sec, usec = self._r.time()
-        now_ms = sec * 1000 + usec // 1000
-        cutoff = now_ms - int(self.policy.window_s * 1000)
-        ids = cast(list[bytes], self._r.zrangebyscore(f"{base}:log", f"({cutoff}", "+inf"))
-        vals = self._r.hmget(f"{base}:tok", ids) if ids else []
-        return {
-            "requests": sum(1 for i in ids if not i.endswith(b":o")),
-            "tokens": sum(int(x or 0) for x in vals),
-            "inflight": int(self._r.zcount(f"{base}:fly", f"({now_ms}", "+inf")),
-        }
-
-    async def _scripts(self) -> tuple[Any, Any, Any]:
-        if self._async_scripts is None:
-            async with self._alock:
-                if self._async_scripts is None:
-                    import redis.asyncio as aredis
-
-                    self._ar = aredis.Redis.from_url(
-                        self.url, socket_timeout=5, socket_connect_timeout=5
-                    )
-                    self._async_scripts = (
-                        self._ar.register_script(self._acq_src),
-                        self._ar.register_script(self._rel_src),
-                        self._ar.register_script(_RENEW),
-                    )
-        return self._async_scripts
-
-    async def acquire_async(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
-    ) -> Admission:
-        keys, args, lease = self._acquire_call(
-            account_id, org_id, est_tokens, account_limits, org_limits
-        )
-        acq, _, _ = await self._scripts()
-        return self._admission(await acq(keys=keys, args=args), lease, self.policy.shadow)
-
-    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        keys, args = self._release_call(lease, actual_tokens)
-        _, rel, _ = await self._scripts()
-        await rel(keys=keys, args=args)
-
-    async def renew_async(self, lease: Lease) -> bool:
-        keys, args = self._renew_call(lease)
-        _, _, ren = await self._scripts()
-        return bool(await ren(keys=keys, args=args))
-
-    def close(self) -> None:
-        self._r.close()
-
-    async def aclose(self) -> None:
-        if self._ar is not None:
-            await self._ar.aclose()
-        self._r.close()
 
 
 def open_quotas(redis_url: str | None = None, policy: QuotaPolicy | None = None) -> Quotas:

@@ -1,0 +1,169 @@
+"""Quota vocabulary shared by both backends: limits, policy, leases, admissions.
+
+Semantics are described in `distillguard.store.quotas` and docs/identity.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from distillguard.errors import DistillguardError
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """One subject's limits; None means "the policy default", see `QuotaPolicy`."""
+
+    rpm: int | None = None
+    tpm: int | None = None
+    concurrency: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaPolicy:
+    """Defaults for subjects without their own limits (None in a default = unlimited)."""
+
+    account: Limits = Limits(rpm=600, tpm=400_000, concurrency=64)
+    org: Limits = Limits(rpm=6_000, tpm=4_000_000, concurrency=512)
+    window_s: float = 60.0
+    lease_ttl_s: float = 300.0
+    concurrency_retry_s: float = 1.0  # Retry-After hint when only concurrency is full
+    shadow: bool = False  # admit everything, but report what would have been refused
+
+    def __post_init__(self) -> None:
+        if self.window_s <= 0 or self.lease_ttl_s <= 0:
+            raise DistillguardError("quota window_s and lease_ttl_s must be positive")
+
+    @classmethod
+    def from_mapping(cls, cfg: Mapping[str, Any]) -> QuotaPolicy:
+        """From config keys rpm, tpm, concurrency, org_rpm, org_tpm, org_concurrency,
+        window_s, lease_ttl_s, shadow (missing keys keep their defaults)."""
+        d = cls()
+
+        def pick(key: str, default: int | None) -> int | None:
+            return int(cfg[key]) if cfg.get(key) is not None else default
+
+        return cls(
+            account=Limits(
+                pick("rpm", d.account.rpm),
+                pick("tpm", d.account.tpm),
+                pick("concurrency", d.account.concurrency),
+            ),
+            org=Limits(
+                pick("org_rpm", d.org.rpm),
+                pick("org_tpm", d.org.tpm),
+                pick("org_concurrency", d.org.concurrency),
+            ),
+            window_s=float(cfg.get("window_s", d.window_s)),
+            lease_ttl_s=float(cfg.get("lease_ttl_s", d.lease_ttl_s)),
+            shadow=bool(cfg.get("shadow", False)),
+        )
+
+    def resolve(self, own: Limits | None, default: Limits) -> Limits:
+        if own is None:
+            return default
+        return Limits(
+            own.rpm if own.rpm is not None else default.rpm,
+            own.tpm if own.tpm is not None else default.tpm,
+            own.concurrency if own.concurrency is not None else default.concurrency,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Proof of admission: pass it to `release` (and `renew` for long requests)."""
+
+    id: str
+    account_id: str
+    org_id: str | None
+    tokens: int  # the estimate reserved at admission
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    ok: bool
+    reason: str | None = None  # e.g. "account_rpm", "org_tpm", "account_concurrency"
+    retry_after_s: float | None = None  # None with ok=False: can never fit (limit 0, est > tpm)
+    lease: Lease | None = None
+    remaining_requests: int | None = None  # smallest over the subjects; None = unlimited
+    remaining_tokens: int | None = None
+    shadow: bool = False  # admitted only because the policy is in shadow mode
+
+    def headers(self) -> dict[str, str]:
+        """OpenAI-style rate-limit headers for the response."""
+        h: dict[str, str] = {}
+        if self.remaining_requests is not None:
+            h["x-ratelimit-remaining-requests"] = str(self.remaining_requests)
+        if self.remaining_tokens is not None:
+            h["x-ratelimit-remaining-tokens"] = str(self.remaining_tokens)
+        if not self.ok and self.retry_after_s is not None:
+            h["retry-after"] = str(max(1, int(self.retry_after_s + 0.999)))
+        return h
+
+
+class Quotas(Protocol):
+    """What the gateway calls (both backends implement it)."""
+
+    policy: QuotaPolicy
+
+    def acquire(
+        self,
+        account_id: str,
+        org_id: str | None,
+        est_tokens: int,
+        *,
+        account_limits: Limits | None = None,
+        org_limits: Limits | None = None,
+    ) -> Admission: ...
+
+    def release(self, lease: Lease, actual_tokens: int | None = None) -> None: ...
+
+    def renew(self, lease: Lease) -> bool: ...
+
+    async def acquire_async(
+        self,
+        account_id: str,
+        org_id: str | None,
+        est_tokens: int,
+        *,
+        account_limits: Limits | None = None,
+        org_limits: Limits | None = None,
+    ) -> Admission: ...
+
+    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None: ...
+
+    async def renew_async(self, lease: Lease) -> bool: ...
+
+
+def check_tokens(n: int | None, what: str) -> None:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        raise DistillguardError(f"{what} must be a non-negative integer, got {n!r}")
+
+
+def subjects_of(
+    policy: QuotaPolicy,
+    account_id: str,
+    org_id: str | None,
+    account_limits: Limits | None,
+    org_limits: Limits | None,
+) -> list[tuple[str, str, Limits]]:
+    """(name, subject key, limits) for the account and, if any, its organisation."""
+    out = [("account", f"a:{account_id}", policy.resolve(account_limits, policy.account))]
+    if org_id is not None:
+        out.append(("org", f"o:{org_id}", policy.resolve(org_limits, policy.org)))
+    return out
+
+
+class LeaseIds:
+    """Unique lease ids without a system call each: a random per-process prefix + a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = f"l{secrets.token_hex(6)}."
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._count)}"
