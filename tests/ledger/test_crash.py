@@ -72,7 +72,7 @@ def test_kill_9_loses_no_acknowledged_record(ledger_url: str, tmp_path: Path) ->
         assert report.checkpoints >= 1
         seqs: dict[str, set[int]] = {}
         for rows in led.storage.iter_records(0, 10_000):
-            for idx, _, body in rows:
+            for idx, _, _, body in rows:
                 rec = orjson.loads(body)["record"]
                 if "seq" in rec:
                     seqs.setdefault(rec["run"], set()).add(rec["seq"])

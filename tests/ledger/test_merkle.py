@@ -102,9 +102,8 @@ CT_ROOTS = [
 def test_ct_reference_roots_for_every_size() -> None:
     for n in range(len(CT_LEAVES) + 1):
         fr = merkle.Frontier()
-        out: list[tuple[int, bytes]] = []
         for e in CT_LEAVES[:n]:
-            fr.append(merkle.leaf_hash(e), out)
+            fr.append(merkle.leaf_hash(e))
         assert fr.root().hex() == CT_ROOTS[n]
         assert mth(CT_LEAVES[:n]).hex() == CT_ROOTS[n]
         if n:
@@ -242,15 +241,15 @@ def test_consistency_verifies_and_any_alteration_fails(
             merkle.verify_consistency(m, n + 1, t.root(m), t.root(n + 1), proof)
 
 
-def test_frontier_emits_every_complete_node_once() -> None:
+def test_frontier_stores_every_complete_node_once_in_its_last_leaf() -> None:
     fr = merkle.Frontier()
-    out: list[tuple[int, bytes]] = []
-    for e in entries(300):
-        fr.append(merkle.leaf_hash(e), out)
-    ids = [nid for nid, _ in out]
-    assert len(ids) == len(set(ids)) == sum(300 >> lv for lv in range(1, 10))
-    for nid, h in out:
-        assert merkle.node_from_levels(BIG.levels, merkle.node_key(nid)) == h
+    rows = [fr.append(merkle.leaf_hash(e)) for e in entries(300)]
+    assert sum(len(r) // 32 for r in rows) == sum(300 >> lv for lv in range(1, 10))
+    for level in range(1, 9):
+        for idx in range(300 >> level):
+            row, off = merkle.node_location((level, idx))
+            want = merkle.node_from_levels(BIG.levels, (level, idx))
+            assert rows[row][off : off + 32] == want
 
 
 def test_malformed_inputs_fail_closed() -> None:

@@ -89,7 +89,13 @@ def test_deleted_and_renumbered_is_named(make_ledger: Any, raw: RawDB, i: int) -
 def test_inserted_at_end_is_named(make_ledger: Any, raw: RawDB) -> None:
     led = build(make_ledger)
     forged = b'{"index":%d,"record":{"n":1},"time":"2026-01-01T00:00:00.000000Z"}' % N
-    raw.q("INSERT INTO ledger_records (idx, leaf, body) VALUES (?, ?, ?)", N, leaf(forged), forged)
+    raw.q(
+        "INSERT INTO ledger_records (idx, leaf, nodes, body) VALUES (?, ?, ?, ?)",
+        N,
+        leaf(forged),
+        b"",
+        forged,
+    )
     assert check(led).first_bad_index == N
 
 
@@ -99,7 +105,13 @@ def test_inserted_in_the_middle_is_named(make_ledger: Any, raw: RawDB, i: int) -
     for j in range(N - 1, i - 1, -1):
         raw.q("UPDATE ledger_records SET idx = ? WHERE idx = ?", j + 1, j)
     forged = b'{"index":%d,"record":{"n":-1},"time":"2026-01-01T00:00:00.000000Z"}' % i
-    raw.q("INSERT INTO ledger_records (idx, leaf, body) VALUES (?, ?, ?)", i, leaf(forged), forged)
+    raw.q(
+        "INSERT INTO ledger_records (idx, leaf, nodes, body) VALUES (?, ?, ?, ?)",
+        i,
+        leaf(forged),
+        b"",
+        forged,
+    )
     raw.q("UPDATE ledger_head SET size = size + 1")
     first = min(check(led).problems)
     assert first.index <= i <= max(first.index, first.last) and first.last - first.index <= 1
@@ -125,10 +137,11 @@ def test_forged_checkpoint_and_tree_nodes(make_ledger: Any, raw: RawDB) -> None:
     report = check(led)
     assert not report.ok and "bad signature" in report.problems[0].message
     raw.q("UPDATE ledger_checkpoints SET note = ? WHERE size = ?", note, N)
-    nid, _ = raw.q("SELECT id, hash FROM ledger_nodes ORDER BY id LIMIT 1")[0]
-    raw.q("UPDATE ledger_nodes SET hash = ? WHERE id = ?", bytes(32), nid)
+    nodes = raw.q("SELECT nodes FROM ledger_records WHERE idx = 15")[0][0]
+    raw.q("UPDATE ledger_records SET nodes = ? WHERE idx = 15", nodes[:32] + bytes(32) + nodes[64:])
     report = check(led)
-    assert not report.ok and "stored tree node" in report.problems[0].message
+    assert not report.ok and report.first_bad_index == 12  # level-2 node over records 12..15
+    assert "wrong tree nodes, first 2/3" in report.problems[0].message
 
 
 def test_dropped_checkpoint_is_caught_by_the_auditors_copy(make_ledger: Any, raw: RawDB) -> None:
@@ -141,12 +154,9 @@ def test_dropped_checkpoint_is_caught_by_the_auditors_copy(make_ledger: Any, raw
     forged = body(raw, 30).replace(b'"n":30', b'"n":999')
     raw.q("UPDATE ledger_records SET body = ?, leaf = ? WHERE idx = 30", forged, leaf(forged))
     assert not check(led).ok  # the stored tree nodes still betray it
-    leaves = b"".join(r[0] for r in raw.q("SELECT leaf FROM ledger_records ORDER BY idx"))
-    levels = merkle.build_levels(leaves)
-    for level in range(1, len(levels)):
-        for i in range(len(levels[level]) // 32):
-            h = merkle.node_from_levels(levels, (level, i))
-            raw.q("UPDATE ledger_nodes SET hash = ? WHERE id = ?", h, merkle.node_id(level, i))
+    fr = merkle.Frontier()
+    for idx, lf in raw.q("SELECT idx, leaf FROM ledger_records ORDER BY idx"):
+        raw.q("UPDATE ledger_records SET nodes = ? WHERE idx = ?", fr.append(lf), idx)
     alone = check(led)
     assert alone.ok and alone.unsigned == N - 20
     report = verify_log(led.storage, led.public_key, led.origin, trusted_checkpoint=held)

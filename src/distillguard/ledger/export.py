@@ -48,7 +48,7 @@ def export_ledger(led: Ledger, dest: Path, progress: Callable[[int], None] | Non
                 f.write(orjson.dumps({"kind": "checkpoint", "size": cp.size, "note": cp.note}))
                 f.write(b"\n")
             for rows in led.storage.iter_records(0, 65536):
-                for _, _, body in rows:
+                for _, _, _, body in rows:
                     f.write(b'{"kind":"record","envelope":' + body + b"}\n")
                 n += len(rows)
                 if progress:
@@ -65,7 +65,7 @@ def export_ledger(led: Ledger, dest: Path, progress: Callable[[int], None] | Non
         (dest / "checkpoint.txt").write_text(cps[-1].note, encoding="utf-8")
     with (dest / "records.jsonl").open("wb") as f:
         for rows in led.storage.iter_records(0, 65536):
-            f.write(b"".join(body + b"\n" for _, _, body in rows))
+            f.write(b"".join(body + b"\n" for _, _, _, body in rows))
             n += len(rows)
             if progress:
                 progress(n)

@@ -2,7 +2,7 @@
 
 One `Ledger` wraps a storage backend and (optionally) the signing key. Appends go
 through `_append_encoded`, which allocates indices, extends the Merkle frontier and
-writes records and newly completed nodes in one transaction: when it returns, the
+writes the records with the tree nodes they complete in one transaction: when it returns, the
 records are durable. The frontier is cached and reloaded (O(log n) reads) whenever
 another process has appended in between, so several processes may share one ledger.
 """
@@ -24,7 +24,7 @@ from . import merkle, note
 from .canonical import canonical_json
 from .keys import public_pem
 from .records import COMMIT_ALG, ENVELOPE, commit, now_stamp, parse_envelope
-from .storage import Batch, NodeRow, PayloadRow, RecordRow, Storage, StoredCheckpoint
+from .storage import Batch, PayloadRow, RecordRow, Storage, StoredCheckpoint
 
 if TYPE_CHECKING:
     from .writer import LedgerWriter
@@ -103,25 +103,24 @@ class Ledger:
             fr = self._frontier if self._frontier.size == size else self._load_frontier(size)
             fr = fr.copy()
             recs: list[RecordRow] = []
-            nodes: list[NodeRow] = []
             # Frontier.append inlined: this loop is the ledger's hot path.
-            sha, shift, env, hashes = merkle._sha256, merkle.NODE_SHIFT, ENVELOPE, fr.hashes
-            add_rec, add_node, push, pop = recs.append, nodes.append, hashes.append, hashes.pop
+            sha, env, hashes = merkle._sha256, ENVELOPE, fr.hashes
+            add, push, pop = recs.append, hashes.append, hashes.pop
             for i, (rec, ts) in enumerate(items, start=size):
                 body = env % (i, rec, ts)
-                h = sha(b"\x00" + body).digest()
-                add_rec((i, h, body))
-                n, level = i, 0
+                leaf = h = sha(b"\x00" + body).digest()
+                done = b""
+                n = i
                 while n & 1:
                     h = sha(b"\x01" + pop() + h).digest()
+                    done += h
                     n >>= 1
-                    level += 1
-                    add_node(((level << shift) | n, h))
                 push(h)
+                add((i, leaf, done, body))
             fr.size = size + len(items)
             result[:] = range(size, size + len(items))
             new_frontier[:] = [fr]
-            return Batch(recs, nodes, list(payloads))
+            return Batch(recs, list(payloads))
 
         with self._lock:
             self.storage.append(build)

@@ -21,15 +21,19 @@ from distillguard.errors import VerificationError
 
 HASH_SIZE = 32
 NodeKey = tuple[int, int]
-NODE_SHIFT = 56  # stored node id = level << 56 | index: one integer key per node
 
 
-def node_id(level: int, index: int) -> int:
-    return (level << NODE_SHIFT) | index
+def node_location(key: NodeKey) -> tuple[int, int]:
+    """Where a complete subtree is stored: (record index, byte offset in its `nodes`).
 
-
-def node_key(nid: int) -> NodeKey:
-    return nid >> NODE_SHIFT, nid & ((1 << NODE_SHIFT) - 1)
+    Appending leaf i completes the nodes at levels 1..k (k = trailing one bits of i), all
+    ending at leaf i; the record row of leaf i stores them, level 1 first. Level 0 is the
+    leaf hash itself (offset -1).
+    """
+    level, index = key
+    if level == 0:
+        return index, -1
+    return ((index + 1) << level) - 1, (level - 1) * HASH_SIZE
 
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -197,7 +201,7 @@ class Frontier:
     """The complete subtrees covering [0, size): what an append needs to extend the tree.
 
     `append` returns the interior nodes (level >= 1) that the new leaf completes, so the
-    caller can store them in the same transaction as the leaf.
+    caller can store them in the leaf's own row (see `node_location`).
     """
 
     __slots__ = ("hashes", "size")
@@ -213,18 +217,19 @@ class Frontier:
         """Node keys of the frontier of a tree of `size` leaves, left to right."""
         return range_keys(0, size)
 
-    def append(self, leaf: bytes, out: list[tuple[int, bytes]]) -> None:
-        """Add one leaf hash; append newly completed (node id, hash) nodes to `out`."""
+    def append(self, leaf: bytes) -> bytes:
+        """Add one leaf hash; return the nodes it completes (levels 1.., concatenated)."""
         n = self.size
         hashes = self.hashes
         h = leaf
-        level = 0
-        while (n >> level) & 1:
+        done = b""
+        while n & 1:
             h = _sha256(b"\x01" + hashes.pop() + h).digest()
-            level += 1
-            out.append(((level << NODE_SHIFT) | (n >> level), h))
+            done += h
+            n >>= 1
         hashes.append(h)
-        self.size = n + 1
+        self.size += 1
+        return done
 
     def root(self) -> bytes:
         """MTH of the whole tree (SHA-256 of the empty string for an empty tree)."""

@@ -14,12 +14,10 @@ from typing import Any
 
 from distillguard.errors import DistillguardError
 
-from .merkle import NodeKey, node_id, node_key
 from .storage import (
     INSERT_PAYLOAD,
     SCHEMA,
     Batch,
-    NodeRow,
     RecordRow,
     Storage,
 )
@@ -101,13 +99,10 @@ class PostgresStorage(Storage):
             batch = build(size)
             with c.cursor() as cur:
                 if batch.records:
-                    with cur.copy("COPY ledger_records (idx, leaf, body) FROM STDIN") as cp:
+                    copy = "COPY ledger_records (idx, leaf, nodes, body) FROM STDIN"
+                    with cur.copy(copy) as cp:
                         for row in batch.records:
                             cp.write_row(row)
-                if batch.nodes:
-                    with cur.copy("COPY ledger_nodes (id, hash) FROM STDIN") as cp:
-                        for node in batch.nodes:
-                            cp.write_row(node)
                 if batch.payloads:
                     cur.executemany(_pg(INSERT_PAYLOAD), batch.payloads)
             new_size = size + len(batch.records)
@@ -116,20 +111,13 @@ class PostgresStorage(Storage):
 
         return int(self._write(run))
 
-    def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
-        leaves = [i for lvl, i in keys if lvl == 0]
-        inner = [(lvl, i) for lvl, i in keys if lvl > 0]
-        out: dict[NodeKey, bytes] = {}
-        if leaves:
-            for i, h in self._read(
-                "SELECT idx, leaf FROM ledger_records WHERE idx = ANY(?)", (leaves,)
-            ):
-                out[(0, int(i))] = bytes(h)
-        if inner:
-            ids = [node_id(lvl, i) for lvl, i in inner]
-            for nid, h in self._read("SELECT id, hash FROM ledger_nodes WHERE id = ANY(?)", (ids,)):
-                out[node_key(int(nid))] = bytes(h)
-        return out
+    def _hash_rows(self, idxs: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+        if not idxs:
+            return {}
+        rows = self._read(
+            "SELECT idx, leaf, nodes FROM ledger_records WHERE idx = ANY(?)", (list(idxs),)
+        )
+        return {int(i): (bytes(lf), bytes(nd)) for i, lf, nd in rows}
 
     def _scan(self, sql: str, params: Sequence[Any], chunk: int) -> Iterator[list[Any]]:
         psycopg = self._psycopg
@@ -144,15 +132,11 @@ class PostgresStorage(Storage):
 
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
         for rows in self._scan(
-            "SELECT idx, leaf, body FROM ledger_records WHERE idx >= ? ORDER BY idx",
+            "SELECT idx, leaf, nodes, body FROM ledger_records WHERE idx >= ? ORDER BY idx",
             (start,),
             chunk,
         ):
-            yield [(int(i), bytes(lf), bytes(b)) for i, lf, b in rows]
-
-    def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
-        for rows in self._scan("SELECT id, hash FROM ledger_nodes ORDER BY id", (), chunk):
-            yield [(int(i), bytes(h)) for i, h in rows]
+            yield [(int(i), bytes(lf), bytes(nd), bytes(b)) for i, lf, nd, b in rows]
 
     def close(self) -> None:
         with self._wlock, self._rlock:

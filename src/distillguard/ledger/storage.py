@@ -3,10 +3,10 @@
 Tables (same layout on PostgreSQL, see `pgstorage`):
 - ledger_meta(key, value): origin, public key, format version.
 - ledger_head(id=1, size): the number of appended records; the row every append locks.
-- ledger_records(idx, leaf, body): canonical record bytes and their leaf hash.
-- ledger_nodes(id, hash): every complete subtree at level >= 1 (level 0 is the `leaf`
-  column), keyed by one integer `level << 56 | index`, so an inclusion or consistency
-  proof is O(log n) primary-key lookups.
+- ledger_records(idx, leaf, nodes, body): canonical record bytes, their leaf hash, and
+  the complete subtree hashes this leaf completed (`merkle.node_location`): every
+  interior node is stored exactly once, in the row of its last leaf, so an inclusion or
+  consistency proof is O(log n) primary-key lookups and an append writes one row.
 - ledger_checkpoints(size, root, note, created): every signed checkpoint issued.
 - ledger_payloads(payload_id, kind, salt, payload, created, expires): raw sensitive
   payloads under retention; records hold only salted commitments, so deleting a row
@@ -29,10 +29,9 @@ from typing import Any
 
 from distillguard.errors import DistillguardError
 
-from .merkle import NodeKey, node_id, node_key
+from .merkle import HASH_SIZE, NodeKey, node_location
 
-RecordRow = tuple[int, bytes, bytes]  # idx, leaf hash, canonical body
-NodeRow = tuple[int, bytes]  # node id (level << 56 | index), hash
+RecordRow = tuple[int, bytes, bytes, bytes]  # idx, leaf hash, completed nodes, body
 PayloadRow = tuple[str, str, bytes, bytes, float, float | None]
 
 
@@ -46,7 +45,6 @@ class Batch:
     """What one append transaction writes."""
 
     records: list[RecordRow] = field(default_factory=list)
-    nodes: list[NodeRow] = field(default_factory=list)
     payloads: list[PayloadRow] = field(default_factory=list)
 
 
@@ -86,21 +84,31 @@ class Storage(ABC):
         """In one locked transaction: build(size) -> Batch, write it; return the new size."""
 
     @abstractmethod
-    def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
-        """Stored hashes for node keys (level 0 = leaf hashes); missing keys are absent."""
+    def _hash_rows(self, idxs: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+        """(leaf, nodes) of the given record rows (absent rows are left out)."""
 
     @abstractmethod
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
         """All records with idx >= start, in idx order, in lists of about `chunk`."""
 
     @abstractmethod
-    def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
-        """All stored interior nodes (id, hash), ordered by id, i.e. by (level, index)."""
-
-    @abstractmethod
     def close(self) -> None: ...
 
     # ---- shared queries ------------------------------------------------------------
+    def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
+        """Stored hashes for node keys (level 0 = leaf hashes); missing keys are absent."""
+        where = {k: node_location(k) for k in keys}
+        rows = self._hash_rows(sorted({r for r, _ in where.values()}))
+        out: dict[NodeKey, bytes] = {}
+        for k, (r, off) in where.items():
+            got = rows.get(r)
+            if got is None:
+                continue
+            h = got[0] if off < 0 else got[1][off : off + HASH_SIZE]
+            if len(h) == HASH_SIZE:
+                out[k] = h
+        return out
+
     def meta(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in self._read("SELECT key, value FROM ledger_meta")}
 
@@ -179,8 +187,7 @@ CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS ledger_head (id INTEGER PRIMARY KEY CHECK (id = 1),
     size BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_records (idx {idx_type} PRIMARY KEY, leaf BLOB NOT NULL,
-    body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_nodes (id {idx_type} PRIMARY KEY, hash BLOB NOT NULL);
+    nodes BLOB NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_checkpoints (size BIGINT PRIMARY KEY, root BLOB NOT NULL,
     note TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_payloads (payload_id TEXT PRIMARY KEY, kind TEXT NOT NULL,
@@ -258,7 +265,7 @@ class SQLiteStorage(Storage):
         rows = self._read(
             "SELECT count(*) FROM sqlite_master WHERE type='table' AND name LIKE 'ledger_%'"
         )
-        return int(rows[0][0]) >= 6
+        return int(rows[0][0]) >= 5
 
     def append(self, build: Callable[[int], Batch]) -> int:
         with self._wlock:
@@ -270,13 +277,9 @@ class SQLiteStorage(Storage):
                     batch = build(size)
                     if batch.records:
                         c.executemany(
-                            "INSERT INTO ledger_records (idx, leaf, body) VALUES (?, ?, ?)",
+                            "INSERT INTO ledger_records (idx, leaf, nodes, body) "
+                            "VALUES (?, ?, ?, ?)",
                             batch.records,
-                        )
-                    if batch.nodes:
-                        c.executemany(
-                            "INSERT INTO ledger_nodes (id, hash) VALUES (?, ?)",
-                            batch.nodes,
                         )
                     if batch.payloads:
                         c.executemany(INSERT_PAYLOAD, batch.payloads)
@@ -290,45 +293,25 @@ class SQLiteStorage(Storage):
                 raise _db_error(str(self.path), exc) from None
             return new_size
 
-    def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
-        leaves = [i for lvl, i in keys if lvl == 0]
-        inner = [(lvl, i) for lvl, i in keys if lvl > 0]
-        out: dict[NodeKey, bytes] = {}
-        if leaves:
-            marks = ",".join("?" * len(leaves))
-            for i, h in self._read(
-                f"SELECT idx, leaf FROM ledger_records WHERE idx IN ({marks})", leaves
-            ):
-                out[(0, int(i))] = as_bytes(h)
-        if inner:
-            marks = ",".join("?" * len(inner))
-            ids = [node_id(lvl, i) for lvl, i in inner]
-            for nid, h in self._read(
-                f"SELECT id, hash FROM ledger_nodes WHERE id IN ({marks})", ids
-            ):
-                out[node_key(nid)] = as_bytes(h)
-        return out
+    def _hash_rows(self, idxs: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+        if not idxs:
+            return {}
+        marks = ",".join("?" * len(idxs))
+        rows = self._read(
+            f"SELECT idx, leaf, nodes FROM ledger_records WHERE idx IN ({marks})", list(idxs)
+        )
+        return {int(i): (as_bytes(lf), as_bytes(nd)) for i, lf, nd in rows}
 
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
         # A dedicated connection: a long scan must not hold the shared read lock.
         conn = self._connect()
         try:
             cur = conn.execute(
-                "SELECT idx, CAST(leaf AS BLOB), CAST(body AS BLOB) FROM ledger_records "
+                "SELECT idx, CAST(leaf AS BLOB), CAST(nodes AS BLOB), CAST(body AS BLOB) "
+                "FROM ledger_records "
                 "WHERE idx >= ? ORDER BY idx",
                 (start,),
             )
-            while rows := cur.fetchmany(chunk):
-                yield rows
-        except sqlite3.Error as exc:
-            raise _db_error(str(self.path), exc) from None
-        finally:
-            conn.close()
-
-    def iter_nodes(self, chunk: int) -> Iterator[list[NodeRow]]:
-        conn = self._connect()
-        try:
-            cur = conn.execute("SELECT id, CAST(hash AS BLOB) FROM ledger_nodes ORDER BY id")
             while rows := cur.fetchmany(chunk):
                 yield rows
         except sqlite3.Error as exc:

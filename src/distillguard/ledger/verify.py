@@ -149,16 +149,43 @@ def verify_log(
     signed.sort(key=lambda c: c.size)
     head = storage.head_size()
 
+    # One pass over the records: recompute each leaf and, with a frontier, every node it
+    # completes (compared with the nodes stored in its row) and the root at every
+    # checkpoint size. Leaf hashes are kept (32 bytes a record) for locating a mismatch.
     sha = hashlib.sha256
     leaves = bytearray()
-    expected = 0
+    frontier: list[bytes] = []
+    push, pop = frontier.append, frontier.pop
+    want_roots = {cp.size for cp in signed}
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    low_bad: list[merkle.NodeKey] = []
+    bad_nodes = 0
+    pos = 0
+
+    def add_leaf(h: bytes) -> bytes:
+        nonlocal pos
+        leaves.extend(h)
+        n, x, done = pos, h, b""
+        while n & 1:
+            x = sha(b"\x01" + pop() + x).digest()
+            done += x
+            n >>= 1
+        push(x)
+        pos += 1
+        if pos in want_roots:
+            roots[pos] = merkle.fold(frontier)
+        return done
+
     filler = b"\0" * 32
     for rows in storage.iter_records(0, chunk):
-        for idx, leaf, body in rows:
-            if idx != expected:
-                problem(expected, f"records {expected}..{idx - 1} are missing (deleted)")
-                leaves += filler * (idx - expected)
-                expected = idx
+        for idx, leaf, nodes, body in rows:
+            if idx >= head:
+                problem(idx, f"record {idx} lies beyond the head size {head} (inserted)")
+                continue
+            if idx != pos:
+                problem(pos, f"records {pos}..{idx - 1} are missing (deleted)", idx - 1)
+                while pos < idx:
+                    add_leaf(filler)
             h = sha(b"\x00" + body).digest()
             if h != leaf:
                 problem(idx, f"record {idx} does not match its leaf hash (modified)")
@@ -169,32 +196,20 @@ def verify_log(
                             "(one was inserted or moved)", idx)  # fmt: skip
                 else:
                     problem(idx, f"record at position {idx} carries index {claimed} (moved)")
-            if idx >= head:
-                problem(idx, f"record {idx} lies beyond the head size {head} (inserted)")
-            leaves += h
-            expected += 1
-        if progress is not None:
-            progress(expected)
-    if expected < head:
-        problem(expected, f"records {expected}..{head - 1} are missing (deleted)")
-    n = len(leaves) // 32
-    levels = merkle.build_levels(leaves)
-
-    # Stored interior nodes serve proofs, so they must equal the tree of the records; where
-    # they differ they also show where records changed. Nodes are ordered by level, so the
-    # first mismatches kept are the lowest (narrowest) ones.
-    seen = bad = 0
-    low_bad: list[merkle.NodeKey] = []
-    for nodes in storage.iter_nodes(chunk):
-        for nid, h in nodes:
-            level, i = merkle.node_key(nid)
-            seen += 1
-            ok = level < len(levels) and (i + 1) * 32 <= len(levels[level])
-            if not ok or merkle.node_from_levels(levels, (level, i)) != h:
-                bad += 1
+            done = add_leaf(h)
+            if done != nodes:
+                bad_nodes += 1
+                level = 1
+                while done[(level - 1) * 32 : level * 32] == nodes[(level - 1) * 32 : level * 32]:
+                    level += 1
                 if len(low_bad) < 4096:
-                    low_bad.append((level, i))
-    want = sum(len(b) // 32 for b in levels[1:])
+                    low_bad.append((level, idx >> level))
+        if progress is not None:
+            progress(pos)
+    if pos < head:
+        problem(pos, f"records {pos}..{head - 1} are missing (deleted)", head - 1)
+    n = pos
+    low_bad.sort()
 
     def narrow(lo: int, hi: int) -> tuple[int, int, str, int | None]:
         """Narrow [lo, hi) with the stored nodes when the signed tree alone cannot."""
@@ -213,9 +228,10 @@ def verify_log(
         if cp.size > n:
             problem(n, f"signed checkpoint of size {cp.size} but only {n} records are stored")
             continue
-        if merkle.root_from_levels(levels, cp.size) == cp.root:
+        if roots[cp.size] == cp.root:
             good = max(good, cp.size)
             continue
+        levels = merkle.build_levels(leaves)
         lo, hi = _locate(storage, levels, cp.size, cp.root)
         if hi - lo == 1:
             problem(lo, f"record {lo} differs from the one signed in checkpoint {cp.size}")
@@ -231,16 +247,16 @@ def verify_log(
             problems[-1].likely = likely
         break
 
+    # Stored nodes serve proofs, so they must equal the tree of the records. When records
+    # are already reported bad, differing nodes are a consequence, not news.
     if not problems and low_bad:
         level, i = low_bad[0]
         lo = i << level
         problem(
             lo,
-            f"{bad} stored tree node(s) are wrong, first {level}/{i} over records "
+            f"{bad_nodes} record row(s) hold wrong tree nodes, first {level}/{i} over records "
             f"{lo}..{lo + (1 << level) - 1} (proofs there would fail)",
         )
-    if not problems and seen != want:
-        problem(0, f"{want - seen} stored tree nodes are missing (proofs would fail)")
     problems.sort()
     return VerifyReport(origin, head, n, signed[-1].size if signed else 0, len(signed), problems)
 
