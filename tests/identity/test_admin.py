@@ -108,12 +108,14 @@ def test_full_flow(client: TestClient, ids: IdentityService) -> None:
     assert ctx["account"]["kyc_level"] == "verified" and ctx["risk"]["campaign"] == "c1"
     assert ctx["org"]["parent_hq_country"] == "CN"
 
-    _ok(client.post(f"/admin/accounts/{aid}/suspend", headers=AUTH, json={"reason": "abuse"}))
+    _ok(client.post(f"/admin/accounts/{aid}/suspend", headers={**AUTH, "x-actor": "alice"},
+                    json={"reason": "abuse"}))  # fmt: skip
     assert ids.authenticate(issued["plaintext"]).status == "suspended"  # type: ignore[union-attr]
     _ok(client.post(f"/admin/accounts/{aid}/reactivate", headers=AUTH))
     listed = _ok(client.get("/admin/accounts?status=active&org_id=Acme", headers=AUTH))["data"]
     assert [a["id"] for a in listed] == [aid]
     changes = _ok(client.get(f"/admin/accounts/{aid}/changes?limit=3", headers=AUTH))["data"]
+    assert [c["actor"] for c in changes] == ["admin-api", "admin-api:alice", "admin-api"]
     assert [c["action"] for c in changes] == [
         "account.reactivate", "account.suspend", "account.kyc_level",
     ]  # fmt: skip

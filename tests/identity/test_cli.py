@@ -48,6 +48,7 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     assert shown["context"]["account"]["status"] == "suspended"
     assert shown["context"]["account"]["kyc_level"] == "verified"
     assert shown["changes"][0]["action"] == "account.suspend"
+    assert shown["changes"][0]["actor"].startswith("cli")
     assert key not in json.dumps(shown)  # the key is never shown again
     _run("accounts", "reactivate", "a1", db=db)
 

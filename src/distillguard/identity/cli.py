@@ -31,9 +31,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _ids(db: str | None) -> IdentityService:
+    import getpass
+
     from distillguard.identity import IdentityService
+    from distillguard.identity.records import ACTOR
     from distillguard.store.db import open_database
 
+    try:
+        ACTOR.set(f"cli:{getpass.getuser()}")
+    except (KeyError, OSError):  # no user name in this environment
+        ACTOR.set("cli")
     return IdentityService(open_database(db))
 
 
@@ -254,8 +261,8 @@ def accounts_show(
          ["limits", _fmt_limits(a)], ["created", _ts(a.created_at)]],
     )  # fmt: skip
     _keys_table(keys)
-    _table("recent changes", ["version", "at", "action", "detail"],
-           [[c["version"], _ts(c["at"]), c["action"], _compact(c["detail"])]
+    _table("recent changes", ["version", "at", "by", "action", "detail"],
+           [[c["version"], _ts(c["at"]), c["actor"], c["action"], _compact(c["detail"])]
             for c in history])  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,10 @@ from distillguard.identity.rows import (
 from distillguard.identity.schema import STATEMENTS
 from distillguard.store.db import Database
 from distillguard.store.quotas import Limits
+
+# Who is making changes, recorded in the audit trail; set with `ACTOR.set(...)` (the CLI,
+# the admin API per request) or left at its default for library callers.
+ACTOR: ContextVar[str | None] = ContextVar("distillguard_identity_actor", default=None)
 
 
 class IdentityRecords:
@@ -67,7 +72,7 @@ class IdentityRecords:
         version = self._current_version()
         self.db.execute(
             "INSERT INTO identity_changes (version, at, action, org_id, account_id, key_hash, "
-            "detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 version,
                 now_iso(),
@@ -76,12 +81,13 @@ class IdentityRecords:
                 account_id,
                 key_hash,
                 orjson.dumps(detail).decode() if detail else None,
+                ACTOR.get(),
             ),
         )
 
     def changes(self, subject_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The audit trail, newest first, optionally for one account or organisation."""
-        sql = "SELECT version, at, action, org_id, account_id, detail FROM identity_changes"
+        sql = "SELECT version, at, actor, action, org_id, account_id, detail FROM identity_changes"
         params: tuple[Any, ...] = ()
         if subject_id:
             sql += " WHERE account_id = ? OR org_id = ?"

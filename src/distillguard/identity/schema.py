@@ -72,4 +72,6 @@ STATEMENTS: tuple[str, ...] = (
         account_id TEXT,
         key_hash TEXT,
         detail TEXT)""",
+    # who made the change: "cli:<os user>", "admin-api[:<X-Actor>]", or a library caller's label
+    "ALTER TABLE identity_changes ADD COLUMN actor TEXT",
 )
