@@ -161,3 +161,18 @@ def test_policy_from_config() -> None:
     p = QuotaPolicy.from_mapping({"rpm": 5, "org_tpm": 7, "window_s": 30, "shadow": True})
     assert p.account == Limits(5, 400_000, 64) and p.org == Limits(6_000, 7, 512)
     assert p.window_s == 30 and p.shadow
+
+
+def test_unreachable_redis_fails_closed() -> None:
+    from distillguard.store.quotas import QuotaUnavailable
+
+    q = RedisQuotas("redis://127.0.0.1:1/0", QuotaPolicy(), timeout_s=0.5)
+    with pytest.raises(QuotaUnavailable, match="unavailable"):
+        q.acquire("a", None, 1)
+
+    async def run() -> None:
+        with pytest.raises(QuotaUnavailable):
+            await q.acquire_async("a", None, 1)
+        await q.aclose()
+
+    asyncio.run(run())

@@ -185,3 +185,38 @@ def test_redis_exact_across_processes(redis_url: str, pool: Any) -> None:
         assert q.usage(account_id="a", org_id="o")["inflight"] == 0
     finally:
         _cleanup(q)
+
+
+# -- asyncio: many concurrent tasks through the async API -------------------------------
+def _async_burst(q: Quotas, tasks: int) -> list[bool]:
+    import asyncio
+
+    async def one() -> bool:
+        a = await q.acquire_async("a", "o", 5)
+        return a.ok
+
+    async def run() -> list[bool]:
+        res = await asyncio.gather(*(one() for _ in range(tasks)))
+        if isinstance(q, RedisQuotas):
+            await q.aclose()
+        return list(res)
+
+    return asyncio.run(run())
+
+
+def test_memory_async_burst_exact() -> None:
+    q = MemoryQuotas(QuotaPolicy(account=Limits(rpm=50), org=Limits(tpm=200)))
+    assert sum(_async_burst(q, 300)) == 40  # the org's 200 tokens / 5 bind first
+
+
+@pytest.mark.redis
+def test_redis_async_burst_exact(redis_url: str) -> None:
+    q = RedisQuotas(
+        redis_url,
+        QuotaPolicy(account=Limits(rpm=50), org=Limits(tpm=200)),
+        prefix=f"dgtest:{uuid.uuid4().hex[:10]}",
+    )
+    try:
+        assert sum(_async_burst(q, 300)) == 40
+    finally:
+        _cleanup(q)

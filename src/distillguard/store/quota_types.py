@@ -14,6 +14,12 @@ from typing import Any, Protocol
 from distillguard.errors import DistillguardError
 
 
+class QuotaUnavailable(DistillguardError):
+    """The shared quota store cannot be reached: refuse the request (fail closed, 503)."""
+
+    exit_code = 3
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """One subject's limits; None means "the policy default", see `QuotaPolicy`."""

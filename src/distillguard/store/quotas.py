@@ -34,6 +34,7 @@ from distillguard.store.quota_types import (
     Limits,
     QuotaPolicy,
     Quotas,
+    QuotaUnavailable,
     check_tokens,
     subjects_of,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Limits",
     "MemoryQuotas",
     "QuotaPolicy",
+    "QuotaUnavailable",
     "Quotas",
     "RedisQuotas",
     "open_quotas",

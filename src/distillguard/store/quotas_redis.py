@@ -19,6 +19,7 @@ from distillguard.store.quota_types import (
     LeaseIds,
     Limits,
     QuotaPolicy,
+    QuotaUnavailable,
     check_tokens,
     subjects_of,
 )
@@ -43,6 +44,24 @@ return found
 """
 
 
+def _run(script: Any, keys: list[str], args: list[Any]) -> Any:
+    from redis.exceptions import RedisError
+
+    try:
+        return script(keys=keys, args=args)
+    except RedisError as exc:
+        raise QuotaUnavailable(f"quota store (Redis) unavailable: {exc}") from None
+
+
+async def _arun(script: Any, keys: list[str], args: list[Any]) -> Any:
+    from redis.exceptions import RedisError
+
+    try:
+        return await script(keys=keys, args=args)
+    except RedisError as exc:
+        raise QuotaUnavailable(f"quota store (Redis) unavailable: {exc}") from None
+
+
 class RedisQuotas:
     """Exact quotas shared by every replica that points at the same Redis.
 
@@ -51,15 +70,32 @@ class RedisQuotas:
     """
 
     def __init__(
-        self, url: str, policy: QuotaPolicy | None = None, *, prefix: str = "dg:q"
+        self,
+        url: str,
+        policy: QuotaPolicy | None = None,
+        *,
+        prefix: str = "dg:q",
+        max_connections: int = 64,
+        timeout_s: float = 5.0,
     ) -> None:
         import redis
 
         self.policy = policy or QuotaPolicy()
         self.url = url
+        self._max_connections = max_connections
+        self._timeout_s = timeout_s
         self.prefix = prefix
         try:
-            self._r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+            # A blocking pool: callers beyond `max_connections` wait for a connection
+            # (up to `timeout_s`) instead of failing with "Too many connections".
+            pool = redis.BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connections,
+                timeout=timeout_s,
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
+            )
+            self._r = redis.Redis(connection_pool=pool)
         except ValueError as exc:
             raise DistillguardError(f"bad Redis URL {url!r}: {exc}") from None
         self._acq_src = _script("quotas_acquire.lua")
@@ -140,15 +176,15 @@ class RedisQuotas:
         keys, args, lease = self._acquire_call(
             account_id, org_id, est_tokens, account_limits, org_limits
         )
-        return self._admission(self._acq(keys=keys, args=args), lease, self.policy.shadow)
+        return self._admission(_run(self._acq, keys, args), lease, self.policy.shadow)
 
     def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
         keys, args = self._release_call(lease, actual_tokens)
-        self._rel(keys=keys, args=args)
+        _run(self._rel, keys, args)
 
     def renew(self, lease: Lease) -> bool:
         keys, args = self._renew_call(lease)
-        return bool(self._ren(keys=keys, args=args))
+        return bool(_run(self._ren, keys, args))
 
     def usage(self, account_id: str | None = None, org_id: str | None = None) -> dict[str, int]:
         """Current window usage of one subject: requests, tokens, in-flight leases.
@@ -175,9 +211,14 @@ class RedisQuotas:
                 if self._async_scripts is None:
                     import redis.asyncio as aredis
 
-                    self._ar = aredis.Redis.from_url(
-                        self.url, socket_timeout=5, socket_connect_timeout=5
+                    apool = aredis.BlockingConnectionPool.from_url(
+                        self.url,
+                        max_connections=self._max_connections,
+                        timeout=self._timeout_s,
+                        socket_timeout=self._timeout_s,
+                        socket_connect_timeout=self._timeout_s,
                     )
+                    self._ar = aredis.Redis(connection_pool=apool)
                     self._async_scripts = (
                         self._ar.register_script(self._acq_src),
                         self._ar.register_script(self._rel_src),
@@ -198,17 +239,17 @@ class RedisQuotas:
             account_id, org_id, est_tokens, account_limits, org_limits
         )
         acq, _, _ = await self._scripts()
-        return self._admission(await acq(keys=keys, args=args), lease, self.policy.shadow)
+        return self._admission(await _arun(acq, keys, args), lease, self.policy.shadow)
 
     async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None:
         keys, args = self._release_call(lease, actual_tokens)
         _, rel, _ = await self._scripts()
-        await rel(keys=keys, args=args)
+        await _arun(rel, keys, args)
 
     async def renew_async(self, lease: Lease) -> bool:
         keys, args = self._renew_call(lease)
         _, _, ren = await self._scripts()
-        return bool(await ren(keys=keys, args=args))
+        return bool(await _arun(ren, keys, args))
 
     def close(self) -> None:
         self._r.close()
