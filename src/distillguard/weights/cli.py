@@ -177,13 +177,12 @@ def rotate(
     ),
 ) -> None:
     """Rotate the KEK and re-wrap data keys (the encrypted data is not rewritten)."""
-    from distillguard.weights import vault
-
     kf = _kek(kek_file)
     if new_key:
         typer.echo(f"new key-encryption key {kf.rotate()}")
+    svc = _svc()
     for f in files or []:
-        vault.rewrap(f, kf)
+        svc.rewrap(f, kf, actor=_actor())
         typer.echo(f"re-wrapped {f} under {kf.current_kek_id()}")
 
 
@@ -449,7 +448,7 @@ def inventory(
             r["key_holder"] or "-",
             str(r["recorded_at"]),
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     for f in found:
         tag = "expected" if f["expected"] else f"UNEXPECTED -> incident {f['incident']}"
         typer.echo(f"copy of {f['model']}@{f['version']}:{f['artifact']} at {f['path']}: {tag}")

@@ -186,6 +186,18 @@ class WeightsService:
             raise
         return res
 
+    def rewrap(self, vault_file: Path, provider: KeyProvider, *, actor: str) -> None:
+        """Re-wrap a vault file's data key under the current KEK; update custody; audit."""
+        holder = f"{provider.name}:{provider.current_kek_id()}"
+        where = str(vault_file.resolve())
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE wt_custody SET key_holder = ? WHERE location = ? AND status = 'active'",
+                (holder, where),
+            )
+            self.audit.record("rewrap", location=where, kek=holder, actor=actor)
+            vault.rewrap(vault_file, provider)
+
     def _vault_version(self, src: Path) -> VersionRef:
         header = vault.read_header(src)
         row = self.db.query_one(
