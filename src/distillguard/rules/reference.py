@@ -213,6 +213,22 @@ class IncidentClock:
         raise ValueError(f"clock {self.regime}/{self.event} has no deadline")
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentType:
+    """Which regime clocks an incident of one kind starts (data, not code).
+
+    `clocks` always start; `imminent_clocks` start in addition when the incident carries an
+    imminent risk of death or serious injury. Each entry is `(regime, event)` naming a clock
+    of `incident_clocks`.
+    """
+
+    kind: str
+    title: str
+    meta: Meta
+    clocks: tuple[tuple[str, str], ...]
+    imminent_clocks: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(slots=True)
 class Snapshot:
     """Everything in force at one instant, as plain lookups for the compiled conditions."""
@@ -238,6 +254,7 @@ class Reference:
     licence_exceptions: dict[str, LicenceException] = field(default_factory=dict)
     allowlists: dict[str, Allowlist] = field(default_factory=dict)
     incident_clocks: dict[str, list[IncidentClock]] = field(default_factory=dict)
+    incident_types: dict[str, IncidentType] = field(default_factory=dict)
 
     # ---- lookups (take a date; default now) ----
     def snapshot(self, t: float) -> Snapshot:
@@ -308,6 +325,13 @@ class Reference:
     def clocks(self, regime: str) -> list[IncidentClock]:
         return list(self.incident_clocks.get(regime, []))
 
+    def clock(self, regime: str, event: str) -> IncidentClock | None:
+        """The clock `event` of `regime` (None if the pack has no such clock)."""
+        for c in self.incident_clocks.get(regime, []):
+            if c.event == event:
+                return c
+        return None
+
     def boundaries(self) -> set[float]:
         """Every instant at which some fact starts or stops applying."""
         out: set[float] = set()
@@ -369,6 +393,12 @@ class Reference:
                     "dates": list(c.dates),
                 }
                 out.append((f"incident_clocks.{reg}.{c.event}", val, c.meta))
+        for it in self.incident_types.values():
+            tval = {
+                "clocks": [f"{r}.{e}" for r, e in it.clocks],
+                "imminent_clocks": [f"{r}.{e}" for r, e in it.imminent_clocks],
+            }
+            out.append((f"incident_types.{it.kind}", tval, it.meta))
         return out
 
     def unverified(self) -> list[str]:
@@ -395,6 +425,7 @@ REFERENCE_KEYS = {
     "licence_exceptions",
     "allowlists",
     "incident_clocks",
+    "incident_types",
 }
 
 
@@ -548,4 +579,47 @@ def parse_reference(raw: Any, where: Where) -> Reference:
                     dates=dates,
                 )
             )
+
+    types, w = sub("incident_types")
+    for kind, it in types.items():
+        iw = w.at(line_of(types, kind), f"incident type {kind}")
+        it = mapping(it, iw, "incident type")
+        check_keys(
+            it,
+            iw,
+            {"title", "clocks", "imminent_clocks", *META_KEYS},
+            {"clocks", "citation"},
+            "incident type",
+        )
+        ref.incident_types[str(kind)] = IncidentType(
+            kind=str(kind),
+            title=str(it.get("title", kind)),
+            meta=parse_meta(it, iw),
+            clocks=_clock_refs(ref, it["clocks"], iw.at(line_of(it, "clocks")), "clocks"),
+            imminent_clocks=_clock_refs(
+                ref,
+                it.get("imminent_clocks") or [],
+                iw.at(line_of(it, "imminent_clocks")),
+                "imminent_clocks",
+            ),
+        )
     return ref
+
+
+def _clock_refs(ref: Reference, v: Any, where: Where, what: str) -> tuple[tuple[str, str], ...]:
+    """`regime.event` names of an incident type; each must name a clock of the pack."""
+    out: list[tuple[str, str]] = []
+    lst = seq(v, where, what)
+    for i, name in enumerate(lst):
+        w = where.at(item_line(lst, i))
+        regime, dot, event = str(name).partition(".")
+        if not dot or not regime or not event:
+            raise w.error(
+                f"{what} entry {name!r} must be REGIME.EVENT, e.g. sb53.critical_safety_incident"
+            )
+        if ref.clock(regime, event) is None:
+            raise w.error(
+                f"{what} names unknown incident clock {name!r} (add it under incident_clocks)"
+            )
+        out.append((regime, event))
+    return tuple(out)
