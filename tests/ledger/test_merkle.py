@@ -159,6 +159,17 @@ def test_small_tree_three_leaves_by_hand() -> None:
 
 
 # ---- exhaustive for small sizes, against the literal RFC recursion --------------------
+def test_inclusion_plan_equals_rfc_path_for_every_index_up_to_300() -> None:
+    for n in range(1, 301):
+        for m in range(n):
+            plan = [BIG.hash(lo, hi) for lo, hi in merkle.inclusion_ranges(m, n)]
+            fast = [
+                merkle.fold([merkle.node_from_levels(BIG.levels, k) for k in keys])
+                for keys in merkle.inclusion_plan(m, n)
+            ]
+            assert fast == plan, (m, n)
+
+
 def test_all_proofs_match_rfc_recursion_up_to_64() -> None:
     d = entries(64)
     for n in range(1, 65):

@@ -33,6 +33,8 @@ FORMAT = "distillguard-ledger/1"
 INCLUSION_TYPE = "distillguard.ledger.inclusion/v1"
 CONSISTENCY_TYPE = "distillguard.ledger.consistency/v1"
 DEFAULT_RETENTION_DAYS = 365.0
+CACHE_LEVEL = 6  # nodes over >= 64 records: 1/64 of the log, ~1 MB per million records
+CACHE_MAX = 1_000_000
 
 
 def _b64(b: bytes) -> str:
@@ -59,6 +61,8 @@ class Ledger:
         self._lock = threading.Lock()
         self._frontier = merkle.Frontier()
         self._writer: LedgerWriter | None = None
+        self._node_cache: dict[merkle.NodeKey, bytes] = {}
+        self._cp_cache: StoredCheckpoint | None = None
 
     # ---- appending -------------------------------------------------------------------
     @property
@@ -83,7 +87,7 @@ class Ledger:
 
     def _load_frontier(self, size: int) -> merkle.Frontier:
         keys = merkle.Frontier.keys_for(size)
-        found = self.storage.get_nodes(keys)
+        found = self._nodes(keys)
         missing = [k for k in keys if k not in found]
         if missing:
             raise DistillguardError(
@@ -225,7 +229,9 @@ class Ledger:
 
     def _checkpoint_for(self, size: int | None, covering: int) -> StoredCheckpoint:
         if size is None:
-            cp = self.storage.latest_checkpoint()
+            cp = self._cp_cache
+            if cp is None or cp.size < covering:
+                cp = self.storage.latest_checkpoint()
             if cp is None or cp.size < covering:
                 if self._key is None:
                     raise DistillguardError(
@@ -234,15 +240,39 @@ class Ledger:
                 self.checkpoint()
                 cp = self.storage.latest_checkpoint()
             assert cp is not None
+            self._cp_cache = cp
             return cp
         for cp in self.storage.checkpoints():
             if cp.size == size:
                 return cp
         raise DistillguardError(f"no checkpoint of tree size {size} is stored")
 
+    def _nodes(self, keys: Sequence[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+        """Stored node hashes, with the upper levels served from memory: a complete subtree
+        never changes, and the few thousand upper nodes of even a large log are the ones
+        every proof needs, so only the lowest levels cost a database read."""
+        cache = self._node_cache
+        found = {}
+        missing = []
+        for k in keys:
+            h = cache.get(k)
+            if h is None:
+                missing.append(k)
+            else:
+                found[k] = h
+        if missing:
+            fetched = self.storage.get_nodes(missing)
+            for k, h in fetched.items():
+                if k[0] >= CACHE_LEVEL and len(cache) < CACHE_MAX:
+                    cache[k] = h
+            found.update(fetched)
+        return found
+
     def _hashes(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        plans = [merkle.range_keys(lo, hi) for lo, hi in ranges]
-        found = self.storage.get_nodes([k for p in plans for k in p])
+        return self._fold_plan([merkle.range_keys(lo, hi) for lo, hi in ranges])
+
+    def _fold_plan(self, plans: Sequence[Sequence[merkle.NodeKey]]) -> list[bytes]:
+        found = self._nodes([k for p in plans for k in p])
         out = []
         for plan in plans:
             try:
@@ -259,8 +289,13 @@ class Ledger:
         Without `tree_size` the latest checkpoint is used, and one is issued first when
         none covers the record yet.
         """
-        if not 0 <= index < self.size:
-            raise DistillguardError(f"no record {index}: the log has {self.size} records")
+        if index < 0:
+            raise DistillguardError(f"no record {index}")
+        cached = self._cp_cache
+        if tree_size is not None or cached is None or cached.size <= index:
+            size = self.size  # a cached checkpoint covering the index proves it exists
+            if index >= size:
+                raise DistillguardError(f"no record {index}: the log has {size} records")
         cp = self._checkpoint_for(tree_size, index + 1)
         if index >= cp.size:
             raise DistillguardError(f"record {index} is not in the tree of size {cp.size}")
@@ -268,7 +303,7 @@ class Ledger:
         if got is None:
             raise VerificationError(f"record {index} is missing from the ledger storage")
         leaf, body = got
-        hashes = self._hashes(merkle.inclusion_ranges(index, cp.size))
+        hashes = self._fold_plan(merkle.inclusion_plan(index, cp.size))
         return {
             "type": INCLUSION_TYPE,
             "origin": self.origin,

@@ -57,6 +57,10 @@ def largest_pow2_below(n: int) -> int:
 
 def range_keys(lo: int, hi: int) -> list[NodeKey]:
     """Aligned complete subtrees covering [lo, hi), left to right (largest first)."""
+    size = hi - lo
+    if size & (size - 1) == 0 and size and lo & (size - 1) == 0:  # one complete subtree
+        level = size.bit_length() - 1
+        return [(level, lo >> level)]
     keys: list[NodeKey] = []
     while lo < hi:
         level = (hi - lo).bit_length() - 1
@@ -69,6 +73,8 @@ def range_keys(lo: int, hi: int) -> list[NodeKey]:
 
 def fold(hashes: Sequence[bytes]) -> bytes:
     """Right fold of adjacent subtree hashes: the MTH of their concatenated range."""
+    if len(hashes) == 1:
+        return hashes[0]
     if not hashes:
         return EMPTY_ROOT
     acc = hashes[-1]
@@ -93,6 +99,26 @@ def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
             lo += k
     out.reverse()
     return out
+
+
+def inclusion_plan(index: int, size: int) -> list[list[NodeKey]]:
+    """PATH(index, D[size]) as node keys, leaf first; each entry folds to one proof hash.
+
+    The same proof as `inclusion_ranges`, computed with bit arithmetic (no recursion): the
+    siblings inside the complete subtree where the leaf's path leaves the right edge
+    (the "fork"), then the right-edge remainder as one folded entry, then the complete
+    subtrees left of the fork, smallest first.
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"index {index} outside tree of size {size}")
+    inner = (index ^ size).bit_length() - 1
+    plan = [[(lv, (index >> lv) ^ 1)] for lv in range(inner)]
+    begin = (index >> inner) << inner
+    end = begin + (1 << inner)
+    if end < size:
+        plan.append(range_keys(end, size))
+    plan.extend([k] for k in reversed(range_keys(0, begin)))
+    return plan
 
 
 def consistency_ranges(old: int, new: int) -> list[tuple[int, int]]:

@@ -97,16 +97,15 @@ class Storage(ABC):
     # ---- shared queries ------------------------------------------------------------
     def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
         """Stored hashes for node keys (level 0 = leaf hashes); missing keys are absent."""
-        where = {k: node_location(k) for k in keys}
-        rows = self._hash_rows(sorted({r for r, _ in where.values()}))
+        where = [(k, node_location(k)) for k in keys]
+        rows = self._hash_rows(list({r for _, (r, _) in where}))
         out: dict[NodeKey, bytes] = {}
-        for k, (r, off) in where.items():
+        for k, (r, off) in where:
             got = rows.get(r)
-            if got is None:
-                continue
-            h = got[0] if off < 0 else got[1][off : off + HASH_SIZE]
-            if len(h) == HASH_SIZE:
-                out[k] = h
+            if got is not None:
+                h = got[0] if off < 0 else got[1][off : off + HASH_SIZE]
+                if len(h) == HASH_SIZE:
+                    out[k] = h
         return out
 
     def meta(self) -> dict[str, str]:
@@ -298,9 +297,11 @@ class SQLiteStorage(Storage):
             return {}
         marks = ",".join("?" * len(idxs))
         rows = self._read(
-            f"SELECT idx, leaf, nodes FROM ledger_records WHERE idx IN ({marks})", list(idxs)
+            "SELECT idx, CAST(leaf AS BLOB), CAST(nodes AS BLOB) FROM ledger_records "
+            f"WHERE idx IN ({marks})",
+            idxs,
         )
-        return {int(i): (as_bytes(lf), as_bytes(nd)) for i, lf, nd in rows}
+        return {i: (lf, nd) for i, lf, nd in rows}
 
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
         # A dedicated connection: a long scan must not hold the shared read lock.
