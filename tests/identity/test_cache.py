@@ -168,3 +168,39 @@ def test_authenticate_async_hits_in_loop_and_misses_in_a_thread(make_ids) -> Non
         assert await ids.authenticate_async(key) is None
 
     asyncio.run(run())
+
+
+def test_replica_misses_no_change_under_concurrent_writers(make_ids) -> None:  # type: ignore[no-untyped-def]
+    """Writers on 4 threads change risk while a replica polls: once writes stop and one
+    interval passes, every cached snapshot on the replica shows the final values (a poll
+    that skipped an uncommitted version would leave a stale snapshot forever)."""
+    admin: IdentityService = make_ids()
+    replica: IdentityService = make_ids(sync_interval_s=0.02)
+    accts = [admin.create_account(f"a{i}") for i in range(8)]
+    keys = [admin.issue_key(a.id)[1] for a in accts]
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            for k in keys:
+                replica.authenticate(k)
+
+    def write(offset: int) -> None:
+        writer: IdentityService = make_ids()
+        for step in range(1, 16):
+            for a in accts[offset::4]:
+                writer.set_risk(a.id, step / 20, "suspicious", f"c{step}")
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    writers = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    poller.join()
+    time.sleep(0.05)
+    for k in keys:
+        snap = replica.authenticate(k)
+        assert snap is not None and snap.account.risk_campaign == "c15"

@@ -63,6 +63,17 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     assert "complete" in _run("orgs", "set-record", "org-acme", str(record), db=db)
     assert ids.snapshot("a1").to_context()["account"]["kyc_record_complete"]
 
+    assert "updated org-acme" in _run("orgs", "update", "org-acme", "--parent-hq", "US",
+                                      "--tpm", "5000", db=db)  # fmt: skip
+    _run("accounts", "update", "a1", "--nationality", "DE", "--concurrency", "2", db=db)
+    ctx = ids.snapshot("a1")
+    assert ctx.org is not None and ctx.org.parent_hq_country == "US"
+    assert ctx.org.limits.tpm == 5000 and ctx.org.limits.rpm == 100  # other limits kept
+    assert ctx.account.nationality == "DE" and ctx.account.limits.concurrency == 2
+    _run("orgs", "suspend", "org-acme", "--reason", "sanctions review", db=db)
+    assert not ids.snapshot("a1").active
+    _run("orgs", "reactivate", "org-acme", db=db)
+
     keys = json.loads(_run("keys", "list", "--account", "a1", "--json", db=db))
     assert keys[0]["active"] and keys[0]["display_prefix"] == key[:12]
     assert "revoked" in _run("keys", "revoke", keys[0]["id"], "--reason", "leak", db=db)
@@ -78,6 +89,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     for args, message in [
         (["orgs", "create", "X", "--hq", "UK"], "use GB for the United Kingdom"),
         (["keys", "revoke", "key_missing"], "no API key 'key_missing'"),
+        (["accounts", "update", "missing"], "nothing to change"),
         (["accounts", "set-record", "missing", str(bad)], "no account 'missing'"),
     ]:
         proc = subprocess.run(

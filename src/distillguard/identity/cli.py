@@ -161,6 +161,54 @@ def _compact(detail: dict[str, Any] | None) -> str:
     return " ".join(f"{k}={v}" for k, v in (detail or {}).items() if v is not None)
 
 
+@orgs_app.command("update")
+def orgs_update(
+    ref: str = typer.Argument(..., help="Organisation id or name."),
+    hq: str | None = typer.Option(None, "--hq", help="New headquarters country."),
+    parent: str | None = typer.Option(None, "--parent", help="New ultimate parent's name."),
+    parent_hq: str | None = typer.Option(None, "--parent-hq", help="New ultimate parent's HQ."),
+    allowlist: list[str] | None = typer.Option(None, "--allowlist", help="Replace allowlists."),
+    rpm: int | None = typer.Option(None, help="Requests per minute (org-wide)."),
+    tpm: int | None = typer.Option(None, help="Tokens per minute (org-wide)."),
+    concurrency: int | None = typer.Option(None, help="Concurrent requests (org-wide)."),
+    db: str | None = DbOpt,
+) -> None:
+    """Change an organisation's headquarters, parent, allowlists or limits."""
+    changes: dict[str, Any] = {k: v for k, v in (("hq_country", hq), ("parent_name", parent),
+                               ("parent_hq_country", parent_hq)) if v is not None}  # fmt: skip
+    if allowlist is not None:
+        changes["allowlists"] = allowlist
+    limits = _limits(rpm, tpm, concurrency)
+    if limits:
+        changes["limits"] = limits
+    if not changes:
+        raise DistillguardError("nothing to change: give at least one option")
+    org = _ids(db).update_org(ref, **changes)
+    typer.echo(f"updated {org.id}: {', '.join(sorted(changes))}")
+
+
+@orgs_app.command("suspend")
+def orgs_suspend(
+    ref: str = typer.Argument(..., help="Organisation id or name."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept in the audit trail)."),
+    db: str | None = DbOpt,
+) -> None:
+    """Suspend an organisation: every member account stops working."""
+    org = _ids(db).suspend_org(ref, reason)
+    typer.echo(f"suspended {org.id}: {reason}")
+
+
+@orgs_app.command("reactivate")
+def orgs_reactivate(
+    ref: str = typer.Argument(..., help="Organisation id or name."),
+    reason: str | None = typer.Option(None, "--reason"),
+    db: str | None = DbOpt,
+) -> None:
+    """Reactivate a suspended organisation."""
+    org = _ids(db).reactivate_org(ref, reason)
+    typer.echo(f"reactivated {org.id}")
+
+
 def _record_summary(rec: Any, *, organisation: bool) -> str:
     if rec is None:
         return "missing"
@@ -264,6 +312,28 @@ def accounts_show(
     _table("recent changes", ["version", "at", "by", "action", "detail"],
            [[c["version"], _ts(c["at"]), c["actor"], c["action"], _compact(c["detail"])]
             for c in history])  # fmt: skip
+
+
+@accounts_app.command("update")
+def accounts_update(
+    account_id: str = typer.Argument(...),
+    name: str | None = typer.Option(None, help="New display name."),
+    nationality: str | None = typer.Option(None, help="New nationality (ISO 3166-1 alpha-2)."),
+    rpm: int | None = typer.Option(None, help="Requests per minute."),
+    tpm: int | None = typer.Option(None, help="Tokens per minute."),
+    concurrency: int | None = typer.Option(None, help="Concurrent requests."),
+    db: str | None = DbOpt,
+) -> None:
+    """Change an account's name, nationality or limits."""
+    changes: dict[str, Any] = {k: v for k, v in (("name", name), ("nationality", nationality))
+                               if v is not None}  # fmt: skip
+    limits = _limits(rpm, tpm, concurrency)
+    if limits:
+        changes["limits"] = limits
+    if not changes:
+        raise DistillguardError("nothing to change: give at least one option")
+    a = _ids(db).update_account(account_id, **changes)
+    typer.echo(f"updated {a.id}: {', '.join(sorted(changes))}")
 
 
 @accounts_app.command("suspend")
