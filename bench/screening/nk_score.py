@@ -1,6 +1,6 @@
 """Score name pairs with nomenklatura's logic-v2 (run ONLY inside bench/.venv-nomenklatura).
 
-Input (stdin): JSON lines {"name1", "name2", "schema"?, "dob1"?, "dob2"?, "country1"?, "country2"?}.
+Input (stdin): JSON lines {"name1", "name2", "schema" | "schema1"/"schema2", "dob1"?, ...}.
 Output (stdout): one JSON line per pair {"score": float}, then a final line
 {"timing": {"pairs": n, "seconds": s, "us_per_pair": x}} measured over the compare calls only.
 Why a subprocess: distillguard must never import nomenklatura; this keeps the baseline apart.
@@ -29,6 +29,13 @@ def _entity(eid: str, schema: str, name: str, dob: str | None, country: str | No
     return ent
 
 
+def _schema(value: str | None) -> str:
+    ok = ("Person", "Organization", "Company", "Vessel", "Airplane", "LegalEntity")
+    if value == "Aircraft":
+        return "Airplane"
+    return value if value in ok else "LegalEntity"
+
+
 def main() -> None:
     algo_name = sys.argv[1] if len(sys.argv) > 1 else "logic-v2"
     algo = get_algorithm(algo_name)
@@ -36,15 +43,21 @@ def main() -> None:
         raise SystemExit(f"no algorithm {algo_name}")
     config = ScoringConfig.defaults()
     pairs = []
-    for line in sys.stdin:
+    for i, line in enumerate(sys.stdin):
         d = json.loads(line)
-        schema = d.get("schema") or "LegalEntity"
-        if schema not in ("Person", "Organization", "Company", "Vessel", "LegalEntity"):
-            schema = "LegalEntity"
-        q = _entity("q", schema, d["name1"], d.get("dob1"), d.get("country1"))
-        r = _entity("r", schema, d["name2"], d.get("dob2"), d.get("country2"))
+        s1 = _schema(d.get("schema1") or d.get("schema"))
+        s2 = _schema(d.get("schema2") or d.get("schema"))
+        # unique ids: nomenklatura caches name analysis per entity id
+        q = _entity(f"q{i}", s1, d["name1"], d.get("dob1"), d.get("country1"))
+        r = _entity(f"r{i}", s2, d["name2"], d.get("dob2"), d.get("country2"))
         pairs.append((q, r))
-    for q, r in pairs[:50]:  # warm-up: first calls load rigour/nomenklatura data files
+    warm = [
+        (
+            _entity("wq", "Person", "Warm Up", None, None),
+            _entity("wr", "Person", "Warm Upp", None, None),
+        )
+    ]
+    for q, r in warm * 3:  # warm-up: the first call loads rigour/nomenklatura data files
         algo.compare(q, r, config)
     scores = []
     t0 = time.perf_counter()

@@ -53,7 +53,7 @@ class NameIndex:
         self.skipped_names = 0
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._concat: dict[str, list[int]] = defaultdict(list)
-        self._deletes: dict[str, set[str]] = defaultdict(set)
+        self._deletes: dict[str, list[str]] = defaultdict(list)
         self._folds: dict[str, set[str]] = defaultdict(set)
         self._phon: dict[str, set[str]] = defaultdict(set)
         self._skel: dict[str, set[str]] = defaultdict(set)
@@ -95,8 +95,8 @@ class NameIndex:
         n = max(len(self.names), 1)
         for tok, posting in self._postings.items():
             self._idf[tok] = math.log(1.0 + n / len(posting))
-            for d in _deletes(tok):
-                self._deletes[d].add(tok)
+            for d in set(_deletes(tok)):
+                self._deletes[d].append(tok)
             self._folds[fold(tok)].add(tok)
             if tok.isalpha():
                 if len(tok) > 2:

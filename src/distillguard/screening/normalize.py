@@ -15,10 +15,10 @@ indexed one way is looked up another. The pipeline (rigour 2.6.1 does the Unicod
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
 
 from rigour.names import extract_org_types, remove_org_types
 from rigour.names.prefix import remove_person_prefixes
@@ -234,11 +234,8 @@ def fold(token: str) -> str:
     return _squash(out)
 
 
-_DOUBLE = re.compile(r"(.)\1+")
-
-
 def _squash(text: str) -> str:
-    return _DOUBLE.sub(r"\1", text)
+    return "".join(k for k, _ in groupby(text))
 
 
 class InvalidNameError(DistillguardError):
