@@ -9,6 +9,7 @@ import pytest
 from distillguard.errors import DistillguardError
 from distillguard.identity import IdentityService, KycRecord
 from distillguard.identity.keys import generate_key, well_formed
+from distillguard.store.quotas import Limits
 
 KYC = {
     "name": "Acme Robotics GmbH",
@@ -216,6 +217,10 @@ def test_update_org_and_lookup_by_name(ids: IdentityService) -> None:
     snap = ids.authenticate(key)
     assert snap is not None and snap.to_context()["org"]["parent_hq_country"] == "US"
     assert snap.org_limits is not None and snap.org_limits.rpm == 10
+    ids.update_org(org_id, limits={"tpm": 7})  # only the given limit changes
+    assert ids.get_org(org_id).limits == Limits(rpm=10, tpm=7)
+    ids.update_org(org_id, limits=None)  # all back to the defaults
+    assert ids.get_org(org_id).limits == Limits()
     with pytest.raises(DistillguardError, match="already exists"):
         ids.create_org("Acme Robotics", "DE")
     with pytest.raises(DistillguardError, match="cannot change"):

@@ -183,7 +183,10 @@ class IdentityRecords:
         if unknown:
             raise DistillguardError(f"cannot change {', '.join(sorted(unknown))}")
         cols = {k: checks[k](val) for k, val in changes.items() if k != "limits"}
-        cols.update(limit_columns(changes.get("limits"), "limits"))
+        if "limits" in changes and changes["limits"] is None:  # back to the defaults
+            cols.update(rpm=None, tpm=None, max_concurrency=None)
+        else:
+            cols.update(limit_columns(changes.get("limits"), "limits"))
         return cols
 
     def _update_org(
