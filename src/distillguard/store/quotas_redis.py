@@ -37,6 +37,10 @@ for i = 1, #KEYS do
   local exp = redis.call('ZSCORE', KEYS[i], ARGV[1])
   if exp and tonumber(exp) > now then
     redis.call('ZADD', KEYS[i], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+    -- the key itself must outlive the renewed lease
+    if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) + 1000 then
+      redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2]) + 1000)
+    end
     found = 1
   end
 end
