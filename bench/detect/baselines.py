@@ -10,7 +10,7 @@ paraphrases and overstates them on verbatim template reuse; read the numbers tha
 * MMD (Liu et al. 2026, LabRAI/mmd-llm-mea-detection): unbiased multi-kernel RBF MMD²
   between an account's queries and benign reference queries, kernels at [0.5, 1, 2, 4] ×
   the median bandwidth; threshold = 95th percentile of a benign-vs-benign null of the same
-  sample size (200 draws). Accounts with fewer than 10 queries are not tested.
+  sample size (100 draws). Accounts with fewer than 10 queries are not tested.
 * SEAT (Zhang et al. 2021): per account, each query's mean distance to its K=5 nearest
   earlier queries; alarm when it falls below a threshold set at the 95th percentile of
   benign reference accounts.
@@ -18,7 +18,7 @@ paraphrases and overstates them on verbatim template reuse; read the numbers tha
   ones; once more than 100 distances exist (3σ outliers dropped) Shapiro-Wilk W on them;
   alarm when W < δ, δ set at the 95th percentile of benign reference accounts.
 
-All run on at most the first 300 queries of each account (last user message, 2,000 chars).
+All run on at most the first 200 queries of each account (last user message, 2,000 chars).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 from scipy import stats
 
 D = 512
-MAX_Q = 300
+MAX_Q = 200
 _TOK = re.compile(r"\w+")
 
 
@@ -97,22 +97,25 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray, sigmas: list[float]) -> float:
     return float(total)
 
 
+def _earlier_dists(x: np.ndarray, cosine: bool) -> np.ndarray:
+    """Pairwise distances with d[i, j] = inf for j >= i (only earlier queries count)."""
+    d = 1.0 - x @ x.T if cosine else np.sqrt(_sqdist(x, x))
+    d[np.triu_indices(len(x))] = np.inf
+    return d
+
+
 def _seat_stat(x: np.ndarray, k: int = 5) -> float | None:
     if len(x) <= k:
         return None
-    d = 1.0 - x @ x.T
-    best = np.inf
-    for i in range(k, len(x)):
-        nn = np.partition(d[i, :i], k - 1)[:k]
-        best = min(best, float(nn.mean()))
-    return 1.0 - best  # higher = closer near-duplicates
+    d = _earlier_dists(x, cosine=True)[k:]
+    knn = np.partition(d, k - 1, axis=1)[:, :k].mean(1)
+    return 1.0 - float(knn.min())  # higher = closer near-duplicates
 
 
 def _prada_stat(x: np.ndarray) -> float | None:
     if len(x) <= 101:
         return None
-    d = np.sqrt(_sqdist(x, x))
-    mins = np.array([d[i, :i].min() for i in range(1, len(x))])
+    mins = _earlier_dists(x, cosine=False)[1:].min(1)
     mu, sd = mins.mean(), mins.std()
     kept = mins[np.abs(mins - mu) <= 3 * sd] if sd > 0 else mins
     if len(kept) < 3 or np.ptp(kept) == 0:
@@ -149,11 +152,11 @@ def run_all(
     def ref_sample(n: int, pool: np.ndarray) -> np.ndarray:
         return pool[rng.choice(len(pool), n, replace=len(pool) < n)]
 
-    buckets = [10, 20, 40, 80, 150, 300]
+    buckets = [10, 20, 40, 80, 140, 200]
     null_thr = {}
     for b in buckets:
         null = [
-            mmd2_unbiased(ref_sample(b, ref_b), ref_sample(b, ref_a), sigmas) for _ in range(200)
+            mmd2_unbiased(ref_sample(b, ref_b), ref_sample(b, ref_a), sigmas) for _ in range(100)
         ]
         null_thr[b] = float(np.percentile(null, 95))
 

@@ -105,3 +105,14 @@ def test_multiple_logs_are_scanned_in_order(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     rep = json.loads(out.read_text())
     assert rep["input"]["requests"] == 60 and rep["accounts"][0]["requests"] == 60
+
+
+def test_parallel_scan_equals_sequential(tmp_path: Path) -> None:
+    from distillguard.detect.offline import scan_files
+
+    log = tmp_path / "log.jsonl"
+    _write_log(log)
+    seq = scan_files([log])
+    par = scan_files([log], jobs=2)
+    assert par.report == seq.report
+    assert par.stats.skipped == seq.stats.skipped == 5

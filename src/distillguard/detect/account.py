@@ -191,7 +191,7 @@ class AccountState:
     def consistency(self) -> float:
         """0..1: how well this account fits a harvesting campaign it was linked to."""
         return max(0.0, min(1.0, (self.raw_harvest() - 0.2) / 0.2)) * max(
-            0.0, 1.0 - 4.0 * self.raw_follow()
+            0.0, 1.0 - 2.5 * self.raw_follow()
         )
 
     def score(self) -> float:

@@ -12,7 +12,7 @@ this?" are shared by thousands of honest users. So a key links accounts only whe
   conversation (students who follow up on answers never join, whatever they share).
 
 A wrapper key counts only once it is one of the account's own templates (it recurs in at
-least 10% of the account's requests and is longer than a greeting), so payload sentences
+least 5% of the account's requests and is longer than a greeting), so payload sentences
 and "Q:" never link anyone. A key used by two or more accounts that really converse is
 ordinary and never links. A new account joins a campaign on one shared key; two
 established campaigns merge only when several accounts bridge them, so one public
@@ -68,12 +68,12 @@ class Campaign:
 class LinkConfig:
     min_requests: int = 5  # an account joins campaigns only after this many requests
     min_harvest: float = 0.3  # ... with at least this mean harvest score
-    max_follow: float = 0.15  # ... and at most this share of follow-ups
+    max_follow: float = 0.25  # ... and at most this share of follow-ups
     key_min_req: int = 5  # a key links only after this many requests ...
     key_min_harvest: float = 0.45  # ... when its mean harvest score is at least this
     flag_strength: float = 2.0
     min_key_chars: int = 14  # "P:hi." or "L:q:" are too generic to link anyone
-    template_share: float = 0.1  # a template wraps at least this share of the account's requests
+    template_share: float = 0.05  # a template wraps at least this share of the account's requests
     ordinary_accounts: int = 2  # a key used by this many conversing accounts is ordinary
     bridge_min: int = 3  # distinct bridging accounts needed to merge two campaigns ...
     bridge_frac: float = 0.2  # ... or this share of the smaller campaign, if larger

@@ -31,6 +31,9 @@ def detect(
     html_out: Path | None = typer.Option(None, "--html", help="Also write an HTML report."),
     strict: bool = typer.Option(False, "--strict", help="Fail on the first malformed line."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", help="Worker processes for parsing (0: one per CPU; 1: none)."
+    ),
 ) -> None:
     """Replay logs through the streaming detector; report accounts and campaigns."""
     import orjson
@@ -41,6 +44,12 @@ def detect(
         if not p.is_file():
             raise DistillguardError(f"cannot read {p}: no such file")
     total_bytes = sum(p.stat().st_size for p in logs)
+    if jobs <= 0:
+        import os
+
+        jobs = os.cpu_count() or 1
+    if total_bytes < PROGRESS_MIN_BYTES:
+        jobs = 1  # not worth starting workers
     show = not quiet and total_bytes >= PROGRESS_MIN_BYTES
     if show:
         from rich.progress import (

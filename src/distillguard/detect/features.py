@@ -130,6 +130,31 @@ _FORMAT_BI = {
     ("respond", "only"),
 }
 _FORMAT_W = {"boxed", "json"}
+# data-processing instructions: the payload is the customer's own text, not a problem
+_DOC_BI = {
+    ("following", "text"),
+    ("text", "below"),
+    ("following", "message"),
+    ("following", "document"),
+    ("following", "email"),
+    ("following", "article"),
+    ("following", "ticket"),
+    ("following", "note"),
+    ("following", "transcript"),
+    ("following", "review"),
+    ("this", "document"),
+    ("this", "text"),
+    ("this", "message"),
+    ("this", "email"),
+    ("this", "ticket"),
+    ("this", "note"),
+    ("this", "transcript"),
+    ("this", "article"),
+    ("the", "document"),
+    ("document", "below"),
+    ("message", "below"),
+    ("email", "below"),
+}
 _MATH_BI = {
     ("how", "many"),
     ("how", "much"),
@@ -340,6 +365,7 @@ _COT_BI_B, _FORMAT_BI_B, _MATH_BI_B = _bb(_COT_BI), _bb(_FORMAT_BI), _bb(_MATH_B
 _COT_W_B, _FORMAT_W_B, _MATH_W_B, _CODE_W_B = _b(_COT_W), _b(_FORMAT_W), _b(_MATH_W), _b(_CODE_W)
 _SCIENCE_W_B, _WRITING_W_B, _TASK_W_B = _b(_SCIENCE_W), _b(_WRITING_W), _b(_TASK_W)
 _REFER_W_B = _b(_REFER_W)
+_DOC_BI_B = _bb(_DOC_BI)
 
 _DIGITS = str.maketrans("0123456789", "##########")
 
@@ -518,6 +544,8 @@ def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
         score += 0.2
     if len(t) < 25:
         score -= 0.3
+    if not _DOC_BI_B.isdisjoint(bg) and len(t) > 200:
+        score *= 0.4  # summarise/classify/extract over supplied text: data processing
     if code:
         domain = "code"
     elif math or latex or digits >= 3:
@@ -607,6 +635,7 @@ def extract(ev: RequestEvent) -> RequestFeatures:
     max_tokens = int(_num(p.get("max_tokens", p.get("max_completion_tokens")), 0))
     temp_v = p.get("temperature")
     temperature = float(temp_v) if isinstance(temp_v, int | float) else None
+    sys_key = mask(sys_text[:MAX_SEG]) if system else None
     return RequestFeatures(
         problem=problem,
         domain=domain,
@@ -619,9 +648,9 @@ def extract(ev: RequestEvent) -> RequestFeatures:
         n=max(1, n),
         max_tokens=max(0, max_tokens),
         temperature=temperature,
-        wrapper_keys=wrapper_keys(text) + (("Y:" + mask(sys_text[:MAX_SEG]),) if system else ()),
+        wrapper_keys=wrapper_keys(text) + (("Y:" + sys_key,) if sys_key is not None else ()),
         payload_key=hash(win[:400].lower().encode("utf-8", "ignore").translate(_DIGITS_B)),
-        system_key=mask(sys_text[:MAX_SEG]) if system else None,
+        system_key=sys_key,
         subnet=subnet_of(ev.ip),
         user_agent=_ua_family(ev.user_agent),
         length=len(text),

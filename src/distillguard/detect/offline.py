@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from distillguard.detect.account import DISTILLATION
+from distillguard.detect.features import RequestFeatures, extract
 from distillguard.detect.online import OnlineDetector
 from distillguard.events import ReadStats, RequestEvent, format_ts, read_events
 
@@ -67,24 +68,36 @@ def scan_events(
     timelines: bool = True,
 ) -> ScanResult:
     """Feed events to a detector in order; return the report and the detector's state."""
+    parsed = ((ev.account, ev.ts.timestamp(), ev.org, extract(ev)) for ev in events)
+    return scan_stream(parsed, stats, detector=detector, on_event=on_event, timelines=timelines)
+
+
+def scan_stream(
+    items: Iterable[tuple[str, float, str | None, RequestFeatures]],
+    stats: ReadStats | None = None,
+    *,
+    detector: OnlineDetector | None = None,
+    on_event: Callable[[int], None] | None = None,
+    timelines: bool = True,
+) -> ScanResult:
+    """The scan loop over pre-extracted (account, ts, org, features), in arrival order."""
     det = detector or OnlineDetector()
     stats = stats if stats is not None else ReadStats()
     tl: dict[str, Timeline] = {}
     last_ts = float("-inf")
     out_of_order = 0
     count = 0
-    for ev in events:
-        ts = ev.ts.timestamp()
+    for account, ts, org, f in items:
         if ts < last_ts:
             out_of_order += 1
         else:
             last_ts = ts
-        sig = det.observe(ev)
+        sig = det.observe_features(account, f, ts, org)
         count += 1
         if timelines:
-            t = tl.get(ev.account)
+            t = tl.get(account)
             if t is None:
-                t = tl[ev.account] = Timeline()
+                t = tl[account] = Timeline()
             t.add(ts, sig.score, sig.verdict)
         if on_event is not None and count % 4096 == 0:
             on_event(count)
@@ -98,8 +111,15 @@ def scan_files(
     strict: bool = False,
     on_event: Callable[[int], None] | None = None,
     timelines: bool = True,
+    jobs: int = 1,
 ) -> ScanResult:
-    """Scan one or more JSONL logs in the order given."""
+    """Scan one or more JSONL logs in the order given (jobs > 1: parallel parsing)."""
+    if jobs > 1:
+        from distillguard.detect.parallel import scan_files_parallel
+
+        return scan_files_parallel(
+            paths, jobs, strict=strict, on_event=on_event, timelines=timelines
+        )
     stats = ReadStats()
 
     def chain() -> Iterable[RequestEvent]:
