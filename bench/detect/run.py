@@ -28,7 +28,7 @@ import traffic  # noqa: E402
 
 from distillguard.detect import OnlineDetector  # noqa: E402
 from distillguard.detect.offline import scan_files  # noqa: E402
-from distillguard.events import RequestEvent  # noqa: E402
+from distillguard.events import RequestEvent, read_events  # noqa: E402
 
 ORDINARY = {"chat", "power"}
 HARD = {"student", "batch", "appdev"}
