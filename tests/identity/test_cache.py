@@ -204,3 +204,26 @@ def test_replica_misses_no_change_under_concurrent_writers(make_ids) -> None:  #
     for k in keys:
         snap = replica.authenticate(k)
         assert snap is not None and snap.account.risk_campaign == "c15"
+
+
+def test_redis_notice_makes_revocation_near_immediate(make_ids, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """With notify_url, another replica drops a revoked key long before its (here 30 s)
+    poll interval; without a notice it would keep the cached snapshot."""
+    channel_ids = [
+        make_ids(sync_interval_s=30.0, notify_url=redis_url),
+        make_ids(sync_interval_s=30.0, notify_url=redis_url),
+    ]
+    admin, replica = channel_ids
+    try:
+        assert replica._notifier is not None and replica._notifier.wait_ready()
+        acct = admin.create_account("a")
+        key_id, key = admin.issue_key(acct.id)
+        assert replica.authenticate(key) is not None
+        admin.revoke_key(key_id)
+        deadline = time.monotonic() + 2.0
+        while replica.authenticate(key) is not None:
+            assert time.monotonic() < deadline, "notice not received"
+            time.sleep(0.01)
+    finally:
+        for s in channel_ids:
+            s.close()

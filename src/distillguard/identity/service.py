@@ -27,6 +27,7 @@ from distillguard.errors import DistillguardError
 from distillguard.identity.errors import IdentityUnavailable
 from distillguard.identity.keys import hash_key, well_formed
 from distillguard.identity.models import Account, KycRecord
+from distillguard.identity.notify import ChangeNotifier
 from distillguard.identity.records import IdentityRecords
 from distillguard.identity.rows import epoch_iso
 from distillguard.identity.snapshot import AccountSnapshot, SnapshotCache
@@ -50,6 +51,7 @@ class IdentityService(IdentityRecords):
         usage_flush_s: float = 60.0,
         key_pepper: bytes | None = None,
         cache_size: int = 100_000,
+        notify_url: str | None = None,
     ) -> None:
         super().__init__(db, key_pepper=key_pepper)
         self.sync_interval_s = sync_interval_s
@@ -63,11 +65,27 @@ class IdentityService(IdentityRecords):
         self._next_try = now
         self._last_flush = now
         self._seen_version = self._current_version()
+        self._sync_due = False  # set by a pub/sub notice: poll on the next call
+        self._notifier: ChangeNotifier | None = None
+        if notify_url:
+            self._notifier = ChangeNotifier(notify_url, self._on_notice)
 
     def _invalidate(
         self, *, key_hashes: list[str] | None = None, subjects: list[str | None] | None = None
     ) -> None:
         self._cache.invalidate(key_hashes=key_hashes or (), subjects=subjects or ())
+        if self._notifier is not None:
+            self._notifier.publish()
+
+    def _on_notice(self) -> None:
+        self._sync_due = True
+
+    def close(self) -> None:
+        """Stop the change listener (if any) and write pending last-used times."""
+        if self._notifier is not None:
+            self._notifier.close()
+            self._notifier = None
+        self.flush_usage()
 
     # -- snapshots and authentication ---------------------------------------------------
     def snapshot(self, account_id: str, *, key_id: str | None = None) -> AccountSnapshot:
@@ -124,7 +142,7 @@ class IdentityService(IdentityRecords):
         if len(key) > _MAX_KEY_LEN:
             return None
         now = time.monotonic()
-        if now - self._last_sync < self.sync_interval_s:
+        if now - self._last_sync < self.sync_interval_s and not self._sync_due:
             self._check_stale(now)
             entry = self._cache.get(hash_key(key, self._pepper))
             if entry is not None:
@@ -158,7 +176,8 @@ class IdentityService(IdentityRecords):
 
     def _maybe_sync(self) -> None:
         now = time.monotonic()
-        if now - self._last_sync < self.sync_interval_s or now < self._next_try:
+        due = self._sync_due or now - self._last_sync >= self.sync_interval_s
+        if not due or now < self._next_try:
             self._check_stale(now)
             return
         if not self._sync_lock.acquire(blocking=False):
@@ -182,6 +201,7 @@ class IdentityService(IdentityRecords):
     def sync(self) -> int:
         """Poll changes made by other processes and drop their cache entries; returns count."""
         started = time.monotonic()
+        self._sync_due = False  # a notice arriving during the query sets it again
         rows = self.db.query(
             "SELECT version, org_id, account_id, key_hash FROM identity_changes"
             " WHERE version > ? ORDER BY version LIMIT ?",
