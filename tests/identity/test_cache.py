@@ -100,7 +100,7 @@ def test_no_stale_snapshot_after_revoke_returns(ids: IdentityService) -> None:
 
 
 def test_fail_closed_when_store_unreachable(make_ids) -> None:  # type: ignore[no-untyped-def]
-    ids: IdentityService = make_ids(sync_interval_s=0.02, max_stale_s=0.1)
+    ids: IdentityService = make_ids(sync_interval_s=0.02, max_stale_s=1.0)
     acct = ids.create_account("a")
     _, key = ids.issue_key(acct.id)
     assert ids.authenticate(key) is not None
@@ -108,10 +108,11 @@ def test_fail_closed_when_store_unreachable(make_ids) -> None:  # type: ignore[n
     def down(*a, **k):  # type: ignore[no-untyped-def]
         raise OSError("connection refused")
 
+    ids.sync()  # last successful poll: now
     ids.db.query = down  # type: ignore[method-assign]
-    time.sleep(0.03)
-    assert ids.authenticate(key) is not None  # within max_stale: cached snapshot served
-    time.sleep(0.12)
+    time.sleep(0.05)
+    assert ids.authenticate(key) is not None  # poll fails, but within max_stale: served
+    time.sleep(1.1)
     with pytest.raises(IdentityUnavailable, match="unreachable"):
         ids.authenticate(key)
 
