@@ -131,8 +131,13 @@ def incident_open(
     p = plan(ref, kind, t0, imminent, incident_id=iid)
     now = datetime.now(UTC)
     if as_json:
-        emit_json({"incident": iid, "deadlines": [d.to_dict(now) for d in p.deadlines],
-                   "not_in_force": p.not_in_force})  # fmt: skip
+        emit_json(
+            {
+                "incident": iid,
+                "deadlines": [d.to_dict(now) for d in p.deadlines],
+                "not_in_force": p.not_in_force,
+            }
+        )
         return
     typer.echo(f"opened {iid} ({kind}, discovered {t0.isoformat()})")
     for d in p.deadlines:
@@ -169,9 +174,15 @@ def incident_list(
         t.add_column(col)
     for r in out:
         nxt = r["deadlines"][0] if r["deadlines"] else None
-        t.add_row(r["id"], r["kind"], r["discovered_at"], "yes" if r["imminent"] else "no",
-                  r["source"], r["status"],
-                  f"{nxt['regime']}.{nxt['event']} {nxt['due']}" if nxt else "-")  # fmt: skip
+        t.add_row(
+            r["id"],
+            r["kind"],
+            r["discovered_at"],
+            "yes" if r["imminent"] else "no",
+            r["source"],
+            r["status"],
+            f"{nxt['regime']}.{nxt['event']} {nxt['due']}" if nxt else "-",
+        )
     Console().print(t)
 
 
@@ -230,9 +241,12 @@ def incident_from_campaign(
 
     rep = load_json(report)
     iid = open_campaign_incident(
-        database(), engine().reference, rep, campaign,
+        database(),
+        engine().reference,
+        rep,
+        campaign,
         discovered=when(discovered) if discovered else None,
-    )  # fmt: skip
+    )
     typer.echo(f"opened {iid} for campaign {campaign}")
 
 
@@ -247,3 +261,21 @@ def load_json(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DistillguardError(f"{path}: expected a JSON object")
     return data
+
+
+@incident_app.command("set")
+def incident_set(
+    incident: str = typer.Argument(...),
+    fields: list[str] = typer.Argument(..., help="KEY=VALUE report facts (statement=..., ...)."),
+) -> None:
+    """Record report facts of an incident (statement, harm, root_cause, ...)."""
+    from distillguard.reports.store import ReportsStore
+
+    changes: dict[str, Any] = {}
+    for f in fields:
+        k, eq, v = f.partition("=")
+        if not eq or not k.strip() or not v.strip():
+            raise DistillguardError(f"{f!r} must be KEY=VALUE")
+        changes[k.strip()] = v.strip()
+    ReportsStore(database()).update_incident_detail(incident, changes)
+    typer.echo(f"{incident}: set {', '.join(sorted(changes))}")

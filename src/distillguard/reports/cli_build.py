@@ -1,9 +1,205 @@
-"""`distillguard reports build ...` and `reports evidence`: report builders (see builders)."""
+"""`distillguard reports build ...`, `reports verify`, `reports schema`, `reports file`.
+
+Each build command writes `<kind>-<report id>.{json,html,pdf}` into `--out` (default
+`./reports`), after schema validation, signing and recording in the ledger.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+
+build_app = typer.Typer(help="Build, sign and record reports.", no_args_is_help=True)
+
+OutOpt = typer.Option(Path("reports"), "--out", help="Output folder.")
+FmtOpt = typer.Option("json,html,pdf", "--format", help="Comma-separated: json,html,pdf.")
+AtOpt = typer.Option(None, "--at", help="Report time (default now).")
+LedgerOpt = typer.Option(None, "--ledger", help="Ledger URL (default: the local ledger).")
 
 
 def register_build(app: typer.Typer) -> None:
     """Add the builder commands to the reports group."""
+    app.add_typer(build_app, name="build")
+    app.command("verify")(verify)
+    app.command("schema")(schema)
+    app.command("mark-filed")(mark_filed)
+    app.command("list")(list_reports)
+
+
+def _ledger(url: str | None) -> Any:
+    from distillguard.ledger import open_ledger
+
+    return open_ledger(url)
+
+
+def _emit(env: dict[str, Any], out: Path, fmt: str) -> None:
+    from distillguard.reports.render import write
+
+    paths = write(env, out, tuple(f.strip() for f in fmt.split(",") if f.strip()))
+    rep = env["report"]
+    typer.echo(
+        f"{rep['title']}: report {env['report_id']}, ledger record "
+        f"{env['ledger']['index']}, {len(rep['missing'])} missing field(s)"
+    )
+    for m in rep["missing"]:
+        typer.echo(f"  missing {m['field']}: {m['reason']}")
+    for p in paths:
+        typer.echo(f"  wrote {p}")
+
+
+@build_app.command("bis")
+def build_bis(
+    out: Path = OutOpt, fmt: str = FmtOpt, at: str | None = AtOpt, ledger: str | None = LedgerOpt
+) -> None:
+    """BIS 702.7 quarterly notice (a no-change notice when nothing changed)."""
+    from distillguard.reports.api import quarterly_notice
+    from distillguard.reports.cli import database, engine, when
+
+    led = _ledger(ledger)
+    try:
+        _emit(quarterly_notice(database(), engine(), led, when(at)), out, fmt)
+    finally:
+        led.close()
+
+
+def _model_command(kind: str, help_text: str) -> None:
+    """Register `reports build KIND MODEL[@VERSION]` for one per-model report."""
+
+    def command(
+        model: str = typer.Argument(..., help="model[@version]"),
+        out: Path = OutOpt,
+        fmt: str = FmtOpt,
+        at: str | None = AtOpt,
+        ledger: str | None = LedgerOpt,
+    ) -> None:
+        from distillguard.reports.api import model_report
+        from distillguard.reports.cli import database, engine, when
+
+        led = _ledger(ledger)
+        try:
+            _emit(model_report(database(), engine(), led, kind, model, when(at)), out, fmt)
+        finally:
+            led.close()
+
+    command.__doc__ = help_text
+    build_app.command(kind)(command)
+
+
+_model_command("sb53", "California SB 53 transparency report for a model version.")
+_model_command("eu-annex-xi", "EU AI Act Annex XI model documentation.")
+_model_command("eu-notice", "EU two-week notice: the model crossed the systemic-risk threshold.")
+
+
+@build_app.command("incident")
+def build_incident(
+    incident: str = typer.Argument(...),
+    regime: str = typer.Argument(..., help="sb53, raise, eu_cop, ..."),
+    out: Path = OutOpt,
+    fmt: str = FmtOpt,
+    at: str | None = AtOpt,
+    ledger: str | None = LedgerOpt,
+) -> None:
+    """Incident report for one regime, with the content that law asks for."""
+    from distillguard.reports.api import incident_report
+    from distillguard.reports.cli import database, engine, when
+
+    led = _ledger(ledger)
+    try:
+        env = incident_report(database(), engine(), led, incident, regime, when(at))
+        _emit(env, out, fmt)
+    finally:
+        led.close()
+
+
+def verify(
+    path: Path = typer.Argument(..., help="A signed report .json."),
+    public_key: Path | None = typer.Option(None, "--public-key", help="Trusted PEM key."),
+    ledger: str | None = typer.Option(None, "--ledger", help="Also check the ledger entry."),
+    no_ledger: bool = typer.Option(False, "--no-ledger", help="Skip the ledger check."),
+) -> None:
+    """Check a signed report: content hash, signature and ledger entry."""
+    from distillguard.errors import DistillguardError
+    from distillguard.reports.cli import load_json
+    from distillguard.reports.signing import verify_envelope
+
+    env = load_json(str(path))
+    pem = None
+    if public_key:
+        try:
+            pem = public_key.read_bytes()
+        except OSError as exc:
+            raise DistillguardError(f"cannot read {public_key}: {exc.strerror}") from None
+    led = None if no_ledger else _ledger_ro(ledger)
+    try:
+        digest = verify_envelope(env, public_key_pem=pem, ledger=led)
+    finally:
+        if led is not None:
+            led.close()
+    typer.echo(
+        f"OK {path}: sha256 {digest}, signature valid"
+        + ("" if no_ledger else f", ledger record {env['ledger']['index']} matches")
+    )
+
+
+def _ledger_ro(url: str | None) -> Any:
+    from distillguard.ledger import open_ledger
+
+    return open_ledger(url, readonly=True)
+
+
+def schema(
+    kind: str = typer.Argument(..., help="Report kind."),
+    regime: str | None = typer.Option(None, "--regime", help="Incident reports."),
+) -> None:
+    """Print the JSON Schema of a report kind."""
+    from distillguard.reports.cli import emit_json
+    from distillguard.reports.schemas import document_schema
+
+    emit_json(document_schema(kind, regime))
+
+
+def mark_filed(
+    report: str = typer.Argument(..., help="Report id."),
+    at: str | None = typer.Option(None, "--at"),
+) -> None:
+    """Record that a generated report was filed with the authority."""
+    from distillguard.reports.cli import database, when
+    from distillguard.reports.store import ReportsStore
+
+    ReportsStore(database()).mark_filed(report, when(at))
+    typer.echo(f"marked {report} filed")
+
+
+def list_reports(
+    kind: str | None = typer.Option(None, "--kind"), as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """List generated reports (id, kind, subject, sha256, ledger record, filed)."""
+    from distillguard.reports.cli import database, emit_json
+    from distillguard.reports.store import ReportsStore
+
+    rows = [
+        {
+            k: r[k]
+            for k in ("id", "kind", "subject", "created_at", "sha256", "ledger_index", "filed_at")
+        }
+        for r in ReportsStore(database()).reports(kind)
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="Generated reports")
+    for c in ("id", "kind", "subject", "created_at", "ledger_index", "filed_at"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            *(
+                str(r[c]) if r[c] is not None else "-"
+                for c in ("id", "kind", "subject", "created_at", "ledger_index", "filed_at")
+            )
+        )
+    Console().print(t)

@@ -13,15 +13,21 @@ import typer
 
 from distillguard.errors import DistillguardError
 
-inputs_app = typer.Typer(help="Report inputs: clusters, evaluations, profile, framework, plans.",
-                         no_args_is_help=True)  # fmt: skip
+inputs_app = typer.Typer(
+    help="Report inputs: clusters, evaluations, profile, framework, plans.", no_args_is_help=True
+)
 cluster_app = typer.Typer(help="Computing clusters.", no_args_is_help=True)
 eval_app = typer.Typer(help="Red-team and evaluation records.", no_args_is_help=True)
 profile_app = typer.Typer(help="Organisation profile.", no_args_is_help=True)
 framework_app = typer.Typer(help="Frontier AI framework documents.", no_args_is_help=True)
 plan_app = typer.Typer(help="Planned training runs.", no_args_is_help=True)
-for _name, _sub in (("cluster", cluster_app), ("evaluation", eval_app), ("profile", profile_app),
-                    ("framework", framework_app), ("plan", plan_app)):  # fmt: skip
+for _name, _sub in (
+    ("cluster", cluster_app),
+    ("evaluation", eval_app),
+    ("profile", profile_app),
+    ("framework", framework_app),
+    ("plan", plan_app),
+):
     inputs_app.add_typer(_sub, name=_name)
 
 
@@ -64,17 +70,36 @@ def cluster_add(
     owner: str | None = typer.Option(None, "--owner"),
 ) -> None:
     """Record a computing cluster."""
-    cid = _store().add_cluster(name, location=location, country=country, accelerator=accelerator,
-                               accelerator_count=count, interconnect_gbps=gbps,
-                               peak_ops_per_s=peak, owner=owner)  # fmt: skip
+    cid = _store().add_cluster(
+        name,
+        location=location,
+        country=country,
+        accelerator=accelerator,
+        accelerator_count=count,
+        interconnect_gbps=gbps,
+        peak_ops_per_s=peak,
+        owner=owner,
+    )
     typer.echo(f"recorded cluster {name} ({cid})")
 
 
 @cluster_app.command("list")
 def cluster_list(as_json: bool = JsonOpt) -> None:
     """List clusters."""
-    _table("Clusters", _store().clusters(), ["name", "location", "country", "accelerator",
-           "accelerator_count", "interconnect_gbps", "peak_ops_per_s"], as_json)  # fmt: skip
+    _table(
+        "Clusters",
+        _store().clusters(),
+        [
+            "name",
+            "location",
+            "country",
+            "accelerator",
+            "accelerator_count",
+            "interconnect_gbps",
+            "peak_ops_per_s",
+        ],
+        as_json,
+    )
 
 
 @eval_app.command("add")
@@ -91,17 +116,28 @@ def eval_add(
     """Record a red-team or evaluation result for a model."""
     from distillguard.reports.cli import when
 
-    eid = _store().add_evaluation(model, area=area, method=method, result=result,
-                                  performed_at=when(performed), version=version,
-                                  mitigations=mitigations, evaluator=evaluator)  # fmt: skip
+    eid = _store().add_evaluation(
+        model,
+        area=area,
+        method=method,
+        result=result,
+        performed_at=when(performed),
+        version=version,
+        mitigations=mitigations,
+        evaluator=evaluator,
+    )
     typer.echo(f"recorded evaluation {eid}")
 
 
 @eval_app.command("list")
 def eval_list(model: str | None = typer.Option(None, "--model"), as_json: bool = JsonOpt) -> None:
     """List evaluations."""
-    _table("Evaluations", _store().evaluations(model), ["id", "model", "version", "area",
-           "method", "result", "mitigations", "performed_at"], as_json)  # fmt: skip
+    _table(
+        "Evaluations",
+        _store().evaluations(model),
+        ["id", "model", "version", "area", "method", "result", "mitigations", "performed_at"],
+        as_json,
+    )
 
 
 @profile_app.command("set")
@@ -123,9 +159,15 @@ def profile_set(
             if len(parts) != 3 or not all(p.strip() for p in parts):
                 raise DistillguardError(f"--contact {c!r} must be ROLE:NAME:EMAIL")
             contacts.append({"role": parts[0], "name": parts[1], "email": parts[2]})
-    prof = _store().set_profile(name=name, legal_name=legal_name, country=country,
-                                us_person=us_person, revenue_usd=revenue,
-                                revenue_year=revenue_year, contacts=contacts)  # fmt: skip
+    prof = _store().set_profile(
+        name=name,
+        legal_name=legal_name,
+        country=country,
+        us_person=us_person,
+        revenue_usd=revenue,
+        revenue_year=revenue_year,
+        contacts=contacts,
+    )
     from distillguard.reports.cli import emit_json
 
     emit_json(prof)
@@ -161,9 +203,15 @@ def framework_add(
                 digest = hashlib.sha256(f.read()).hexdigest()
         except OSError as exc:
             raise DistillguardError(f"cannot read {file}: {exc.strerror}") from None
-    fid = _store().add_framework(version, title=title, published_at=when(published),
-                                 review_due=when(review_due) if review_due else None, url=url,
-                                 sha256=digest, summary=summary)  # fmt: skip
+    fid = _store().add_framework(
+        version,
+        title=title,
+        published_at=when(published),
+        review_due=when(review_due) if review_due else None,
+        url=url,
+        sha256=digest,
+        summary=summary,
+    )
     typer.echo(f"recorded framework {version} ({fid})")
 
 
@@ -184,13 +232,43 @@ def plan_add(
     """Record a planned training run."""
     from distillguard.reports.cli import when
 
-    pid = _store().add_planned_run(model, planned_start=when(start), expected_ops=ops,
-                                   cluster=cluster)  # fmt: skip
+    pid = _store().add_planned_run(
+        model, planned_start=when(start), expected_ops=ops, cluster=cluster
+    )
     typer.echo(f"recorded planned run {pid}")
 
 
 @plan_app.command("list")
 def plan_list(as_json: bool = JsonOpt) -> None:
     """List planned training runs."""
-    _table("Planned runs", _store().planned_runs(),
-           ["id", "model", "planned_start", "expected_ops", "cluster"], as_json)  # fmt: skip
+    _table(
+        "Planned runs",
+        _store().planned_runs(),
+        ["id", "model", "planned_start", "expected_ops", "cluster"],
+        as_json,
+    )
+
+
+fact_app = typer.Typer(help="Model documentation facts (SB 53, EU Annex XI).", no_args_is_help=True)
+inputs_app.add_typer(fact_app, name="model-fact")
+
+
+@fact_app.command("set")
+def fact_set(
+    model: str = typer.Argument(...),
+    key: str = typer.Argument(...),
+    value: str = typer.Argument(...),
+) -> None:
+    """Record one documentation fact of a model (latest value wins, history kept)."""
+    _store().set_model_fact(model, key, value)
+    typer.echo(f"{model}.{key} recorded")
+
+
+@fact_app.command("show")
+def fact_show(model: str = typer.Argument(...)) -> None:
+    """Print the documentation facts of a model and which are still absent."""
+    from distillguard.reports.cli import emit_json
+    from distillguard.reports.store import MODEL_FACTS
+
+    facts = _store().model_facts(model)
+    emit_json({"facts": facts, "absent": [k for k in MODEL_FACTS if k not in facts]})

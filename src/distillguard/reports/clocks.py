@@ -119,9 +119,18 @@ def plan(
         else:
             due, occ = c.due(discovered), 1
         out.append(
-            Deadline(regime, event, due, c.meta.citation, c.meta.verification, "incident",
-                     incident_id, kind, occ)
-        )  # fmt: skip
+            Deadline(
+                regime,
+                event,
+                due,
+                c.meta.citation,
+                c.meta.verification,
+                "incident",
+                incident_id,
+                kind,
+                occ,
+            )
+        )
     out.sort(key=lambda d: d.due)
     return ClockPlan(out, skipped)
 
@@ -135,9 +144,13 @@ def incident_plan(ref: Reference, store: ReportsStore, inc: dict[str, Any]) -> C
         k = (f["regime"], f["event"])
         filed[k] = filed.get(k, 0) + 1
     return plan(
-        ref, inc["kind"], from_iso(inc["discovered_at"]), inc["imminent"],
-        filed=filed, incident_id=inc["id"],
-    )  # fmt: skip
+        ref,
+        inc["kind"],
+        from_iso(inc["discovered_at"]),
+        inc["imminent"],
+        filed=filed,
+        incident_id=inc["id"],
+    )
 
 
 def periodic(ref: Reference, store: ReportsStore, now: datetime) -> list[Deadline]:
@@ -155,17 +168,25 @@ def periodic(ref: Reference, store: ReportsStore, now: datetime) -> list[Deadlin
             filed = store.reports(f"{regime}_{c.event}", filed_only=True)
             since = from_iso(filed[-1]["subject"]) if filed else now
             out.append(
-                Deadline(regime, c.event, c.due(since), c.meta.citation, c.meta.verification,
-                         "periodic")
-            )  # fmt: skip
+                Deadline(
+                    regime, c.event, c.due(since), c.meta.citation, c.meta.verification, "periodic"
+                )
+            )
     fws = store.frameworks()
     if fws:
         fw = fws[-1]
         out.append(
-            Deadline("sb53", "frontier_ai_framework_review", from_iso(fw["review_due"]),
-                     "California SB 53 (framework reviewed at least once a year)", "V",
-                     "periodic", occurrence=1, kind=f"framework {fw['version']}")
-        )  # fmt: skip
+            Deadline(
+                "sb53",
+                "frontier_ai_framework_review",
+                from_iso(fw["review_due"]),
+                "California SB 53 (framework reviewed at least once a year)",
+                "V",
+                "periodic",
+                occurrence=1,
+                kind=f"framework {fw['version']}",
+            )
+        )
     return out
 
 

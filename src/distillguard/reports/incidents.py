@@ -46,11 +46,17 @@ def import_weights_incidents(db: Database, ref: Reference) -> list[str]:
         detail = json.loads(r["detail"])
         out.append(
             open_incident(
-                db, ref, str(r["kind"]), from_iso(str(r["discovered_at"])),
-                title=f"weights incident {r['id']}", source="weights", reference=str(r["id"]),
-                detail=detail, imminent=bool(detail.get("imminent", False)),
+                db,
+                ref,
+                str(r["kind"]),
+                from_iso(str(r["discovered_at"])),
+                title=f"weights incident {r['id']}",
+                source="weights",
+                reference=str(r["id"]),
+                detail=detail,
+                imminent=bool(detail.get("imminent", False)),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -82,11 +88,19 @@ def open_campaign_incident(
             )
         discovered = min(parse_time(f) for f in flagged)
     return open_incident(
-        db, ref, kind, discovered, title=f"distillation campaign {campaign_id}",
-        source="detect", reference=campaign_id,
-        detail={"accounts": sorted(members), "requests": camp.get("requests"),
-                "reasons": camp.get("reasons", [])},
-    )  # fmt: skip
+        db,
+        ref,
+        kind,
+        discovered,
+        title=f"distillation campaign {campaign_id}",
+        source="detect",
+        reference=campaign_id,
+        detail={
+            "accounts": sorted(members),
+            "requests": camp.get("requests"),
+            "reasons": camp.get("reasons", []),
+        },
+    )
 
 
 def find_campaign(report: dict[str, Any], campaign_id: str) -> dict[str, Any]:

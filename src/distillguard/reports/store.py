@@ -58,7 +58,32 @@ SCHEMA = [
     """CREATE TABLE rp_reports (id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT,
        created_at TEXT NOT NULL, sha256 TEXT NOT NULL, signature TEXT NOT NULL,
        key_id TEXT NOT NULL, ledger_index INTEGER, filed_at TEXT, document TEXT NOT NULL)""",
+    """CREATE TABLE rp_model_facts (id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL,
+       key TEXT NOT NULL, value TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
 ]
+
+# Documentation facts about a model that no other part holds (SB 53 transparency report,
+# EU Annex XI / Model Documentation Form). Free text; the builders declare absent ones.
+MODEL_FACTS = (
+    "release_date",
+    "distribution",
+    "languages",
+    "modalities_input",
+    "modalities_output",
+    "intended_uses",
+    "restrictions",
+    "acceptable_use_policy",
+    "integration_types",
+    "architecture",
+    "licence",
+    "training_method",
+    "data_provenance",
+    "data_curation",
+    "training_time",
+    "energy_kwh",
+    "website",
+    "internal_use",
+)
 
 PROFILE_FIELDS = (
     "name",
@@ -68,6 +93,9 @@ PROFILE_FIELDS = (
     "revenue_usd",
     "revenue_year",
     "contacts",
+    "website",
+    "security_physical",
+    "security_cyber",
 )
 
 
@@ -125,11 +153,29 @@ class ReportsStore:
             "INSERT INTO rp_incidents (id, kind, title, discovered_at, imminent, source, "
             "reference, detail, status, opened_at, opened_by) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-            (iid, kind, title or kind.replace("_", " "), iso(discovered_at), int(imminent),
-             source, reference, json.dumps(detail or {}, sort_keys=True),
-             iso(datetime.now(UTC)), opened_by),
-        )  # fmt: skip
+            (
+                iid,
+                kind,
+                title or kind.replace("_", " "),
+                iso(discovered_at),
+                int(imminent),
+                source,
+                reference,
+                json.dumps(detail or {}, sort_keys=True),
+                iso(datetime.now(UTC)),
+                opened_by,
+            ),
+        )
         return iid
+
+    def update_incident_detail(self, iid: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge report facts (statement, harm, root cause, ...) into an incident's detail."""
+        detail = {**self.incident(iid)["detail"], **changes}
+        self.db.execute(
+            "UPDATE rp_incidents SET detail = ? WHERE id = ?",
+            (json.dumps(detail, sort_keys=True), iid),
+        )
+        return detail
 
     def incident(self, iid: str) -> dict[str, Any]:
         row = self.db.query_one("SELECT * FROM rp_incidents WHERE id = ?", (iid,))
@@ -202,11 +248,19 @@ class ReportsStore:
             "INSERT INTO rp_clusters (id, name, location, country, accelerator, accelerator_count, "
             "interconnect_gbps, peak_ops_per_s, owner, status, recorded_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
-            (cid, _text(name, "cluster name"), _text(location, "location"),
-             country.upper() if country else None, _text(accelerator, "accelerator"),
-             int(accelerator_count), _finite(interconnect_gbps, "interconnect Gbit/s"),
-             _finite(peak_ops_per_s, "peak operations/s"), owner, iso(datetime.now(UTC))),
-        )  # fmt: skip
+            (
+                cid,
+                _text(name, "cluster name"),
+                _text(location, "location"),
+                country.upper() if country else None,
+                _text(accelerator, "accelerator"),
+                int(accelerator_count),
+                _finite(interconnect_gbps, "interconnect Gbit/s"),
+                _finite(peak_ops_per_s, "peak operations/s"),
+                owner,
+                iso(datetime.now(UTC)),
+            ),
+        )
         return cid
 
     def clusters(self) -> list[dict[str, Any]]:
@@ -233,10 +287,19 @@ class ReportsStore:
         self.db.execute(
             "INSERT INTO rp_evaluations (id, model, version, area, method, result, mitigations, "
             "evaluator, performed_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (eid, _text(model, "model"), version, area, _text(method, "method"),
-             _text(result, "result"), mitigations, evaluator, iso(performed_at),
-             iso(datetime.now(UTC))),
-        )  # fmt: skip
+            (
+                eid,
+                _text(model, "model"),
+                version,
+                area,
+                _text(method, "method"),
+                _text(result, "result"),
+                mitigations,
+                evaluator,
+                iso(performed_at),
+                iso(datetime.now(UTC)),
+            ),
+        )
         return eid
 
     def evaluations(self, model: str | None = None) -> list[dict[str, Any]]:
@@ -294,9 +357,18 @@ class ReportsStore:
         self.db.execute(
             "INSERT INTO rp_frameworks (id, version, title, published_at, review_due, url, sha256, "
             "summary, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (fid, _text(version, "version"), _text(title, "title"), iso(published_at), iso(due),
-             url, sha256, summary, iso(datetime.now(UTC))),
-        )  # fmt: skip
+            (
+                fid,
+                _text(version, "version"),
+                _text(title, "title"),
+                iso(published_at),
+                iso(due),
+                url,
+                sha256,
+                summary,
+                iso(datetime.now(UTC)),
+            ),
+        )
         return fid
 
     def frameworks(self) -> list[dict[str, Any]]:
@@ -310,9 +382,15 @@ class ReportsStore:
         self.db.execute(
             "INSERT INTO rp_planned_runs (id, model, planned_start, expected_ops, cluster, status, "
             "recorded_at) VALUES (?, ?, ?, ?, ?, 'planned', ?)",
-            (pid, _text(model, "model"), iso(planned_start),
-             _finite(expected_ops, "expected operations"), cluster, iso(datetime.now(UTC))),
-        )  # fmt: skip
+            (
+                pid,
+                _text(model, "model"),
+                iso(planned_start),
+                _finite(expected_ops, "expected operations"),
+                cluster,
+                iso(datetime.now(UTC)),
+            ),
+        )
         return pid
 
     def planned_runs(self) -> list[dict[str, Any]]:
@@ -320,10 +398,36 @@ class ReportsStore:
             "SELECT * FROM rp_planned_runs WHERE status = 'planned' ORDER BY planned_start"
         )
 
+    # -- model documentation facts -------------------------------------------------------
+    def set_model_fact(self, model: str, key: str, value: str) -> None:
+        if key not in MODEL_FACTS:
+            raise DistillguardError(f"unknown model fact {key!r} (use {', '.join(MODEL_FACTS)})")
+        self.db.execute(
+            "INSERT INTO rp_model_facts (model, key, value, recorded_at) VALUES (?, ?, ?, ?)",
+            (_text(model, "model"), key, _text(value, key), iso(datetime.now(UTC))),
+        )
+
+    def model_facts(self, model: str) -> dict[str, str]:
+        """The latest value of each fact recorded for `model`."""
+        rows = self.db.query(
+            "SELECT key, value FROM rp_model_facts WHERE model = ? ORDER BY id", (model,)
+        )
+        return {str(r["key"]): str(r["value"]) for r in rows}
+
     # -- generated reports ----------------------------------------------------------------
     def add_report(self, row: dict[str, Any]) -> None:
-        cols = ("id", "kind", "subject", "created_at", "sha256", "signature", "key_id",
-                "ledger_index", "filed_at", "document")  # fmt: skip
+        cols = (
+            "id",
+            "kind",
+            "subject",
+            "created_at",
+            "sha256",
+            "signature",
+            "key_id",
+            "ledger_index",
+            "filed_at",
+            "document",
+        )
         self.db.execute(
             f"INSERT INTO rp_reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
             tuple(row.get(c) for c in cols),

@@ -1,0 +1,79 @@
+"""One call per report: build, validate against its schema, sign, record in the ledger.
+
+Why one pipeline: a report that fails its schema is never signed or written (fail closed),
+and every report that leaves the system has a signature and a ledger entry. The demo and
+the CLI call these functions; each returns the signed envelope (see `signing`), which
+`render.write` turns into JSON, HTML and PDF.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from distillguard.reports.schemas import validate
+from distillguard.reports.signing import sign_and_record
+from distillguard.reports.store import ReportsStore
+from distillguard.store import Database
+
+
+def publish(
+    db: Database, ledger: Any, doc: dict[str, Any], key: Ed25519PrivateKey | None = None
+) -> dict[str, Any]:
+    """Validate `doc`, sign it and record it in the ledger; return the signed envelope."""
+    validate(doc)
+    return sign_and_record(doc, store=ReportsStore(db), ledger=ledger, key=key)
+
+
+def quarterly_notice(
+    db: Database,
+    engine: Any,
+    ledger: Any,
+    at: datetime | None = None,
+    key: Ed25519PrivateKey | None = None,
+) -> dict[str, Any]:
+    """The BIS 702.7 quarterly notice due next after `at` (default now), signed."""
+    from distillguard.reports.bis import build_bis_notice
+
+    return publish(db, ledger, build_bis_notice(db, engine, at or datetime.now(UTC)), key)
+
+
+def model_report(
+    db: Database,
+    engine: Any,
+    ledger: Any,
+    kind: str,
+    spec: str,
+    at: datetime | None = None,
+    key: Ed25519PrivateKey | None = None,
+) -> dict[str, Any]:
+    """sb53 | eu-annex-xi | eu-notice for `model[@version]`, signed."""
+    from distillguard.errors import DistillguardError
+    from distillguard.reports import model_reports as mr
+
+    builders = {
+        "sb53": mr.build_sb53_transparency,
+        "eu-annex-xi": mr.build_eu_annex_xi,
+        "eu-notice": mr.build_eu_notice,
+    }
+    if kind not in builders:
+        raise DistillguardError(f"unknown model report {kind!r} (use {', '.join(builders)})")
+    return publish(db, ledger, builders[kind](db, engine, spec, at or datetime.now(UTC)), key)
+
+
+def incident_report(
+    db: Database,
+    engine: Any,
+    ledger: Any,
+    incident_id: str,
+    regime: str,
+    at: datetime | None = None,
+    key: Ed25519PrivateKey | None = None,
+) -> dict[str, Any]:
+    """The report of one incident for one regime, signed."""
+    from distillguard.reports.incident_report import build_incident_report
+
+    doc = build_incident_report(db, engine, incident_id, regime, at or datetime.now(UTC))
+    return publish(db, ledger, doc, key)
