@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,17 +26,18 @@ from distillguard.guard import lexicon
 _ZW = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"), None)
 _LEET_WORD = re.compile(r"\b(?=[a-z0-9@$]*[a-z])(?=[a-z0-9@$]*[0-9@$])[a-z0-9@$]{3,}\b")
 _LEET = str.maketrans("0134578@$", "oieastbas")
-_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_\-]{24,}")
-_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){12,}")
+# separate simple patterns: an alternation of character-class runs is ~5x slower in `re`
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_B64URL = re.compile(r"[A-Za-z0-9_\-]{24,}")
+_HEX = re.compile(r"[0-9a-fA-F]{24,}")
+LEET_MAX_CHARS = 4000
+MAX_SEGMENTS = 200  # gibberish-looking segments tried as rot13 / reversed text
+_LETTERS3 = re.compile(r"[a-zA-Z]{3}")
 _ROT13 = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
     "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
 )
-_DECODE_CUE = re.compile(
-    r"rot ?-?13|revers|backward|decod|decipher|cipher|caesar|\bhex|base ?64|倒|反|逆|al rev|"
-    r"envers|rückwärts|наоборот|обратн|расшифр|معكوس|거꾸로",
-    re.I,
-)
+_DECODE_CUES = lexicon.DECODE_CUES
 _SEGMENT = re.compile(r"[^\n.!?:;\"'`]{16,}")
 _COMMON_WORDS = (
     # en
@@ -58,8 +58,9 @@ _COMMON_WORDS = (
 _COMMON = frozenset(_COMMON_WORDS.split())
 
 NGRAM_MIN, NGRAM_MAX = 3, 5
-WINDOW = 160  # characters each side of an anchor hit fed to the n-gram features
-WHOLE_TEXT_BELOW = 600  # shorter texts are used whole
+WINDOW = 150  # characters each side of an anchor kept from a long prompt
+WHOLE_TEXT_BELOW = 1200  # shorter texts are analysed whole
+MAX_ANCHORS = 16
 
 PAIRS: tuple[tuple[str, str, int], ...] = (
     ("hidden", "tgt", 60),
@@ -87,19 +88,21 @@ DENSE_NAMES: tuple[str, ...] = (
     "roles_in_user_text",
     "decoded_text",
     "decoded_has_target",
-    "log_length",
 )
 
 
 def normalise(text: str) -> str:
-    t = unicodedata.normalize("NFKC", text).translate(_ZW).casefold()
-    if any(ch.isdigit() for ch in t):
+    if text.isascii():
+        t = text.lower()
+    else:
+        t = unicodedata.normalize("NFKC", text).translate(_ZW).casefold()
+    if len(t) <= LEET_MAX_CHARS and any(ch.isdigit() for ch in t):
         t = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), t)
     return t
 
 
 def _common_share(text: str) -> float:
-    words = re.findall(r"[a-z']+", text.lower())
+    words = re.findall(r"[a-z']+", text[:3000].lower())
     if not words:
         return 0.0
     return sum(w in _COMMON for w in words) / len(words)
@@ -118,8 +121,9 @@ def _printable(raw: bytes) -> str | None:
 def decode_hidden(text: str) -> list[str]:
     """Plain text recovered from base64, hex, rot13 and reversed segments of a prompt."""
     found: list[str] = []
-    for m in _B64.finditer(text):
-        run = m.group(0)
+    runs = [m.group(0) for m in _B64.finditer(text)]
+    runs += [m.group(0) for m in _B64URL.finditer(text) if "-" in m.group(0) or "_" in m.group(0)]
+    for run in runs:
         if run.isalpha() and (run.islower() or run.isupper()):
             continue  # a long plain word, not base64
         try:
@@ -132,18 +136,21 @@ def decode_hidden(text: str) -> list[str]:
         if s is not None and _looks_like_text(s):
             found.append(s)
     for m in _HEX.finditer(text):
-        digits = re.sub(r"[\s:]", "", m.group(0))
+        digits = m.group(0)
         try:
             s = _printable(bytes.fromhex(digits[: len(digits) // 2 * 2]))
         except ValueError:
             s = None
         if s is not None and _looks_like_text(s):
             found.append(s)
-    if _common_share(text) >= 0.25 and not _DECODE_CUE.search(text):
+    low = text.lower()
+    if _common_share(text) >= 0.25 and not any(c in low for c in _DECODE_CUES):
         return found  # reads as plain language and asks for no decoding
-    for m in _SEGMENT.finditer(text):
+    for k, m in enumerate(_SEGMENT.finditer(text)):
+        if k >= MAX_SEGMENTS:
+            break
         seg = m.group(0)
-        if not re.search(r"[a-zA-Z]{3}", seg) or _common_share(seg) >= 0.15:
+        if _common_share(seg) >= 0.15 or not _LETTERS3.search(seg):
             continue
         for cand in (seg.translate(_ROT13), seg[::-1], seg[::-1].translate(_ROT13)):
             share = _common_share(cand)
@@ -193,10 +200,28 @@ def _ngrams(text: str, out: set[str]) -> None:
         out.update(t[i : i + k] for i in range(n - k + 1))
 
 
+def focus(norm: str) -> str:
+    """The part of a (normalised) prompt worth analysing: all of it when short, else
+    windows around anchor stems, so cost and chance co-occurrences do not grow with
+    the length of a pasted document."""
+    if len(norm) <= WHOLE_TEXT_BELOW:
+        return norm
+    pieces: list[str] = []
+    end = -1
+    for a in lexicon.anchors(norm, MAX_ANCHORS):
+        lo, hi = max(0, a - WINDOW, end), a + WINDOW
+        if hi > lo:
+            pieces.append(norm[lo:hi])
+            end = hi
+    return "\n".join(pieces)
+
+
 def extract(text: str) -> Extracted:
     """Features of one request's text (user and system turns joined by newlines)."""
     decoded = tuple(decode_hidden(text)) if len(text) >= 16 else ()
-    norm = normalise(text)
+    # long text: find anchors on cheaply lower-cased text, normalise only the windows
+    short = len(text) <= WHOLE_TEXT_BELOW
+    norm = normalise(text) if short else normalise(focus(text.lower()))
     if decoded:
         norm = norm + "\n" + "\n".join(normalise(d) for d in decoded)
     hits = lexicon.find(norm)
@@ -223,17 +248,6 @@ def extract(text: str) -> Extracted:
         dh = lexicon.find("\n".join(normalise(d) for d in decoded))
         dec_tgt = bool(dh["tgt_strong"] or dh["tgt_weak"])
     dense.append(1.0 if dec_tgt else 0.0)
-    dense.append(math.log1p(len(text)) / 10)
     grams: set[str] = set()
-    if len(norm) <= WHOLE_TEXT_BELOW:
-        _ngrams(norm, grams)
-    else:
-        anchors = sorted(tgt + hits["encoding"] + hits["transcript"])
-        lo_prev = -1
-        for a in anchors:
-            lo, hi = max(0, a - WINDOW), a + WINDOW
-            lo = max(lo, lo_prev)
-            if hi > lo:
-                _ngrams(norm[lo:hi], grams)
-                lo_prev = hi
+    _ngrams(norm, grams)
     return Extracted(tuple(dense), frozenset(grams), hits, decoded, norm)

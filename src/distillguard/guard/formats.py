@@ -205,7 +205,7 @@ class FormatRegistry:
                 lines.append(f"fields = {json.dumps(list(fmt.fields))}")
                 lines.append(f"tags = {json.dumps(list(fmt.tags))}")
                 lines.append(f"implicit_open = {'true' if fmt.implicit_open else 'false'}\n")
-            text = "\n".join(lines)
+            text = "\n".join(lines).rstrip("\n") + "\n"
         else:
             text = json.dumps(self.to_dict(), indent=2) + "\n"
         path.parent.mkdir(parents=True, exist_ok=True)

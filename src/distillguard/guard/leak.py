@@ -394,19 +394,23 @@ class StreamLeakGuard:
 
     detector: LeakDetector = field(default_factory=LeakDetector)
     hold: int = 256
+    batch: int = 128
     reasoning_parts: list[str] = field(default_factory=list)
     withheld: bool = False
     last: LeakScore | None = None
     _reader: LeakReader | None = None
     _pending: str = ""
+    _unread: str = ""
     _index_len: int = 0
+    _reasoning_len: int = 0
 
     def add_reasoning(self, text: str) -> None:
         if text:
             self.reasoning_parts.append(text)
+            self._reasoning_len += len(text)
 
     def _ensure_reader(self) -> LeakReader:
-        size = sum(len(p) for p in self.reasoning_parts)
+        size = self._reasoning_len
         if self._reader is None or size != self._index_len:
             # (Re)index when new reasoning arrived (interleaved thinking); keep what we matched.
             old = self._reader
@@ -418,14 +422,22 @@ class StreamLeakGuard:
         return self._reader
 
     def add_content(self, text: str) -> str:
-        """Feed answer text; returns the part that is safe to send now ('' once withheld)."""
+        """Feed answer text; returns the part that is safe to send now ('' once withheld).
+
+        Text is read in batches of `batch` characters (a token-sized chunk at a time
+        would cost more in per-call overhead than the check itself); nothing is
+        released before it has been read."""
         if self.withheld or not text:
             return ""
         if not self.reasoning_parts:
             return text
-        r = self._ensure_reader()
-        r.add(text)
         self._pending += text
+        self._unread += text
+        if len(self._unread) < self.batch:
+            return ""
+        r = self._ensure_reader()
+        r.add(self._unread)
+        self._unread = ""
         self.last = r.score()
         if self.last.leaked:
             self.withheld, self._pending = True, ""
@@ -444,6 +456,8 @@ class StreamLeakGuard:
             out, self._pending = self._pending, ""
             return out
         r = self._ensure_reader()
+        r.add(self._unread)
+        self._unread = ""
         r.finish()
         self.last = r.score()
         if self.last.leaked:

@@ -64,6 +64,42 @@ LEXICON: dict[str, list[str]] = {
         r"how you (?:really|actually|internally|truly) (?:got|arrived|reached|came|decided|worked)",
         r"internally (?:arriv|reach|decid|work|conclud)",
         r"(?:real|actual|true|genuine|honest) (?:deliberation|reasoning|thought|thinking)",
+        r"reasoning (?:block|phase|part|channel|section|summary|field|stage|mode|output)",
+        r"thinking (?:channel|mode|output|stage|field|budget)",
+        r"(?:start|end|beginning)[- ]of[- ](?:thought|thinking|reasoning)",
+        r"pre-?(?:answer|response|reply) (?:reasoning|thinking|thoughts?|analysis|notes?|steps?)",
+        r"(?:tokens?|text|words?|notes?|steps?) you (?:generated|produced|wrote|made|considered|thought) (?:before|prior|while|privately|silently|internally|in private)",
+        r"what you (?:were |had been )?(?:thinking|considering|pondering|mulling|weighing|working out|deliberating)",
+        r"what (?:you|u) (?:thought|considered|pondered|weighed|worked out)",
+        r"(?:everything|all|whatever|anything) (?:that )?(?:you|u) (?:thought|considered|pondered|mulled|deliberated|worked out|reasoned)",
+        r"notes? (?:you made |you wrote )?to yourself",
+        r"behind[- ]the[- ]scenes (?:reasoning|thinking|analysis|work|thoughts?|notes?)",
+        r"in your head",
+        "你心里想",
+        "脑子里",
+        "心里想的",
+        "你想的",
+        "推演过程",
+        "你刚才想",
+        "头脑中",
+        r"lo que (?:pensaste|pensabas|razonaste|consideraste)",
+        r"ce que (?:tu as|vous avez) (?:pens[ée]|r[ée]fl[ée]chi|raisonn[ée])",
+        r"was du (?:dir )?(?:gedacht|überlegt)",
+        r"(?:то,? )?(?:что|о ч[её]м) ты (?:думал|размышлял|прокручивал)",
+        r"в голове",
+        "頭の中",
+        "考えていたこと",
+        "考えたこと",
+        "ما فكرت",
+        "ما كنت تفكر",
+        "속으로 생각",
+        "머릿속",
+        r"o que (?:voc[êe] )?pensou",
+        r"ci[òo] che hai pensato",
+        r"i[çc]inden ge[çc]irdi",
+        r"ne d[üu][şs][üu]nd[üu]",
+        r"co my[śs]la[łl]e[śs]",
+        r"wat je dacht",
         r"(?:what|everything) you (?:were|are) thinking",
         r"your (?:mind|brain|head) (?:before|while|during)",
         # zh
@@ -1081,8 +1117,103 @@ def _build() -> None:
 
 _build()
 
-# Any of these anywhere means the prompt is worth a closer look (stage-0 gate).
-ANCHOR_CATEGORIES = ("tgt_strong", "tgt_weak", "hidden", "encoding", "transcript")
+# Stems that mark where in a long prompt to look: windows around them are analysed, the
+# rest of a long pasted document is not (it cannot carry a coercion without one of them).
+ANCHOR_STEMS: tuple[str, ...] = (
+    "reason",
+    "think",
+    "thought",
+    "mind",
+    "head",
+    "monolog",
+    "scratch",
+    "cot",
+    "deliberat",
+    "consider",
+    "ponder",
+    "mull",
+    "brain",
+    "trace",
+    "internal",
+    "hidden",
+    "private",
+    "secret",
+    "<think",
+    "</think",
+    "<reason",
+    "<thought",
+    "<scratch",
+    "base64",
+    "b64",
+    "rot13",
+    "rot-13",
+    "revers",
+    "backward",
+    "decod",
+    "cipher",
+    "hex",
+    "assistant",
+    "previous",
+    "razon",
+    "pens",
+    "raison",
+    "réfléch",
+    "reflech",
+    "denk",
+    "gedank",
+    "überleg",
+    "gedacht",
+    "рассужд",
+    "мысл",
+    "думал",
+    "голов",
+    "размышл",
+    "تفكير",
+    "فكر",
+    "أفكار",
+    "استدلال",
+    "추론",
+    "생각",
+    "사고",
+    "düşün",
+    "dusun",
+    "suy",
+    "pemikiran",
+    "berpikir",
+    "penalaran",
+    "rozumow",
+    "myśl",
+    "gedachte",
+    "विचार",
+    "तर्क",
+    "ragion",
+    "pensier",
+    "racioc",
+    "pensament",
+)
+ANCHOR_CJK: tuple[str, ...] = ("思", "想", "推理", "推演", "脑", "推論", "考え", "心")
+_ANCHOR_BY_KEY: dict[str, tuple[str, ...]] = {}
+for _stem in ANCHOR_STEMS:
+    _ANCHOR_BY_KEY[_stem[:3]] = (*_ANCHOR_BY_KEY.get(_stem[:3], ()), _stem)
+
+
+def anchors(text: str, limit: int) -> list[int]:
+    """Positions (word starts) of anchor stems in casefolded text, at most `limit`."""
+    out: list[int] = []
+    by_key = _ANCHOR_BY_KEY
+    for m in _WORD_START.finditer(text):
+        p = m.start()
+        stems = by_key.get(text[p : p + 3])
+        if stems and any(text.startswith(st, p) for st in stems):
+            out.append(p)
+            if len(out) >= limit:
+                return out
+    for c in ANCHOR_CJK:
+        p = text.find(c)
+        while p >= 0 and len(out) < limit:
+            out.append(p)
+            p = text.find(c, p + 200)
+    return sorted(out)
 
 
 def find(text: str) -> dict[str, list[int]]:
@@ -1116,3 +1247,31 @@ FAMILY_CUES: dict[str, str] = {
 
 def cue(name: str) -> re.Pattern[str]:
     return re.compile(FAMILY_CUES[name], re.I)
+
+
+# Words that ask for decoding: prompts with one get their gibberish segments decoded.
+DECODE_CUES: tuple[str, ...] = (
+    "rot13",
+    "rot 13",
+    "rot-13",
+    "revers",
+    "backward",
+    "decod",
+    "decipher",
+    "cipher",
+    "caesar",
+    "hex",
+    "base64",
+    "base 64",
+    "倒",
+    "反",
+    "逆",
+    "al rev",
+    "envers",
+    "rückwärts",
+    "наоборот",
+    "обратн",
+    "расшифр",
+    "معكوس",
+    "거꾸로",
+)

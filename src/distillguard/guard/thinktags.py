@@ -63,7 +63,7 @@ class TagSplitter:
         return False
 
     def feed(self, text: str) -> tuple[str, str]:
-        if not self.tags:
+        if not self.tags or (not self.pending and "<" not in text):  # fast path: no tag here
             return (text, "") if self.depth == 0 else ("", text)
         buf = self.pending + text
         self.pending = ""

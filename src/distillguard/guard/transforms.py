@@ -28,7 +28,7 @@ Differs from INTERFACES.md only by additions: `parse_transforms`, `transform_res
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,14 +168,13 @@ class TransformReport:
 def _pop_reasoning_fields(msg: dict[str, Any], fmt: ReasoningFormat) -> tuple[str, str | None]:
     parts: list[str] = []
     first_str_field: str | None = None
-    for f in fmt.fields:
-        if f in msg:
-            v = msg.pop(f)
-            t = _field_text(v)
-            if t:
-                parts.append(t)
-                if first_str_field is None and isinstance(v, str):
-                    first_str_field = f
+    for f in [k for k in msg if k in fmt.fields]:  # a delta has one or two keys: scan those
+        v = msg.pop(f)
+        t = _field_text(v)
+        if t:
+            parts.append(t)
+            if first_str_field is None and isinstance(v, str):
+                first_str_field = f
     return "\n".join(parts), first_str_field
 
 
@@ -194,6 +193,31 @@ def _filter_logprobs(logprobs: Any, fmt: ReasoningFormat) -> Any:
     return {**logprobs, "content": kept}
 
 
+def _map_choices(
+    body: Mapping[str, Any], spec: TransformSpec, hide: Callable[[dict[str, Any], int], None]
+) -> dict[str, Any]:
+    """A copy of `body` whose choices went through `hide` (if reasoning is hidden) and
+    lost their logprobs (if asked); only the objects on the way are copied."""
+    out = dict(body)
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        return out
+    new_choices: list[Any] = []
+    for i, ch0 in enumerate(choices):
+        if not isinstance(ch0, Mapping):
+            new_choices.append(ch0)
+            continue
+        ch = dict(ch0)
+        idx = ch.get("index", i)
+        if spec.hides_reasoning:
+            hide(ch, idx if isinstance(idx, int) else i)
+        if spec.drop_logprobs and "logprobs" in ch:
+            ch["logprobs"] = None
+        new_choices.append(ch)
+    out["choices"] = new_choices
+    return out
+
+
 def transform_response(
     body: Mapping[str, Any],
     transforms: Iterable[str] | TransformSpec | None,
@@ -205,26 +229,11 @@ def transform_response(
     spec = parse_transforms(transforms)
     fmt = reasoning_format or DEFAULT_FORMAT
     report = TransformReport()
-    out = dict(body)
-    choices = body.get("choices")
-    if not isinstance(choices, list):
-        return out, report
-    new_choices: list[Any] = []
-    for i, ch0 in enumerate(choices):
-        if not isinstance(ch0, Mapping):
-            new_choices.append(ch0)
-            continue
-        ch = dict(ch0)
-        idx = ch.get("index", i)
-        if spec.hides_reasoning:
-            _hide_in_choice(
-                ch, spec, fmt, report, idx if isinstance(idx, int) else i, leak_detector
-            )
-        if spec.drop_logprobs and "logprobs" in ch:
-            ch["logprobs"] = None
-        new_choices.append(ch)
-    out["choices"] = new_choices
-    return out, report
+
+    def hide(ch: dict[str, Any], idx: int) -> None:
+        _hide_in_choice(ch, spec, fmt, report, idx, leak_detector)
+
+    return _map_choices(body, spec, hide), report
 
 
 def _hide_in_choice(
@@ -353,26 +362,8 @@ class StreamTransformer:
 
     def feed(self, chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Transform one parsed SSE chunk; returns the chunks to send (usually one)."""
-        out = dict(chunk)
         self._last_meta = {k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk}
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            return [out]
-        new_choices: list[Any] = []
-        for i, ch0 in enumerate(choices):
-            if not isinstance(ch0, Mapping):
-                new_choices.append(ch0)
-                continue
-            ch = dict(ch0)
-            idx = ch.get("index", i)
-            idx = idx if isinstance(idx, int) else i
-            if self.spec.hides_reasoning:
-                self._hide(ch, idx)
-            if self.spec.drop_logprobs and "logprobs" in ch:
-                ch["logprobs"] = None
-            new_choices.append(ch)
-        out["choices"] = new_choices
-        return [out]
+        return [_map_choices(chunk, self.spec, self._hide)]
 
     def _hide(self, ch: dict[str, Any], idx: int) -> None:
         st = self._state(idx)

@@ -709,10 +709,17 @@ def generate(per_family: int = 300, seed: int = 7) -> list[Example]:
             out.append(Example(msgs, 1, family, lang))
             made += 1
     base = [e for e in out if e.lang in ("en", "es", "fr", "de") and len(e.messages) == 1]
-    for _ in range(per_family):
+    made = 0
+    for _ in range(per_family * 20):
+        if made >= per_family:
+            break
         e = rng.choice(base)
         enc = _obfuscate(e.messages[0][1], rng)
+        if enc in seen:
+            continue
+        seen.add(enc)
         out.append(Example((("user", enc),), 1, "obfuscated", e.lang, e.family))
+        made += 1
     return out
 
 
