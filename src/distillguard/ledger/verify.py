@@ -234,7 +234,8 @@ def verify_log(
         levels = merkle.build_levels(leaves)
         lo, hi = _locate(storage, levels, cp.size, cp.root)
         if hi - lo == 1:
-            problem(lo, f"record {lo} differs from the one signed in checkpoint {cp.size}")
+            if not any(p.index == lo for p in problems):
+                problem(lo, f"record {lo} differs from the one signed in checkpoint {cp.size}")
             break
         lo, hi, why, likely = narrow(max(lo, good), hi)
         if any(lo <= p.index < hi for p in problems):
