@@ -47,6 +47,8 @@ class IdentityRecords:
         if key_pepper is None and os.environ.get("DISTILLGUARD_KEY_PEPPER"):
             key_pepper = os.environ["DISTILLGUARD_KEY_PEPPER"].encode("utf-8")
         self._pepper = key_pepper
+        # versions this process wrote (already applied to its own cache when committed)
+        self._own_versions: set[int] = set()
 
     def _invalidate(
         self, *, key_hashes: list[str] | None = None, subjects: list[str | None] | None = None
@@ -70,6 +72,7 @@ class IdentityRecords:
         """Append an audit/invalidation row; call inside the writing transaction."""
         self.db.execute("UPDATE identity_meta SET value = value + 1 WHERE name = 'version'")
         version = self._current_version()
+        self._own_versions.add(version)
         self.db.execute(
             "INSERT INTO identity_changes (version, at, action, org_id, account_id, key_hash, "
             "detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

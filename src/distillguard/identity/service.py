@@ -209,12 +209,17 @@ class IdentityService(IdentityRecords):
         )
         if len(rows) > _MAX_CHANGES_PER_SYNC:
             self._cache.clear()
+            self._own_versions.clear()
             self._seen_version = self._current_version()
         elif rows:
-            self._cache.invalidate(
-                key_hashes=[r["key_hash"] for r in rows if r["key_hash"]],
-                subjects=[s for r in rows for s in (r["account_id"], r["org_id"])],
-            )
+            own = self._own_versions
+            theirs = [r for r in rows if int(r["version"]) not in own]
+            own.difference_update(int(r["version"]) for r in rows)
+            if theirs:
+                self._cache.invalidate(
+                    key_hashes=[r["key_hash"] for r in theirs if r["key_hash"]],
+                    subjects=[s for r in theirs for s in (r["account_id"], r["org_id"])],
+                )
             self._seen_version = int(rows[-1]["version"])
         self._last_sync = started
         if started - self._last_flush >= self.usage_flush_s:
