@@ -189,10 +189,19 @@ class AccountState:
         return z
 
     def consistency(self) -> float:
-        """0..1: how well this account fits a harvesting campaign it was linked to."""
-        return max(0.0, min(1.0, (self.raw_harvest() - 0.2) / 0.2)) * max(
-            0.0, 1.0 - 2.5 * self.raw_follow()
+        """0..1: how well this account fits a harvesting campaign it was linked to.
+
+        Running the campaign's templates on problem items is the fit (a quarter of the
+        traffic is enough: hydra accounts pad the rest with ordinary prompts); follow-ups
+        to earlier answers, which pipelines rarely bother with, take it away.
+        """
+        if self.n == 0:
+            return 0.0
+        fit = max(
+            min(1.0, self.n_tpl_harvest / self.n / 0.25),
+            max(0.0, min(1.0, (self.raw_harvest() - 0.2) / 0.2)),
         )
+        return fit * max(0.0, 1.0 - 2.5 * self.raw_follow())
 
     def score(self) -> float:
         z = self.own_logit() + self.campaign_boost * self.consistency()

@@ -237,7 +237,7 @@ class CampaignLinker:
         if c.members < 3 or c.requests == 0:
             return 0.0
         hc = c.sum_h / c.requests
-        return min(4.0, 1.5 * math.log2(c.members)) * max(0.0, min(1.0, (hc - 0.2) / 0.2))
+        return min(5.0, 1.25 * math.log2(c.members)) * max(0.0, min(1.0, (hc - 0.2) / 0.2))
 
     def boost(self, account: str) -> float:
         c = self.campaign_of(account)

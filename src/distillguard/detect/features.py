@@ -29,9 +29,7 @@ MAX_SEG = 160  # a segment longer than this is payload, never a wrapper key
 
 DOMAINS = ("math", "code", "science", "writing", "chat")
 
-_SPLIT = re.compile(r"\n+|(?<=[.?!])\s+(?=[A-Z\"'(])|(?<=:)\s+(?=\S)")
 _LABEL = re.compile(r"^\s*([A-Za-z][\w ]{0,18}[:：])\s*")
-_NUM = re.compile(r"[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
 _QUOTED = re.compile(r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|'[^'\n]{3,200}'|`[^`\n]{1,200}`")
 _LATEX_INLINE = re.compile(r"\$[^$\n]{1,200}\$")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+")
@@ -489,12 +487,14 @@ class _Scan:
     words: set[bytes]
     bigrams: set[tuple[bytes, bytes]]
     first: bytes
+    numbers: int  # tokens that start with a digit
 
     @classmethod
     def of(cls, text: str) -> _Scan:
         low = text.lower()
         toks = low.encode("utf-8", "ignore").translate(_PUNCT).split()
-        return cls(low, set(toks), set(itertools.pairwise(toks)), toks[0] if toks else b"")
+        nums = sum(1 for w in toks[:150] if 47 < w[0] < 58)
+        return cls(low, set(toks), set(itertools.pairwise(toks)), toks[0] if toks else b"", nums)
 
 
 def _window(text: str) -> str:
@@ -512,9 +512,9 @@ def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
     score = 0.0
     math = bool(not (_MATH_BI_B.isdisjoint(bg) and _MATH_W_B.isdisjoint(ws)))
     code = not _CODE_W_B.isdisjoint(ws) or any(c in t for c in _CODE_SUB)
-    digits = len(_NUM.findall(t, 0, 800))
+    digits = sc.numbers
     latex = "$" in t or "\\(" in t or "\\[" in t or "\\frac" in t
-    arith = bool(_ARITH.search(t, 0, 1500))
+    arith = digits >= 2 and bool(_ARITH.search(t, 0, 600))
     question = "?" in t
     choices = (
         sum(x in low for x in ("a)", "b)", "c)", "d)")) >= 3
@@ -576,12 +576,17 @@ def _coercion(low: str) -> bool:
     return not low.isascii() and any(c in low for c in _COERCE_CJK)
 
 
+_BOUNDS = ("\n", ". ", "? ", "! ", ": ", "。", "？")
+
+
 def _edge_segments(t: str) -> tuple[str | None, str | None]:
-    """First and last segment of a prompt, splitting only near its two ends (cheap)."""
-    head = _SPLIT.split(t[: MAX_SEG + 2], maxsplit=1)
-    first = head[0].strip() if len(head) == 2 else None
-    tail = _SPLIT.split(t[-(MAX_SEG + 2) :])
-    last = tail[-1].strip() if len(tail) >= 2 else None
+    """First and last segment of a prompt (line or sentence), found with str.find only."""
+    head = t[: MAX_SEG + 2]
+    cut = min((i for b in _BOUNDS if (i := head.find(b)) >= 0), default=-1)
+    first = head[: cut + 1].strip() if cut >= 0 else None
+    tail = t[-(MAX_SEG + 2) :].rstrip()
+    cut = max(tail.rfind(b) for b in _BOUNDS)
+    last = tail[cut + 1 :].strip() if cut >= 0 else None
     return first or None, last or None
 
 
