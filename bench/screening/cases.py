@@ -8,7 +8,8 @@ Labelled pairs (the shared data has none, so they are built here, the same way e
   each of the 81 spellings of one name against its SDN caption "Vladimir Vladimirovich Putin";
 - hard negatives: for every negative query (US Congress members, synthetic US/global persons,
   Norwegian companies) the most similar listed name in the whole SDN+UN index, and for every
-  UN positive the most similar name of a *different* UN entry. "Most similar" is measured by
+  UN positive the most similar name of a *different* UN entry (skipping names identical to
+  the true one: a few persons are listed twice). "Most similar" is measured by
   a neutral metric that is neither matcher under test: rapidfuzz ratio on sorted lower-case
   ASCII tokens.
 - split: a pair goes to half A (threshold tuning) or B (reporting) by a hash of its text.
@@ -118,8 +119,11 @@ def build_pairs(queries: dict[str, list[str]], entries: list[ListEntry]) -> list
         own = by_name.get(neutral_key(u))
         if own is None:
             continue
-        for _, _score, j in process.extract(neutral_key(t), un_keys, scorer=fuzz.ratio, limit=8):
-            if un_names[j][1] != own:
+        tkey, ukey = neutral_key(t), neutral_key(u)
+        for _, _score, j in process.extract(tkey, un_keys, scorer=fuzz.ratio, limit=8):
+            # another entry, and not a name identical to the true one (the UN list has a few
+            # persons listed twice; no name matcher can or should tell those apart)
+            if un_names[j][1] != own and un_names[j][2] not in (tkey, ukey):
                 pairs.append(Pair(t, un_names[j][0], "Person", False, "neg_un_other_entry"))
                 break
     return pairs

@@ -139,4 +139,7 @@ def test_postgres_backend(pg_schema: str, tmp_path: Path) -> None:
         "wr-1", ["Quillon Micro Electronics GmbH"], "Organization", subject_type="weight_recipient"
     )
     assert v.status == "hit" and v.hits[0].source == "csl"
-    assert ScreeningService(Database(pg_schema), max_age_days=None).status_of("wr-1") == "hit"
+    other = Database(pg_schema)
+    assert ScreeningService(other, max_age_days=None).status_of("wr-1") == "hit"
+    other.close()
+    svc.store.db.close()
