@@ -54,14 +54,26 @@ def frontier_db(db: Database) -> Database:
     reg.add_compute(big, "pretraining", 1.9e26, source="cluster logs run 17", recorded_by="t")
     reg.add_compute(big, "fine_tuning", 1.5e25, source="cluster logs run 18", recorded_by="t")
     reg.add_compute(big, "rl", 5e24, source="invoice 2026-118", recorded_by="t", estimated=True)
-    reg.add_custody(big, "/vault/frontier-x/1", storage="vault", encrypted=True,
-                    key_holder="kms:prod-weights", recorded_by="t")  # fmt: skip
+    reg.add_custody(
+        big,
+        "/vault/frontier-x/1",
+        storage="vault",
+        encrypted=True,
+        key_holder="kms:prod-weights",
+        recorded_by="t",
+    )
     small = reg.add_version("mini", "2", parameters=8_000_000_000)
     reg.add_compute(small, "pretraining", 3e23, source="logs", recorded_by="t")
     st = ReportsStore(db)
-    st.add_cluster("iad-1", location="Ashburn, VA data centre 4", country="US",
-                   accelerator="NVIDIA H100 SXM", accelerator_count=65_536,
-                   interconnect_gbps=3200, peak_ops_per_s=6.5e19 * 2)  # fmt: skip
+    st.add_cluster(
+        "iad-1",
+        location="Ashburn, VA data centre 4",
+        country="US",
+        accelerator="NVIDIA H100 SXM",
+        accelerator_count=65_536,
+        interconnect_gbps=3200,
+        peak_ops_per_s=6.5e19 * 2,
+    )
     st.add_cluster(
         "lab-2",
         location="Palo Alto lab",
@@ -71,22 +83,44 @@ def frontier_db(db: Database) -> Database:
         interconnect_gbps=400,
         peak_ops_per_s=2.3e16,
     )
-    st.add_evaluation("frontier-x", version="1", area="cbrn", method="expert red team, 40 h",
-                      result="uplift below the framework threshold",
-                      mitigations="refusal training; classifier on bio prompts",
-                      evaluator="Third Party Evals Ltd",
-                      performed_at=parse_time("2026-10-01T00:00:00Z"))  # fmt: skip
-    st.set_profile(name="Acme AI", legal_name="Acme AI Inc.", country="US", us_person=True,
-                   revenue_usd=2.5e9, revenue_year=2025, website="https://acme.example",
-                   contacts=[{"role": "compliance", "name": "Jo Smith",
-                              "email": "jo@acme.example"}])  # fmt: skip
-    st.add_planned_run("frontier-y", planned_start=parse_time("2027-03-01T00:00:00Z"),
-                       expected_ops=5e26, cluster="iad-1")  # fmt: skip
-    st.add_planned_run("far-future", planned_start=parse_time("2028-06-01T00:00:00Z"),
-                       expected_ops=5e26, cluster=None)  # fmt: skip
-    st.add_framework("2026.1", title="Acme Frontier Safety Framework",
-                     published_at=parse_time("2026-01-15T00:00:00Z"),
-                     url="https://acme.example/framework")  # fmt: skip
+    st.add_evaluation(
+        "frontier-x",
+        version="1",
+        area="cbrn",
+        method="expert red team, 40 h",
+        result="uplift below the framework threshold",
+        mitigations="refusal training; classifier on bio prompts",
+        evaluator="Third Party Evals Ltd",
+        performed_at=parse_time("2026-10-01T00:00:00Z"),
+    )
+    st.set_profile(
+        name="Acme AI",
+        legal_name="Acme AI Inc.",
+        country="US",
+        us_person=True,
+        revenue_usd=2.5e9,
+        revenue_year=2025,
+        website="https://acme.example",
+        contacts=[{"role": "compliance", "name": "Jo Smith", "email": "jo@acme.example"}],
+    )
+    st.add_planned_run(
+        "frontier-y",
+        planned_start=parse_time("2027-03-01T00:00:00Z"),
+        expected_ops=5e26,
+        cluster="iad-1",
+    )
+    st.add_planned_run(
+        "far-future",
+        planned_start=parse_time("2028-06-01T00:00:00Z"),
+        expected_ops=5e26,
+        cluster=None,
+    )
+    st.add_framework(
+        "2026.1",
+        title="Acme Frontier Safety Framework",
+        published_at=parse_time("2026-01-15T00:00:00Z"),
+        url="https://acme.example/framework",
+    )
     for k, v in {
         "release_date": "2026-12-01",
         "languages": "English, French",

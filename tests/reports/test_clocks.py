@@ -156,10 +156,19 @@ def test_nearest_deadline_gauge(engine: RuleEngine, db: Database) -> None:
 
 def test_periodic_bis_overdue_after_missed_quarter(engine: RuleEngine, db: Database) -> None:
     st = ReportsStore(db)
-    st.add_report({"id": "r1", "kind": "bis_702_7_quarterly_notice", "subject":
-                   "2027-04-15T00:00:00Z", "created_at": "2027-04-10T00:00:00Z", "sha256": "x",
-                   "signature": "s", "key_id": "k", "filed_at": "2027-04-12T00:00:00Z",
-                   "document": "{}"})  # fmt: skip
+    st.add_report(
+        {
+            "id": "r1",
+            "kind": "bis_702_7_quarterly_notice",
+            "subject": "2027-04-15T00:00:00Z",
+            "created_at": "2027-04-10T00:00:00Z",
+            "sha256": "x",
+            "signature": "s",
+            "key_id": "k",
+            "filed_at": "2027-04-12T00:00:00Z",
+            "document": "{}",
+        }
+    )
     now = parse_time("2027-08-01T00:00:00Z")
     [bis] = [d for d in due_items(db, engine.reference, now) if d.regime == "bis_702_7"]
     assert bis.due == datetime(2027, 7, 15, tzinfo=UTC) and bis.status(now) == "overdue"
@@ -170,16 +179,28 @@ def test_imports_are_idempotent(engine: RuleEngine, db: Database) -> None:
     from distillguard.weights.registry import Registry
 
     reg = Registry(db)
-    reg.open_incident("weight_exfiltration", None, {"where": "bucket"}, [],
-                      parse_time("2027-02-01T00:00Z"))  # fmt: skip
+    reg.open_incident(
+        "weight_exfiltration", None, {"where": "bucket"}, [], parse_time("2027-02-01T00:00Z")
+    )
     a = import_weights_incidents(db, engine.reference)
     b = import_weights_incidents(db, engine.reference)
     assert a == b and len(a) == 1
-    report = {"accounts": [{"account": "x1", "first_flagged_at": "2027-02-02T10:00:00Z"},
-                           {"account": "x2", "first_flagged_at": "2027-02-02T09:00:00Z"}],
-              "campaigns": [{"id": "c1", "accounts": ["x1", "x2"], "requests": 9}]}  # fmt: skip
+    report = {
+        "accounts": [
+            {"account": "x1", "first_flagged_at": "2027-02-02T10:00:00Z"},
+            {"account": "x2", "first_flagged_at": "2027-02-02T09:00:00Z"},
+        ],
+        "campaigns": [{"id": "c1", "accounts": ["x1", "x2"], "requests": 9}],
+    }
     iid = open_campaign_incident(db, engine.reference, report, "c1")
     inc = ReportsStore(db).incident(iid)
     assert inc["discovered_at"] == "2027-02-02T09:00:00Z" and inc["source"] == "detect"
     with pytest.raises(DistillguardError, match="no campaign 'zz'"):
         open_campaign_incident(db, engine.reference, report, "zz")
+
+
+def test_date_with_offset_is_midnight_there() -> None:
+    assert parse_time("2027-01-01Z") == datetime(2027, 1, 1, tzinfo=UTC)
+    assert parse_time("2027-01-01-05:00") == datetime(2027, 1, 1, 5, tzinfo=UTC)
+    with pytest.raises(DistillguardError, match="no timezone"):
+        parse_time("2027-01-01")

@@ -8,11 +8,13 @@ the CLI call these functions; each returns the signed envelope (see `signing`), 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from distillguard.events import RequestEvent
 from distillguard.reports.schemas import validate
 from distillguard.reports.signing import sign_and_record
 from distillguard.reports.store import ReportsStore
@@ -77,3 +79,39 @@ def incident_report(
 
     doc = build_incident_report(db, engine, incident_id, regime, at or datetime.now(UTC))
     return publish(db, ledger, doc, key)
+
+
+def evidence_package(
+    db: Database,
+    ledger: Any,
+    report: dict[str, Any],
+    campaign_id: str,
+    events: Iterable[RequestEvent],
+    *,
+    engine: Any = None,
+    at: datetime | None = None,
+    include_prompts: bool = False,
+    max_proofs: int = 50,
+    key: Ed25519PrivateKey | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(signed evidence envelope, STIX 2.1 bundle) for one campaign of a detector report.
+
+    `events`: the RequestEvents the detector saw (e.g. `distillguard.events.read_events`).
+    The STIX bundle is validated with stix2 before anything is signed.
+    """
+    from distillguard.reports.evidence import build_evidence
+    from distillguard.reports.stix import validate_bundle
+
+    doc, bundle = build_evidence(
+        db,
+        ledger,
+        report,
+        campaign_id,
+        events,
+        at=at or datetime.now(UTC),
+        pack_hash=engine.pack_hash if engine is not None else "",
+        include_prompts=include_prompts,
+        max_proofs=max_proofs,
+    )
+    validate_bundle(bundle)
+    return publish(db, ledger, doc, key), bundle

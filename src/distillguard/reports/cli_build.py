@@ -26,6 +26,7 @@ def register_build(app: typer.Typer) -> None:
     app.command("schema")(schema)
     app.command("mark-filed")(mark_filed)
     app.command("list")(list_reports)
+    app.command("evidence")(evidence)
 
 
 def _ledger(url: str | None) -> Any:
@@ -203,3 +204,50 @@ def list_reports(
             )
         )
     Console().print(t)
+
+
+def evidence(
+    report: str = typer.Argument(..., help="Detector report JSON (distillguard detect)."),
+    campaign: str = typer.Argument(..., help="Campaign id from the report."),
+    events: list[Path] = typer.Option(..., "--events", help="RequestEvent JSONL (repeatable)."),
+    out: Path = OutOpt,
+    fmt: str = typer.Option("json,html", "--format", help="Comma-separated: json,html,pdf."),
+    include_prompts: bool = typer.Option(False, "--include-prompts", help="Prompt text too."),
+    max_proofs: int = typer.Option(50, "--max-proofs", help="Decisions with proofs, at most."),
+    ledger: str | None = LedgerOpt,
+) -> None:
+    """Evidence package for a campaign: JSON/HTML plus a STIX 2.1 bundle for partners."""
+    import json
+
+    from distillguard.events import read_events
+    from distillguard.reports.api import evidence_package
+    from distillguard.reports.cli import database, engine, load_json
+
+    rep = load_json(report)
+
+    def stream() -> Any:
+        for p in events:
+            if not p.is_file():
+                from distillguard.errors import DistillguardError
+
+                raise DistillguardError(f"no such events file: {p}")
+            yield from read_events(p)
+
+    led = _ledger(ledger)
+    try:
+        env, bundle = evidence_package(
+            database(),
+            led,
+            rep,
+            campaign,
+            stream(),
+            engine=engine(),
+            include_prompts=include_prompts,
+            max_proofs=max_proofs,
+        )
+        _emit(env, out, fmt)
+    finally:
+        led.close()
+    p = out / f"stix-{campaign}-{env['report_id']}.json"
+    p.write_text(json.dumps(bundle, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"  wrote {p} ({len(bundle['objects'])} STIX objects)")

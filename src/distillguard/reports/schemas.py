@@ -293,6 +293,90 @@ SECTIONS: dict[str, dict[str, Any]] = {
             "content": {"type": "object"},
         }
     ),
+    "distillation_evidence": obj(
+        {
+            "campaign": obj(
+                {
+                    "id": STR,
+                    "accounts": INT,
+                    "requests": INT,
+                    "reasons": arr(STR),
+                    "strength": {},
+                    "first_flagged_at": req(STR),
+                    "incident": req(STR),
+                }
+            ),
+            "accounts": arr(
+                obj(
+                    {
+                        "account": STR,
+                        "requests": INT,
+                        "score": {},
+                        "verdict": {},
+                        "first_flagged_at": {},
+                        "reasons": arr(STR),
+                        "identity": req({"type": "object"}),
+                        "kyc_record": req({"type": "object"}),
+                        "first_request": {},
+                        "last_request": {},
+                    }
+                )
+            ),
+            "network": obj(
+                {
+                    "subnets": arr(obj({"subnet": STR, "accounts": arr(STR), "requests": INT})),
+                    "user_agents": arr(
+                        obj({"user_agent": STR, "accounts": arr(STR), "requests": INT})
+                    ),
+                    "countries": {"type": "object"},
+                }
+            ),
+            "timeline": obj(
+                {
+                    "first_request": STR,
+                    "last_request": STR,
+                    "hourly_requests": arr(obj({"hour": STR, "requests": INT})),
+                }
+            ),
+            "templates": arr(obj({"template": STR, "accounts": arr(STR), "requests": INT})),
+            "examples": arr(
+                obj(
+                    {
+                        "account": STR,
+                        "ts": STR,
+                        "request_id": {},
+                        "commitment": req(obj({"alg": STR, "digest": STR})),
+                    }
+                )
+            ),
+            "decisions": obj(
+                {
+                    "total": INT,
+                    "included": INT,
+                    "items": arr(
+                        obj(
+                            {
+                                "index": INT,
+                                "account": STR,
+                                "ts": {},
+                                "request_id": {},
+                                "action": STR,
+                                "rule_ids": arr(STR),
+                                "proof": {
+                                    "type": "object",
+                                    "required": ["record", "checkpoint", "hashes", "index"],
+                                },
+                            }
+                        )
+                    ),
+                }
+            ),
+            "ledger": obj(
+                {"origin": STR, "verifier_key": STR, "public_key_pem": STR, "checkpoint": req(STR)}
+            ),
+            "stix": obj({"bundle_id": STR, "objects": INT}),
+        }
+    ),
 }
 
 # Content each law asks for in an incident report (field -> what to write).

@@ -6,6 +6,7 @@ than a 24-hour clock. A naive time is accepted only together with an IANA zone n
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,8 +16,11 @@ from distillguard.errors import DistillguardError
 def parse_time(text: str, tz: str | None = None) -> datetime:
     """An aware UTC datetime from RFC 3339 / ISO 8601 text (`Z` or an offset), or a naive
     time plus an IANA zone (`tz="America/Los_Angeles"`)."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}-\d\d-\d\d(?:[Zz]|[+-]\d\d:\d\d)", text):  # a date with an offset
+        text = text[:10] + "T00:00:00" + text[10:]
     try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise DistillguardError(f"not an ISO 8601 time: {text!r}") from None
     if t.tzinfo is None:
