@@ -101,3 +101,89 @@ def test_postgres_backend_same_behaviour(pg_schema: str, tmp_path: Path) -> None
     again = open_ledger(url=pg_schema, key_path=tmp_path / "k.key")
     assert again.size == 705 and again.append({"n": "x"}) == 705
     again.close()
+
+
+def test_concurrent_appenders_get_dense_indices(make_ledger) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from distillguard.ledger.verify import verify_log
+
+    a, b = make_ledger(), make_ledger()
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def work(led, tag: str) -> None:  # type: ignore[no-untyped-def]
+        for k in range(30):
+            idx = led.append_many([{"w": tag, "k": k, "j": j} for j in range(7)])
+            with lock:
+                got.extend(idx)
+
+    threads = [threading.Thread(target=work, args=(led, t)) for led, t in ((a, "a"), (b, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == list(range(420))
+    a.checkpoint()
+    report = verify_log(b.storage, b.public_key, b.origin)
+    assert report.ok and report.records == 420
+
+
+def test_writer_retries_a_failed_batch_and_reports_a_persistent_failure(dg_home: Path) -> None:
+    led = open_ledger()
+    real = led.storage.append
+    failures = {"left": 2}
+
+    def flaky(build):  # type: ignore[no-untyped-def]
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise DistillguardError("database is locked")
+        return real(build)
+
+    led.storage.append = flaky  # type: ignore[method-assign]
+    w = led.writer(batch_size=10, checkpoint_interval_s=3600)
+    for i in range(25):
+        w.enqueue({"n": i})
+    assert w.flush(timeout=30) == 25  # retried, nothing lost, nothing doubled
+    assert [led.get_record(i)["record"]["n"] for i in range(25)] == list(range(25))
+    failures["left"] = 10**9
+    w.enqueue({"n": "lost?"})
+    with pytest.raises(DistillguardError, match="ledger write failed: database is locked"):
+        w.flush(timeout=30)
+    failures["left"] = 0
+    assert w.flush(timeout=30) == 26  # the record was kept and written once it could be
+    w.close()
+    led.close()
+
+
+def test_expired_payloads_are_purged_without_touching_the_tree(dg_home: Path) -> None:
+    import time
+
+    led = open_ledger()
+    old = led.commit_payload("prompt", "old", retention_days=1)
+    keep = led.commit_payload("prompt", "keep", retention_days=30)
+    led.append_many([{"p": old}, {"p": keep}])
+    root = led.root(2)
+    assert led.purge_expired_payloads(now=time.time() + 2 * 86400) == 1
+    assert led.open_payload(old["payload_id"]) is None
+    assert led.open_payload(keep["payload_id"]) is not None
+    assert led.root(2) == root
+    _check_proof(led.prove_inclusion(0), led.public_key_pem())
+    led.close()
+
+
+def test_tampered_export_is_rejected(dg_home: Path, tmp_path: Path) -> None:
+    from distillguard.errors import VerificationError
+    from distillguard.ledger.export import export_ledger, verify_export
+
+    led = open_ledger()
+    led.append_many([{"n": i} for i in range(9)])
+    led.checkpoint()
+    export_ledger(led, tmp_path / "exp")
+    assert verify_export(tmp_path / "exp", led.public_key) == (9, 9)
+    lines = (tmp_path / "exp" / "records.jsonl").read_bytes().splitlines(keepends=True)
+    lines[4] = lines[4].replace(b'"n":4', b'"n":5')
+    (tmp_path / "exp" / "records.jsonl").write_bytes(b"".join(lines))
+    with pytest.raises(VerificationError, match="do not match the signed checkpoint 9"):
+        verify_export(tmp_path / "exp", led.public_key)
+    led.close()

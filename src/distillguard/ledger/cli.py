@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -91,6 +93,25 @@ def _trusted_pub(led: Ledger, pubkey: Path | None) -> Ed25519PublicKey:
     return pub
 
 
+@contextmanager
+def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for logs of 100,000 records or more."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        f"[progress.description]{what}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=total < 100_000,
+    ) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda n: bar.update(task, completed=n)
+
+
 def _echo_json(obj: Any, output: Path | None) -> None:
     text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
     if output is None:
@@ -154,7 +175,6 @@ def verify_cmd(
 ) -> None:
     """Re-verify every stored record against the signed checkpoints."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from .verify import verify_log
 
@@ -167,23 +187,9 @@ def verify_cmd(
                 "[yellow]note: using the public key stored in the database; pass --pubkey "
                 "with your own copy to rule out a replaced key[/]"
             )
-        head = led.size
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=head < 100_000,
-        ) as bar:
-            task = bar.add_task("verifying", total=head)
+        with _progress(led.size, "verifying") as tick:
             report = verify_log(
-                led.storage,
-                pub,
-                led.origin,
-                trusted_checkpoint=trusted,
-                progress=lambda n: bar.update(task, completed=n),
+                led.storage, pub, led.origin, trusted_checkpoint=trusted, progress=tick
             )
     if report.ok:
         msg = (
@@ -295,8 +301,8 @@ def export_cmd(
     """Export records, checkpoints and the public key for an auditor."""
     from .export import export_ledger
 
-    with _open_ro(db, key) as led:
-        n = export_ledger(led, dest)
+    with _open_ro(db, key) as led, _progress(led.size, "exporting") as tick:
+        n = export_ledger(led, dest, progress=tick)
     typer.echo(f"exported {n} records of {led.origin} to {dest}")
 
 

@@ -4,9 +4,11 @@
 and later mutation by the caller cannot change what is logged) and stamps the time;
 the writer thread appends batches of up to `batch_size` records in one transaction,
 lingering up to `linger_s` to fill a batch. A record is durable once `flush()` returns
-(or `close()`). A failed batch stays at the head of the queue and is retried; `flush()`
-re-raises the failure instead of pretending success. Checkpoints are issued every
-`checkpoint_every` records or `checkpoint_interval_s` seconds, and on `close()`.
+(or `close()`). A failed batch stays at the head of the queue and is retried with
+backoff; `flush()` waits through a transient failure (a locked database) but raises once
+`fail_after` attempts made during the flush have failed, instead of pretending success.
+Checkpoints are issued every `checkpoint_every` records or `checkpoint_interval_s`
+seconds, and on `close()`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class LedgerWriter:
         self._closing = False
         self.closed = False
         self._error: BaseException | None = None
+        self._failures = 0
+        self.fail_after = 5
         self._last_cp_size = -1
         self._last_cp_time = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
@@ -83,11 +87,14 @@ class LedgerWriter:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             target = self._enqueued
+            failures_at_start = self._failures
             pending_payloads = bool(self._payloads)
             self._flush_wanted = True
             self._cond.notify_all()
             while self._durable < target or (pending_payloads and self._payloads):
-                if self._error is not None:
+                if self._error is not None and (
+                    self._failures - failures_at_start >= self.fail_after
+                ):
                     raise DistillguardError(f"ledger write failed: {self._error}")
                 if not self._thread.is_alive():
                     raise DistillguardError("ledger writer thread stopped")
@@ -152,9 +159,10 @@ class LedgerWriter:
                         self._queue.extendleft(reversed(batch))
                         self._payloads[:0] = payloads
                         self._error = exc
+                        self._failures += 1
                         self._cond.notify_all()
                     time.sleep(backoff)
-                    backoff = min(backoff * 2, 2.0)
+                    backoff = min(backoff * 2, 1.0)
                     with self._cond:
                         if self._closing:
                             return
@@ -162,6 +170,7 @@ class LedgerWriter:
                 backoff = 0.05
                 with self._cond:
                     self._error = None
+                    self._failures = 0
                     self._durable += len(batch)
                     self._cond.notify_all()
             self._maybe_checkpoint()
