@@ -3,8 +3,8 @@
 Closed loop: `--concurrency` workers each send the next request as soon as the last one
 finished (fully read, streaming included), for `--count` requests or `--duration`
 seconds. Prints one JSON object: latencies (ms), statuses, elapsed, errors.
-Usage: python loadgen.py URL --model M [--key K] [--stream] [--concurrency C]
-       [--count N | --duration S]
+Usage: python loadgen.py URL --model M [--key K | --keys-file F] [--prompts-file P]
+       [--stream] [--concurrency C] [--count N | --duration S]
 """
 
 from __future__ import annotations
@@ -20,17 +20,28 @@ import orjson
 
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:
-    body = orjson.dumps(
-        {
-            "model": a.model,
-            "messages": [{"role": "user", "content": a.prompt}],
-            "max_tokens": 64,
-            "stream": a.stream,
-        }
-    )
-    headers = {"content-type": "application/json"}
-    if a.key:
-        headers["authorization"] = f"Bearer {a.key}"
+    prompts = [a.prompt]
+    if a.prompts_file:
+        with open(a.prompts_file, encoding="utf-8") as fh:
+            prompts = [line.rstrip("\n") for line in fh if line.strip()]
+    keys = [a.key] if a.key else [""]
+    if a.keys_file:
+        with open(a.keys_file, encoding="utf-8") as fh:
+            keys = [line.strip() for line in fh if line.strip()]
+
+    # Every request has a distinct prompt (a counter), so no cache anywhere can short-cut;
+    # requests rotate over the accounts' keys like traffic from many customers.
+    def body(i: int) -> bytes:
+        return orjson.dumps(
+            {
+                "model": a.model,
+                "messages": [{"role": "user", "content": f"{prompts[i % len(prompts)]} (#{i})"}],
+                "max_tokens": 64,
+                "stream": a.stream,
+            }
+        )
+
+    counter = [0]
     lat: list[float] = []
     statuses: dict[str, int] = {}
     errors: list[str] = []
@@ -48,9 +59,15 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                     return
                 else:
                     remaining[0] -= 1
+                counter[0] += 1
+                data = body(counter[0])
+                headers = {"content-type": "application/json"}
+                key = keys[counter[0] % len(keys)]
+                if key:
+                    headers["authorization"] = f"Bearer {key}"
                 t = time.perf_counter()
                 try:
-                    async with s.post(a.url, data=body, headers=headers) as r:
+                    async with s.post(a.url, data=data, headers=headers) as r:
                         if a.stream:
                             async for _ in r.content.iter_any():
                                 pass
@@ -80,6 +97,8 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--duration", type=float, default=0.0)
     ap.add_argument("--prompt", default="What is 17 * 23? Explain briefly.")
+    ap.add_argument("--prompts-file", default="", help="one prompt per line")
+    ap.add_argument("--keys-file", default="", help="one API key per line (rotated)")
     a = ap.parse_args()
     try:
         import uvloop

@@ -166,7 +166,14 @@ def _load_guard(parts: Parts, cfg: GatewayConfig) -> None:
         except ImportError:
             log.warning("distillguard.guard.InputGuard missing: guard verdicts are 'allow'")
         else:
-            parts.guard_check = InputGuard.default().check
+            try:
+                guard = InputGuard.default()
+            except DistillguardError as exc:  # configured but broken: refuse to start
+                raise DistillguardError(
+                    f"the input guard failed to load ({exc}); fix it, or set [rules] guard = "
+                    "false (DISTILLGUARD_RULES_GUARD=false) to run without it"
+                ) from None
+            parts.guard_check = guard.check
             parts.active["guard"] = True
 
 

@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from time import monotonic, perf_counter
+from time import monotonic, perf_counter, time
 from typing import Any
 
 import orjson
@@ -198,6 +198,8 @@ class GatewayApp:
         self.ready = False
         self.in_flight = 0
         self._ctx_cache: dict[int, tuple[Any, dict[str, Any], float]] = {}
+        self._ts_cache: tuple[int, str] = (0, "")
+        self._children: dict[tuple[str, ...], Any] = {}
         self._admin: Any = None
         if parts.admin_app is not None:
             from starlette.applications import Starlette
@@ -405,7 +407,7 @@ class GatewayApp:
             "ip": r.ip,
             "endpoint": r.endpoint,
             "model": route.name,
-            "time": format_ts(datetime.now(UTC)),
+            "time": self._now_rfc3339(),
         }
         ctx["model"] = {
             "name": route.name,
@@ -422,9 +424,29 @@ class GatewayApp:
         ctx["guard"] = guard
         return ctx
 
-    def _guard(self, r: _Req) -> dict[str, Any]:
+    def _now_rfc3339(self) -> str:
+        """The current time as RFC 3339, formatted at most once per millisecond."""
+        ms = int(time() * 1000)
+        if ms != self._ts_cache[0]:
+            self._ts_cache = (ms, format_ts(datetime.fromtimestamp(ms / 1000, UTC)))
+        return self._ts_cache[1]
+
+    def _upstream_hist(self, model: str) -> Any:
+        child = self._children.get(("u", model))
+        if child is None:
+            child = self._children[("u", model)] = self.metrics.upstream_latency.labels(model)
+        return child
+
+    def _count(self, key: tuple[str, ...], metric: Any) -> None:
+        """Increment a labelled counter through a cache of its children (labels() is slow)."""
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*key[1:])
+        child.inc()
+
+    def _guard(self, r: _Req, route: ModelRoute) -> dict[str, Any]:
         check = self.parts.guard_check
-        if check is None or r.endpoint == EMBEDDINGS:
+        if check is None or r.endpoint == EMBEDDINGS or not route.guard:
             return {"verdict": "allow", "family": None}
         msgs = r.messages if r.prompt is None else [{"role": "user", "content": r.prompt}]
         v = check(msgs)
@@ -445,9 +467,8 @@ class GatewayApp:
         reasons = list(getattr(d, "reasons", ()) or ())
         r.rule_ids = [str(x.rule_id) for x in reasons]
         r.reason_codes = [str(getattr(x, "reason_code", "") or "") for x in reasons]
-        self.metrics.decisions.labels(
-            r.action, next((c for c in r.reason_codes if c), "none")
-        ).inc()
+        reason = next((c for c in r.reason_codes if c), "none")
+        self._count(("d", r.action, reason), self.metrics.decisions)
         return d
 
     def _refusal(self, d: Any, r: _Req) -> ApiError:
@@ -518,7 +539,7 @@ class GatewayApp:
         data = self._parse_json(await self._read_body(receive, clen))
         route = self._route(data, r.endpoint, r)
         self._extract(data, r)
-        ctx = self._context(base, r, route, self._guard(r))
+        ctx = self._context(base, r, route, self._guard(r, route))
         r.ctx = ctx
         d = self._decide(ctx, r)
         if r.action in REFUSING:
@@ -556,7 +577,7 @@ class GatewayApp:
             else:
                 raw = await resp.read()
                 r.upstream_s = perf_counter() - t_call
-                self.metrics.upstream_latency.labels(route.name).observe(r.upstream_s)
+                self._upstream_hist(route.name).observe(r.upstream_s)
                 await self._relay_body(raw, send, r, route)
         finally:
             r.in_upstream = False
@@ -727,7 +748,7 @@ class GatewayApp:
     ) -> None:
         t_hdr = perf_counter()
         r.upstream_s = t_hdr - t_call
-        self.metrics.upstream_latency.labels(route.name).observe(r.upstream_s)
+        self._upstream_hist(route.name).observe(r.upstream_s)
         st = None
         if r.transforms and self.parts.stream_transformer is not None:
             st = self.parts.stream_transformer(r.transforms)
@@ -854,7 +875,7 @@ class GatewayApp:
         total = now - r.t0
         r.upstream_s = r.upstream_time(now)
         m = self.metrics
-        m.responses.labels(r.endpoint, str(r.status)).inc()
+        self._count(("r", r.endpoint, str(r.status)), m.responses)
         m.overhead.observe(max(0.0, total - r.upstream_s))
         response: dict[str, Any] = {
             "status": r.status,

@@ -95,6 +95,9 @@ class ModelRoute:
     upstream_model: str = ""  # name at the upstream; default: the public name
     api_key_env: str = ""  # env var holding the upstream key (never put keys in the file)
     classification: str = ""  # override of the rule pack's model class
+    # Run the input guard on this model's prompts (off only for models without hidden
+    # reasoning to protect, e.g. embedding or small non-reasoning models).
+    guard: bool = True
     endpoints: tuple[str, ...] = ENDPOINTS
     api_key: str = field(default="", repr=False)
 
@@ -180,6 +183,7 @@ def _route(name: str, spec: Any, env: dict[str, str]) -> ModelRoute:
         upstream_model=str(spec.get("upstream_model", "")),
         api_key_env=str(spec.get("api_key_env", "")),
         classification=str(spec.get("classification", "")),
+        guard=_coerce(spec.get("guard", True), True, f'[models."{name}"] guard'),
         endpoints=tuple(eps),
     )
     if not r.url.startswith(("http://", "https://")):

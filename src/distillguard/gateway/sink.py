@@ -168,6 +168,10 @@ class EventSink:
             self.written += len(batch)
             self._idle.notify_all()
         for item in batch:  # consumers after the durable write; their failures are theirs
+            # Hand the GIL back to the event loop between events: this thread is CPU-bound
+            # (detector, ledger hashing) and would otherwise stall requests for a whole
+            # switch interval at a time.
+            time.sleep(0)
             if item.authenticated and self.detect is not None:
                 try:
                     self.detect(item.event)
