@@ -225,7 +225,8 @@ class AccountState:
         if n == 0:
             return out
         top_dom = max(range(len(DOMAINS)), key=self.domains.__getitem__)
-        templ = [k for k, c in self.templates.items() if c >= 3]
+        need = max(3.0, 0.05 * n)  # a template wraps a real share of the traffic
+        templ = [k for k, c in self.templates.items() if c >= need]
         harvest_pct = round(100 * self.n_harvest / n)
         if self.n_harvest:
             s = (
