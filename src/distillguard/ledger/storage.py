@@ -237,20 +237,24 @@ class SQLiteStorage(Storage):
             except sqlite3.Error as exc:
                 raise _db_error(str(self.path), exc) from None
 
-    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run fn(connection) in one IMMEDIATE (write-locked) transaction."""
         with self._wlock:
             c = self._w
             try:
                 c.execute("BEGIN IMMEDIATE")
                 try:
-                    n = c.executemany(sql, rows).rowcount
+                    result = fn(c)
                     c.execute("COMMIT")
                 except BaseException:
                     c.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
                 raise _db_error(str(self.path), exc) from None
-            return int(n)
+            return result
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return int(self._write(lambda c: c.executemany(sql, rows).rowcount))
 
     def initialise(self) -> None:
         with self._wlock:
@@ -267,30 +271,20 @@ class SQLiteStorage(Storage):
         return int(rows[0][0]) >= 5
 
     def append(self, build: Callable[[int], Batch]) -> int:
-        with self._wlock:
-            c = self._w
-            try:
-                c.execute("BEGIN IMMEDIATE")
-                try:
-                    size = int(c.execute("SELECT size FROM ledger_head WHERE id = 1").fetchone()[0])
-                    batch = build(size)
-                    if batch.records:
-                        c.executemany(
-                            "INSERT INTO ledger_records (idx, leaf, nodes, body) "
-                            "VALUES (?, ?, ?, ?)",
-                            batch.records,
-                        )
-                    if batch.payloads:
-                        c.executemany(INSERT_PAYLOAD, batch.payloads)
-                    new_size = size + len(batch.records)
-                    c.execute("UPDATE ledger_head SET size = ? WHERE id = 1", (new_size,))
-                    c.execute("COMMIT")
-                except BaseException:
-                    c.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise _db_error(str(self.path), exc) from None
+        def run(c: sqlite3.Connection) -> int:
+            size = int(c.execute("SELECT size FROM ledger_head WHERE id = 1").fetchone()[0])
+            batch = build(size)
+            c.executemany(
+                "INSERT INTO ledger_records (idx, leaf, nodes, body) VALUES (?, ?, ?, ?)",
+                batch.records,
+            )
+            if batch.payloads:
+                c.executemany(INSERT_PAYLOAD, batch.payloads)
+            new_size = size + len(batch.records)
+            c.execute("UPDATE ledger_head SET size = ? WHERE id = 1", (new_size,))
             return new_size
+
+        return int(self._write(run))
 
     def _hash_rows(self, idxs: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
         if not idxs:
