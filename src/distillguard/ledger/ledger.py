@@ -33,8 +33,8 @@ FORMAT = "distillguard-ledger/1"
 INCLUSION_TYPE = "distillguard.ledger.inclusion/v1"
 CONSISTENCY_TYPE = "distillguard.ledger.consistency/v1"
 DEFAULT_RETENTION_DAYS = 365.0
-CACHE_LEVEL = 6  # nodes over >= 64 records: 1/64 of the log, ~1 MB per million records
-CACHE_MAX = 1_000_000
+CACHE_LEVEL = 4  # nodes over >= 16 records: 1/16 of the log, ~11 MB per million records
+CACHE_MAX = 250_000  # about 45 MB at most
 
 
 def _b64(b: bytes) -> str:
