@@ -66,10 +66,25 @@ def write_file(path: Path, size: int, header: bool = True) -> None:
             left -= k
 
 
+CPU: list[float] = []  # CPU seconds (all threads + children) of the last `timed` call
+
+
+def _cpu() -> float:
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+
+
 def timed(fn: object, *a: object, **kw: object) -> float:
+    """Wall seconds of one call; its CPU seconds go to CPU[-1] (robust to a busy machine)."""
+    c = _cpu()
     t = time.perf_counter()
     fn(*a, **kw)  # type: ignore[operator]
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    CPU.append(_cpu() - c)
+    return wall
 
 
 def bench_sign(model: Path, work: Path, reps: int) -> dict[str, object]:
@@ -94,6 +109,7 @@ def bench_sign(model: Path, work: Path, reps: int) -> dict[str, object]:
             check=True, capture_output=True,
         )  # fmt: skip
 
+    cpu: dict[int, list[float]] = {id(ours): [], id(api): [], id(cli_t): []}
     run_ours()  # warm the page cache and imports
     for i in range(reps):
         order = [(run_ours, ours), (run_api, api), (run_cli, cli_t)]
@@ -101,6 +117,7 @@ def bench_sign(model: Path, work: Path, reps: int) -> dict[str, object]:
             order.reverse()
         for fn, acc in order:
             acc.append(timed(fn))
+            cpu[id(acc)].append(CPU[-1])
     for sig in ("ours.sig", "api.sig", "cli.sig"):
         verifying.Config().use_elliptic_key_verifier(public_key=pub).verify(model, work / sig)
     ver = [timed(signing.verify_model, model, work / "ours.sig", public_key=pub) for _ in range(2)]
@@ -113,6 +130,9 @@ def bench_sign(model: Path, work: Path, reps: int) -> dict[str, object]:
         "model_signing_api_s": m["api"],
         "model_signing_cli_s": m["cli"],
         "ours_verify_s": statistics.median(ver),
+        "ours_cpu_s": statistics.median(cpu[id(ours)]),
+        "model_signing_api_cpu_s": statistics.median(cpu[id(api)]),
+        "model_signing_cli_cpu_s": statistics.median(cpu[id(cli_t)]),
         "speedup_vs_api": m["api"] / m["ours"],
         "speedup_vs_cli": m["cli"] / m["ours"],
         "reps": reps,
@@ -128,6 +148,7 @@ def bench_vault(src: Path, work: Path, reps: int) -> dict[str, object]:
     shm = Path(tempfile.mkdtemp(prefix="dgw-bench-", dir="/dev/shm"))
     names = ("aes_mem", "cp_tmpfs", "enc_tmpfs", "dec_tmpfs", "dec_stream")
     res: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
     aead = AESGCM(os.urandom(32))
     chunk = BLOCK[: 8 * MiB]
 
@@ -138,19 +159,24 @@ def bench_vault(src: Path, work: Path, reps: int) -> dict[str, object]:
     try:
         for _ in range(reps):
             res["aes_mem"].append(size // len(chunk) * len(chunk) / GB / timed(enc_mem))
+            cpu["aes_mem"].append(CPU[-1] * GB / (size // len(chunk) * len(chunk)))
             res["cp_tmpfs"].append(size / GB / timed(shutil.copyfile, src, shm / "copy"))
+            cpu["cp_tmpfs"].append(CPU[-1] * GB / size)
             (shm / "copy").unlink()
             enc = shm / "w.dgv"
             res["enc_tmpfs"].append(
                 size / GB / timed(vault.encrypt_file, src, enc, kek, durable=False)
             )
+            cpu["enc_tmpfs"].append(CPU[-1] * GB / size)
             out = shm / "w.out"
             res["dec_tmpfs"].append(
                 size / GB / timed(vault.decrypt_file, enc, out, kek, durable=False)
             )
+            cpu["dec_tmpfs"].append(CPU[-1] * GB / size)
             out.unlink()
             with open(os.devnull, "wb") as null:
                 res["dec_stream"].append(size / GB / timed(vault.decrypt_to_stream, enc, null, kek))
+                cpu["dec_stream"].append(CPU[-1] * GB / size)
             enc.unlink()
             vault.envelope_path(enc).unlink()
 
@@ -175,6 +201,7 @@ def bench_vault(src: Path, work: Path, reps: int) -> dict[str, object]:
     for k, v in res.items():
         out_d[f"{k}_GBps_median"] = statistics.median(v)
         out_d[f"{k}_GBps_best"] = max(v)
+        out_d[f"{k}_cpu_s_per_GB"] = statistics.median(cpu[k])
     out_d |= {
         "disk_copy_fsync_GBps": size / GB / cp_t,
         "disk_enc_fsync_GBps": size / GB / enc_t,
@@ -228,36 +255,41 @@ def bench_rss(work: Path, sizes: list[int]) -> list[dict[str, object]]:
 def markdown(r: dict[str, Any]) -> str:
     """The tables pasted into docs/benchmarks.md."""
     sg, v = r["sign"], r["vault"]
+    la = r["machine"]["loadavg_at_start"][0], r["machine"]["loadavg_at_end"][0]
     lines = [
+        f"Machine: {r['machine']['cpus']} CPUs, 1-minute load average {la[0]:.1f} at start, "
+        f"{la[1]:.1f} at end (other jobs share the machine).",
+        "",
         f"Hash-and-sign, {sg['files']} safetensors files, {sg['bytes'] / GB:.1f} GB, EC P-256, "
         f"median of {sg['reps']}:",
         "",
-        "| tool | seconds | GB/s | ours is faster by |",
-        "|---|---|---|---|",
+        "| tool | wall s | GB/s | ours is faster by | CPU s |",
+        "|---|---|---|---|---|",
     ]
-    for label, key in (("distillguard `sign_model`", "ours_s"),
-                       ("model-signing 1.1.1 API", "model_signing_api_s"),
-                       ("`model_signing sign key` (CLI)", "model_signing_cli_s")):  # fmt: skip
-        t = sg[key]
+    for label, key in (("distillguard `sign_model`", "ours"),
+                       ("model-signing 1.1.1 API", "model_signing_api"),
+                       ("`model_signing sign key` (CLI)", "model_signing_cli")):  # fmt: skip
+        t = sg[key + "_s"]
         lines.append(f"| {label} | {t:.2f} | {sg['bytes'] / GB / t:.2f} | "
-                     f"{t / sg['ours_s']:.2f}x |")  # fmt: skip
+                     f"{t / sg['ours_s']:.2f}x | {sg[key + '_cpu_s']:.2f} |")  # fmt: skip
     lines += [
         "",
         f"Vault, one {v['bytes'] / GB:.1f} GB file, {v['reps']} repetitions (GB/s, median / best):",
         "",
-        "| operation | median | best |",
-        "|---|---|---|",
+        "| operation | median | best | CPU s per GB |",
+        "|---|---|---|---|",
     ]
     for label, key in (("baseline: AES-256-GCM in memory, 1 thread, no I/O", "aes_mem"),
                        ("baseline: plain copy to tmpfs", "cp_tmpfs"),
                        ("encrypt file -> tmpfs", "enc_tmpfs"),
                        ("decrypt file -> tmpfs", "dec_tmpfs"),
                        ("decrypt file -> stream (/dev/null)", "dec_stream")):  # fmt: skip
-        lines.append(f"| {label} | {v[key + '_GBps_median']:.2f} | {v[key + '_GBps_best']:.2f} |")
+        lines.append(f"| {label} | {v[key + '_GBps_median']:.2f} | {v[key + '_GBps_best']:.2f} "
+                     f"| {v[key + '_cpu_s_per_GB']:.2f} |")  # fmt: skip
     lines += [
-        f"| disk: `cp` + fsync (baseline) | {v['disk_copy_fsync_GBps']:.2f} | |",
-        f"| disk: encrypt + fsync | {v['disk_enc_fsync_GBps']:.2f} | |",
-        f"| disk: decrypt + fsync | {v['disk_dec_fsync_GBps']:.2f} | |",
+        f"| disk: `cp` + fsync (baseline) | {v['disk_copy_fsync_GBps']:.2f} | | |",
+        f"| disk: encrypt + fsync | {v['disk_enc_fsync_GBps']:.2f} | | |",
+        f"| disk: decrypt + fsync | {v['disk_dec_fsync_GBps']:.2f} | | |",
         "",
         "Peak RSS of encrypt + decrypt (file and stream) + hash in a fresh process:",
         "",
@@ -274,7 +306,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--total-gb", type=float, default=2.0, help="size of the model folder")
     ap.add_argument("--shards", type=int, default=4, help="safetensors files in the folder")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=5, help="vault repetitions")
+    ap.add_argument("--sign-reps", type=int, default=3, help="hash-and-sign repetitions")
     ap.add_argument("--dir", type=Path, default=None, help="work folder on disk (default /tmp)")
     ap.add_argument("--json", type=Path, default=None, help="also write results here")
     args = ap.parse_args()
@@ -288,14 +321,19 @@ def main() -> None:
             write_file(model / f"model-{i + 1:05d}-of-{args.shards:05d}.safetensors", shard)
         assert formats.inspect_artifact(next(model.iterdir())).format == "safetensors"
         results = {
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "sign": bench_sign(model, work, args.reps),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": sys.version.split()[0],
+                "loadavg_at_start": os.getloadavg(),
+            },
+            "sign": bench_sign(model, work, args.sign_reps),
             "vault": bench_vault(next(iter(sorted(model.iterdir()))), work, args.reps),
         }
         biggest = min(total, 2 * 1024 * MiB) if args.total_gb <= 2 else total
         results["rss"] = bench_rss(work, [biggest // 8, biggest // 2, biggest])
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    results["machine"]["loadavg_at_end"] = os.getloadavg()  # type: ignore[index]
     print(json.dumps(results, indent=1))
     print(markdown(results))
     if args.json:

@@ -164,3 +164,20 @@ def test_incident_deadlines_follow_classification(reg: Registry, engine: object)
     assert "raise" not in due  # not in force yet
     small = _classify(reg, engine, 1e24)
     assert classify.incident_deadlines(small, engine, found) == []
+
+
+def test_publishing_reclassifies_with_history(tmp_path: Path, engine: object) -> None:
+    from distillguard.weights.deps import Audit
+    from distillguard.weights.service import WeightsService
+
+    svc = WeightsService(Database(f"sqlite:///{tmp_path / 's.db'}"), engine=engine,
+                         audit=Audit(None))  # fmt: skip
+    ref = svc.reg.add_version("pub", "1")
+    svc.reg.add_compute(ref, "pretraining", 2e26, source="log", recorded_by="t")
+    assert svc.classify("pub@1")[0].get("us_4e091").status == "controlled"
+    c = svc.set_published("pub@1", True, actor="cfo")
+    assert c.get("us_4e091").status == "not_controlled"
+    assert c.get("eu_gpai_systemic_risk").in_scope  # publication does not lift the EU presumption
+    triggers = [h["trigger"] for h in classify.history(svc.reg, ref)]
+    assert triggers == ["manual", "published_change"]
+    svc.db.close()

@@ -197,3 +197,22 @@ def test_safetensors_inspection(tmp_path: Path) -> None:
     bad.write_bytes((10**9).to_bytes(8, "little") + b"{}")
     with pytest.raises(DistillguardError, match="not a valid safetensors"):
         formats.inspect_artifact(bad)
+
+
+def test_large_file_hash_path_matches_model_signing(tmp_path: Path) -> None:
+    """Files >= 64 MiB go through the memory-mapped path; digests must not change."""
+    from model_signing import hashing as ms_hashing
+
+    model = tmp_path / "big"
+    model.mkdir()
+    big = model / "w.bin"
+    with open(big, "wb") as fh:  # sparse 65 MiB with data at both ends
+        fh.write(b"head")
+        fh.truncate(65 << 20)
+        fh.seek((65 << 20) - 4)
+        fh.write(b"tail")
+    seen: list[int] = []
+    ours = signing.hash_model(model, progress=seen.append)
+    assert sum(seen) == 65 << 20
+    assert ours.files[0].sha256 == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert ours.to_library() == ms_hashing.Config().hash(model)

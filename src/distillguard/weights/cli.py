@@ -272,6 +272,15 @@ def compute_cmd(
     _print_classification(c)
 
 
+@app.command()
+def publish(
+    spec: str = typer.Argument(..., help="MODEL@VERSION"),
+    unpublish: bool = typer.Option(False, "--unpublish", help="Mark as not published."),
+) -> None:
+    """Record that a version's weights are published (or not) and re-classify."""
+    _print_classification(_svc().set_published(spec, not unpublish, actor=_actor()))
+
+
 @app.command("classify")
 def classify_cmd(
     spec: str | None = typer.Argument(None, help="MODEL[@VERSION]; omit with --all."),

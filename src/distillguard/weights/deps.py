@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,24 +98,34 @@ class LedgerSink(Protocol):
 
 
 class Audit:
-    """Appends weights events to the compliance ledger when one is configured."""
+    """Appends weights events to the compliance ledger when one is configured.
 
-    def __init__(self, ledger: LedgerSink | None) -> None:
+    The default ledger is opened on the first record, so read-only commands never touch
+    it; a ledger that is configured but fails raises (callers write the record inside
+    their transaction, so nothing changes without its record).
+    """
+
+    def __init__(
+        self, ledger: LedgerSink | None, opener: Callable[[], LedgerSink] | None = None
+    ) -> None:
         self.ledger = ledger
+        self._opener = opener
 
     @classmethod
     def open_default(cls) -> Audit:
-        """The default ledger (DISTILLGUARD_LEDGER_URL / data dir); none if it cannot open."""
+        """The default ledger (DISTILLGUARD_LEDGER_URL / data dir), opened lazily."""
         if os.environ.get("DISTILLGUARD_WEIGHTS_NO_LEDGER"):
             return cls(None)
         try:
             from distillguard.ledger import open_ledger
-
-            return cls(open_ledger())
         except ImportError:
             return cls(None)
+        return cls(None, open_ledger)
 
     def record(self, kind: str, **fields: Any) -> int | None:
+        if self.ledger is None and self._opener is not None:
+            self.ledger = self._opener()
+            self._opener = None
         if self.ledger is None:
             return None
         rec = {"type": f"weights.{kind}", **fields}

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from distillguard.errors import DistillguardError
 from distillguard.store import Database
 from distillguard.weights import classify, deps, formats, signing, vault
+from distillguard.weights.classify import Classification
 from distillguard.weights.keys import KeyProvider
 from distillguard.weights.registry import REVIEW_DAYS, Registry, VersionRef, iso, now
 
@@ -81,7 +82,7 @@ class WeightsService:
         storage: str = "local-disk",
         key_holder: str | None = None,
         workers: int | None = None,
-    ) -> tuple[VersionRef, classify.Classification]:
+    ) -> tuple[VersionRef, Classification]:
         """Hash and inspect every file, record artifacts, compute and the first custody entry."""
         man = signing.hash_model(path, workers=workers)
         files = []
@@ -118,7 +119,7 @@ class WeightsService:
             )  # fmt: skip
         return ref, c
 
-    def add_compute(self, spec: str, entry: ComputeEntry, *, actor: str) -> classify.Classification:
+    def add_compute(self, spec: str, entry: ComputeEntry, *, actor: str) -> Classification:
         ref = self.reg.resolve(spec)
         with self.db.transaction():
             self.reg.add_compute(
@@ -135,7 +136,7 @@ class WeightsService:
 
     def classify(
         self, spec: str, *, at: datetime | None = None, trigger: str = "manual"
-    ) -> tuple[classify.Classification, bool]:
+    ) -> tuple[Classification, bool]:
         ref = self.reg.resolve(spec)
         if at is not None:  # a what-if for another date: shown, not stored in the history
             return classify.classify(self.reg, self.engine, ref, at), False
@@ -147,6 +148,18 @@ class WeightsService:
                     pack_hash=c.pack_hash, trigger=trigger, classification=_summary(c),
                 )  # fmt: skip
         return c, changed
+
+    def set_published(self, spec: str, published: bool, *, actor: str) -> Classification:
+        """Record that the weights were (un)published; re-classify (EAR 734.7(a))."""
+        ref = self.reg.resolve(spec)
+        with self.db.transaction():
+            self.reg.set_published(ref, published)
+            c, _ = classify.reclassify(self.reg, self.engine, ref, "published_change")
+            self.audit.record(
+                "published", model=ref.model, version=ref.version, published=published,
+                actor=actor, classification=_summary(c),
+            )  # fmt: skip
+        return c
 
     def reclassify_all(self, trigger: str = "pack_change") -> list[tuple[str, bool]]:
         out = []
@@ -332,5 +345,5 @@ class WeightsService:
         return found
 
 
-def _summary(c: classify.Classification) -> dict[str, Any]:
+def _summary(c: Classification) -> dict[str, Any]:
     return {r.regime: r.status for r in c.regimes} | {"total_flop": c.total_flop}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import secrets
 import struct
@@ -34,6 +35,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -238,13 +240,28 @@ def read_header(path: Path) -> Header:
 # -- the chunk engine ---------------------------------------------------------------------
 
 
-def _pread_exact(fd: int, buf: memoryview, offset: int) -> None:
-    got = 0
-    while got < len(buf):
-        n = os.preadv(fd, [buf[got:]], offset + got)
-        if n == 0:
-            raise VerificationError("file ended early (truncated while reading)")
-        got += n
+@contextmanager
+def _mapped(fd: int, size: int) -> Iterator[memoryview]:
+    """A read-only memory map of the input: AES reads the page cache directly.
+
+    Measured here, pread into a buffer cost as much CPU as the encryption itself (an
+    extra copy per byte); the map halves the CPU per GB. Known cost: a file truncated by
+    someone else while we read raises SIGBUS; outputs are still only temporary files.
+    """
+    if size == 0:
+        yield memoryview(b"")
+        return
+    m = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+    m.madvise(mmap.MADV_SEQUENTIAL)
+    view = memoryview(m)
+    try:
+        yield view
+    finally:
+        view.release()
+        # a slice may still be referenced by an exception's traceback: the map is then
+        # closed when that traceback is freed
+        with suppress(BufferError):
+            m.close()
 
 
 def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
@@ -320,20 +337,18 @@ def encrypt_file(
         local = threading.local()
 
         def job(i: int) -> int:
-            bufs = getattr(local, "bufs", None)
-            if bufs is None:  # per-thread buffers: no allocation (or page faults) per chunk
-                bufs = local.bufs = (bytearray(chunk_size), bytearray(chunk_size + 2 * TAG))
+            out = getattr(local, "out", None)
+            if out is None:  # a per-thread output buffer: no allocation per chunk
+                out = local.out = memoryview(bytearray(chunk_size + 2 * TAG))
             off = i * chunk_size
             ln = min(chunk_size, size - off)
-            src_view = memoryview(bufs[0])[:ln]
-            out_view = memoryview(bufs[1])
-            _pread_exact(src_fd, src_view, off)
             enc = Cipher(aes, modes.GCM(header.nonce(i))).encryptor()
             enc.authenticate_additional_data(header.ad(i, i == n - 1))
-            done = enc.update_into(src_view, out_view)
+            with src_map[off : off + ln] as piece:
+                done = enc.update_into(piece, out)
             enc.finalize()
-            out_view[done : done + TAG] = enc.tag
-            _pwrite_all(dst_fd, out_view[: done + TAG], hlen + off + i * TAG)
+            out[done : done + TAG] = enc.tag
+            _pwrite_all(dst_fd, out[: done + TAG], hlen + off + i * TAG)
             return ln
 
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -341,9 +356,10 @@ def encrypt_file(
         dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             _pwrite_all(dst_fd, header.raw, 0)
-            for _, ln in _bounded(job, n, workers, 2 * workers):
-                if progress:
-                    progress(ln)
+            with _mapped(src_fd, size) as src_map:
+                for _, ln in _bounded(job, n, workers, 2 * workers):
+                    if progress:
+                        progress(ln)
             if os.fstat(src_fd).st_size != size:
                 raise DistillguardError(f"{src} changed size while being encrypted")
             if durable:
@@ -398,16 +414,15 @@ def iter_decrypted(
         local = threading.local()
 
         def job(i: int) -> bytes:
-            bufs = getattr(local, "bufs", None)
-            if bufs is None:
-                bufs = local.bufs = (bytearray(cs + TAG), bytearray(cs + TAG))
+            out_view = getattr(local, "out", None)
+            if out_view is None:
+                out_view = local.out = memoryview(bytearray(cs + TAG))
             ln = min(cs, header.plaintext_size - i * cs)
-            view = memoryview(bufs[0])[: ln + TAG]
-            out_view = memoryview(bufs[1])
-            _pread_exact(fd, view, hlen + i * (cs + TAG))
-            dec = Cipher(aes, modes.GCM(header.nonce(i), bytes(view[ln:]))).decryptor()
-            dec.authenticate_additional_data(header.ad(i, i == n - 1))
-            done = dec.update_into(view[:ln], out_view)
+            start = hlen + i * (cs + TAG)
+            with src_map[start : start + ln + TAG] as view, view[:ln] as body:
+                dec = Cipher(aes, modes.GCM(header.nonce(i), bytes(view[ln:]))).decryptor()
+                dec.authenticate_additional_data(header.ad(i, i == n - 1))
+                done = dec.update_into(body, out_view)
             try:
                 dec.finalize()  # checks the tag; nothing below runs for a forged chunk
             except InvalidTag:
@@ -420,8 +435,9 @@ def iter_decrypted(
                 return b""
             return bytes(out_view[:done])
 
-        for _, pt in _bounded(job, n, workers, 2 * workers):
-            yield pt
+        with _mapped(fd, header.ciphertext_size) as src_map:
+            for _, pt in _bounded(job, n, workers, 2 * workers):
+                yield pt
     finally:
         os.close(fd)
 
