@@ -252,3 +252,28 @@ def test_screening_targets_cover_owners_parents_and_resellers(ids: IdentityServi
     }
     assert [t.role for t in screening_targets(ids, solo.id)] == ["account_holder"]
     assert screening_targets(ids, acct_id) == []  # a member is covered by its organisation
+
+
+def test_concurrent_creates_of_one_name_conflict_cleanly(make_ids) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from distillguard.identity import ConflictError
+
+    services = [make_ids() for _ in range(4)]
+    outcomes: list[str] = []
+    start = threading.Barrier(len(services))
+
+    def create(s: IdentityService) -> None:
+        start.wait()
+        try:
+            s.create_org("Same Name Ltd", "GB")
+            outcomes.append("created")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=create, args=(s,)) for s in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict"] * 3 + ["created"]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -33,6 +36,17 @@ from distillguard.identity.schema import STATEMENTS
 from distillguard.store.db import Database
 from distillguard.store.quotas import Limits
 
+
+def _is_integrity_error(exc: Exception) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, psycopg.IntegrityError)
+
+
 # Who is making changes, recorded in the audit trail; set with `ACTOR.set(...)` (the CLI,
 # the admin API per request) or left at its default for library callers.
 ACTOR: ContextVar[str | None] = ContextVar("distillguard_identity_actor", default=None)
@@ -49,6 +63,20 @@ class IdentityRecords:
         self._pepper = key_pepper
         # versions this process wrote (already applied to its own cache when committed)
         self._own_versions: set[int] = set()
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A write transaction; a uniqueness race lost to another writer is a ConflictError."""
+        try:
+            with self.db.transaction():
+                yield
+        except DistillguardError:
+            raise
+        except Exception as exc:
+            if _is_integrity_error(exc):
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConflictError(f"conflicting concurrent change: {first}") from None
+            raise
 
     def _invalidate(
         self, *, key_hashes: list[str] | None = None, subjects: list[str | None] | None = None
@@ -128,7 +156,7 @@ class IdentityRecords:
         parent = v.opt_text(parent_name, "parent_name", max_len=300)
         allow = v.str_list(list(allowlists), "allowlists")
         cols = limit_columns(limits, "limits")
-        with self.db.transaction():
+        with self._write():
             if self.db.query_one("SELECT id FROM identity_orgs WHERE name = ?", (name,)):
                 raise ConflictError(f"an organisation named {name!r} already exists")
             org_id = self._new_id("org", id)
@@ -196,7 +224,7 @@ class IdentityRecords:
         self, ref: str, action: str, cols: dict[str, Any], detail: dict[str, Any]
     ) -> Org:
         org = self.get_org(ref)
-        with self.db.transaction():
+        with self._write():
             if (
                 "name" in cols
                 and cols["name"] != org.name
@@ -254,7 +282,7 @@ class IdentityRecords:
             raise DistillguardError("type 'organization' needs an organisation (org_id)")
         if kind == "individual" and org is not None:
             raise DistillguardError("an individual account cannot belong to an organisation")
-        with self.db.transaction():
+        with self._write():
             acct_id = self._new_id("acct", id)
             ts = now_iso()
             self.db.execute(
@@ -320,7 +348,7 @@ class IdentityRecords:
         self, account_id: str, action: str, cols: dict[str, Any], detail: dict[str, Any]
     ) -> Account:
         acct = self.get_account(account_id)
-        with self.db.transaction():
+        with self._write():
             self._set("identity_accounts", acct.id, cols)
             self._log(action, account_id=acct.id, org_id=acct.org_id, detail=jsonable(detail))
         self._invalidate(subjects=[acct.id])
@@ -394,7 +422,7 @@ class IdentityRecords:
             raise NotFoundError(f"no account or organisation {subject_id!r}")
         sid = acct.id if acct else org.id  # type: ignore[union-attr]
         data = orjson.dumps(rec.to_dict()).decode()
-        with self.db.transaction():
+        with self._write():
             if (
                 self.db.execute(
                     "UPDATE identity_kyc SET record = ?, updated_at = ? WHERE subject_id = ?",
@@ -437,7 +465,7 @@ class IdentityRecords:
         plaintext = generate_key(env)
         digest = hash_key(plaintext, self._pepper)
         key_id = f"key_{secrets.token_hex(8)}"
-        with self.db.transaction():
+        with self._write():
             self.db.execute(
                 "INSERT INTO identity_keys (id, account_id, key_hash, display_prefix, name,"
                 " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -459,7 +487,7 @@ class IdentityRecords:
         if row is None:
             raise NotFoundError(f"no API key {key_id!r}")
         if row["revoked_at"] is None:
-            with self.db.transaction():
+            with self._write():
                 self.db.execute(
                     "UPDATE identity_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                     (now_iso(), key_id),
