@@ -113,7 +113,7 @@ async def measure(n: int) -> None:
         route = app._route(data, CHAT, r)
         app._extract(data, r)
         t2 = pc()
-        guard = app._guard(r)
+        guard = app._guard(r, route)
         t3 = pc()
         ctx = app._context(base, r, route, guard)
         r.ctx = ctx

@@ -201,6 +201,23 @@ def main() -> None:
             )
         )
         targets["distillguard"] = (f"http://127.0.0.1:{dp}/v1/chat/completions", key)
+        # The same gateway without the input guard: shows what the guard's CPU costs.
+        dp2 = free_port()
+        procs.append(
+            subprocess.Popen(
+                [str(dg), "serve", "--config", str(cfg), "--port", str(dp2)],
+                env={
+                    **env,
+                    "DISTILLGUARD_RULES_GUARD": "false",
+                    # same accounts, its own ledger and event file (one writer per ledger)
+                    "DISTILLGUARD_STORE_DATABASE_URL": f"sqlite:///{tmp / 'distillguard.db'}",
+                    "DISTILLGUARD_STORE_HOME": str(tmp / "noguard"),
+                    "DISTILLGUARD_STORE_EVENTS_JSONL": str(tmp / "noguard" / "events.jsonl"),
+                },
+                stderr=open(tmp / "gateway-noguard.log", "wb"),  # noqa: SIM115
+            )
+        )
+        targets["distillguard, guard off"] = (f"http://127.0.0.1:{dp2}/v1/chat/completions", key)
 
         use_litellm = LITELLM.exists() and not a.no_litellm
         if use_litellm:
@@ -222,7 +239,7 @@ def main() -> None:
             base = url.rsplit("/v1/", 1)[0]
             if name == "LiteLLM proxy":
                 wait_http(base + "/health/liveliness", timeout=180)
-            elif name == "distillguard":
+            elif name.startswith("distillguard"):
                 wait_http(base + "/readyz")
             # warm-up (connections, caches, JIT-free but lazy imports)
             loadgen(url, k, stream=False, conc=4, count=100)
@@ -246,7 +263,7 @@ def main() -> None:
                 }
                 r = results[name][mode]
                 print(
-                    f"{mode:6} {name:14} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
+                    f"{mode:6} {name:24} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
                     f"{r['rps']:.0f} req/s  {r['tput_statuses']}",
                     flush=True,
                 )
