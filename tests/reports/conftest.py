@@ -91,7 +91,7 @@ def frontier_db(db: Database) -> Database:
         result="uplift below the framework threshold",
         mitigations="refusal training; classifier on bio prompts",
         evaluator="Third Party Evals Ltd",
-        performed_at=parse_time("2026-10-01T00:00:00Z"),
+        performed_at=parse_time("2026-10-20T00:00:00Z"),
     )
     st.set_profile(
         name="Acme AI",

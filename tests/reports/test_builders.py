@@ -211,3 +211,46 @@ def test_invalid_report_is_not_signed(frontier_db: Database, ledger: Any, key: A
     with pytest.raises(DistillguardError, match="schema"):
         api.publish(frontier_db, ledger, {"kind": "eu_annex_xi", "sections": {}}, key)
     assert ledger.size == size and ReportsStore(frontier_db).reports() == []
+
+
+def test_sb53_internal_use_summary(frontier_db: Database, engine: RuleEngine) -> None:
+    from distillguard.reports.sb53_summary import build_sb53_internal_use_summary
+
+    doc = build_sb53_internal_use_summary(frontier_db, engine, AT)
+    validate(doc)
+    s = doc["sections"]
+    assert s["period"] == {
+        "start": "2026-10-15T00:00:00Z",
+        "end": "2027-01-15T00:00:00Z",
+        "due": "2027-01-15T00:00:00Z",
+    }
+    [m] = s["models"]  # mini (3e23) is no frontier model
+    assert m["model"] == "frontier-x"
+    # the Oct 20 CBRN assessment lies in the period Oct 15 - Jan 15
+    assert [a["area"] for a in m["assessments"]] == ["cbrn"]
+    assert _fields(doc) == {"/sections/models/0/internal_use"}
+    later = build_sb53_internal_use_summary(frontier_db, engine, parse_time("2027-02-01T00:00Z"))
+    assert "/sections/models/0/assessments" in _fields(later)  # nothing Jan 15 - Apr 15
+
+
+def test_filing_the_bis_notice_meets_incident_clocks(
+    frontier_db: Database, engine: RuleEngine, ledger: Any, key: Any
+) -> None:
+    from distillguard.reports.clocks import due_items
+    from distillguard.reports.incidents import open_incident
+
+    iid = open_incident(
+        frontier_db, engine.reference, "weight_exfiltration", parse_time("2026-11-19T00:00:00Z")
+    )
+    env = api.quarterly_notice(frontier_db, engine, ledger, AT, key)
+    assert env["report"]["sections"]["weight_incidents"][0]["id"] == iid
+
+    def bis_rows() -> list[Any]:
+        return [d for d in due_items(frontier_db, engine.reference, AT) if d.regime == "bis_702_7"]
+
+    assert {d.source for d in bis_rows()} == {"incident", "periodic"}
+    assert api.mark_filed(frontier_db, engine, env["report_id"], AT) == [iid]
+    [periodic] = bis_rows()  # the incident's BIS clock is met; the next quarter is owed
+    assert periodic.source == "periodic" and periodic.due == parse_time("2027-04-15T00:00Z")
+    with pytest.raises(DistillguardError, match="no report"):
+        api.mark_filed(frontier_db, engine, "rpt_nope")

@@ -145,7 +145,9 @@ def test_nearest_deadline_gauge(engine: RuleEngine, db: Database) -> None:
     ref = engine.reference
     t0 = parse_time("2027-05-01T00:00:00Z")
     now = t0 + timedelta(hours=30)
-    # periodic BIS notice only: next quarterly date after now
+    assert nearest_deadline_seconds(db, engine, now) is None  # nothing binds an empty org
+    _qualifying_cluster(db)
+    # periodic BIS notice only (a qualifying cluster binds 702.7): next quarterly date
     s = nearest_deadline_seconds(db, engine, now)
     assert s == (datetime(2027, 7, 15, tzinfo=UTC) - now).total_seconds()
     open_incident(db, ref, "critical_safety_incident", t0, imminent=True)
@@ -154,8 +156,20 @@ def test_nearest_deadline_gauge(engine: RuleEngine, db: Database) -> None:
     assert nearest_deadline_seconds(db, ref, now) == s
 
 
+def _qualifying_cluster(db: Database) -> None:
+    ReportsStore(db).add_cluster(
+        "iad-1",
+        location="Ashburn",
+        accelerator="H100",
+        accelerator_count=65536,
+        interconnect_gbps=3200,
+        peak_ops_per_s=1.3e20,
+    )
+
+
 def test_periodic_bis_overdue_after_missed_quarter(engine: RuleEngine, db: Database) -> None:
     st = ReportsStore(db)
+    _qualifying_cluster(db)
     st.add_report(
         {
             "id": "r1",
@@ -204,3 +218,29 @@ def test_date_with_offset_is_midnight_there() -> None:
     assert parse_time("2027-01-01-05:00") == datetime(2027, 1, 1, 5, tzinfo=UTC)
     with pytest.raises(DistillguardError, match="no timezone"):
         parse_time("2027-01-01")
+
+
+def test_periodic_obligations_apply_only_when_covered(engine: RuleEngine, db: Database) -> None:
+    from distillguard.weights.registry import Registry
+
+    now = parse_time("2027-05-01T00:00:00Z")
+    st = ReportsStore(db)
+    # a cluster below the 1e20 ops/s threshold does not bind BIS 702.7
+    st.add_cluster(
+        "lab",
+        location="lab",
+        accelerator="L40S",
+        accelerator_count=64,
+        interconnect_gbps=400,
+        peak_ops_per_s=2.3e16,
+    )
+    assert due_items(db, engine.reference, now) == []
+    reg = Registry(db)
+    v = reg.add_version("frontier-x", "1")
+    reg.add_compute(v, "pretraining", 1.2e26, source="logs", recorded_by="t")
+    regimes = {(d.regime, d.event) for d in due_items(db, engine.reference, now)}
+    # a 1.2e26 model binds BIS and (revenue unknown: fail closed) SB 53's summaries
+    assert regimes == {("bis_702_7", "quarterly_notice"), ("sb53", "internal_use_risk_summary")}
+    st.set_profile(revenue_usd=1e8)  # not a large developer
+    regimes = {(d.regime, d.event) for d in due_items(db, engine.reference, now)}
+    assert regimes == {("bis_702_7", "quarterly_notice")}

@@ -42,6 +42,46 @@ def quarterly_notice(
     return publish(db, ledger, build_bis_notice(db, engine, at or datetime.now(UTC)), key)
 
 
+def internal_use_summary(
+    db: Database,
+    engine: Any,
+    ledger: Any,
+    at: datetime | None = None,
+    key: Ed25519PrivateKey | None = None,
+) -> dict[str, Any]:
+    """The SB 53 three-monthly internal-use risk summary due next after `at`, signed."""
+    from distillguard.reports.sb53_summary import build_sb53_internal_use_summary
+
+    doc = build_sb53_internal_use_summary(db, engine, at or datetime.now(UTC))
+    return publish(db, ledger, doc, key)
+
+
+def mark_filed(db: Database, engine: Any, report_id: str, at: datetime | None = None) -> list[str]:
+    """Record that a report was filed. A periodic report also meets the same-date clock of
+    every open incident that was waiting for it (e.g. a weight exfiltration's BIS notice).
+    Returns the incidents whose clock it met."""
+    from distillguard.errors import DistillguardError
+    from distillguard.reports.clocks import PERIODIC_KINDS, incident_plan
+    from distillguard.reports.timeutil import iso
+
+    store = ReportsStore(db)
+    rows = [r for r in store.reports() if r["id"] == report_id]
+    if not rows:
+        raise DistillguardError(f"no report {report_id!r}")
+    when = at or datetime.now(UTC)
+    store.mark_filed(report_id, when)
+    clock = PERIODIC_KINDS.get(rows[0]["kind"])
+    met: list[str] = []
+    if clock is None:
+        return met
+    for inc in store.incidents(status="open"):
+        for d in incident_plan(engine.reference, store, inc).deadlines:
+            if (d.regime, d.event) == clock and iso(d.due) == rows[0]["subject"]:
+                store.file(inc["id"], d.regime, d.event, at=when, report_id=report_id)
+                met.append(inc["id"])
+    return met
+
+
 def model_report(
     db: Database,
     engine: Any,

@@ -93,6 +93,21 @@ _model_command("eu-annex-xi", "EU AI Act Annex XI model documentation.")
 _model_command("eu-notice", "EU two-week notice: the model crossed the systemic-risk threshold.")
 
 
+@build_app.command("sb53-summary")
+def build_sb53_summary(
+    out: Path = OutOpt, fmt: str = FmtOpt, at: str | None = AtOpt, ledger: str | None = LedgerOpt
+) -> None:
+    """SB 53 summary of internal-use catastrophic-risk assessments (three-monthly)."""
+    from distillguard.reports.api import internal_use_summary
+    from distillguard.reports.cli import database, engine, when
+
+    led = _ledger(ledger)
+    try:
+        _emit(internal_use_summary(database(), engine(), led, when(at)), out, fmt)
+    finally:
+        led.close()
+
+
 @build_app.command("incident")
 def build_incident(
     incident: str = typer.Argument(...),
@@ -166,11 +181,11 @@ def mark_filed(
     at: str | None = typer.Option(None, "--at"),
 ) -> None:
     """Record that a generated report was filed with the authority."""
-    from distillguard.reports.cli import database, when
-    from distillguard.reports.store import ReportsStore
+    from distillguard.reports.api import mark_filed as _mark
+    from distillguard.reports.cli import database, engine, when
 
-    ReportsStore(database()).mark_filed(report, when(at))
-    typer.echo(f"marked {report} filed")
+    met = _mark(database(), engine(), report, when(at))
+    typer.echo(f"marked {report} filed" + (f"; met the clock of {', '.join(met)}" if met else ""))
 
 
 def list_reports(

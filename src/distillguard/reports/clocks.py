@@ -16,10 +16,18 @@ from datetime import datetime
 from typing import Any
 
 from distillguard.errors import DistillguardError
+from distillguard.reports.applicability import applies
 from distillguard.reports.store import ReportsStore
 from distillguard.reports.timeutil import from_iso, iso
 from distillguard.rules.reference import IncidentClock, Reference
 from distillguard.store import Database
+
+# Periodic report kinds -> the (regime, event) calendar clock a filed report satisfies.
+PERIODIC_KINDS = {
+    "bis_702_7_quarterly_notice": ("bis_702_7", "quarterly_notice"),
+    "sb53_internal_use_summary": ("sb53", "internal_use_risk_summary"),
+}
+REPORT_KIND_OF = {v: k for k, v in PERIODIC_KINDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +164,19 @@ def incident_plan(ref: Reference, store: ReportsStore, inc: dict[str, Any]) -> C
 def periodic(ref: Reference, store: ReportsStore, now: datetime) -> list[Deadline]:
     """Standing obligations: calendar clocks (BIS quarterly notices) and the framework review.
 
-    A calendar clock is owed at its next date after the due date the last filed report of
-    that kind covered (its `subject`), or after now when none was filed; so a skipped
-    quarter shows as overdue.
+    A calendar clock is owed only where it applies (`applicability.applies`), and then at
+    its next date after the due date the last filed report of that kind covered (its
+    `subject`), or after now when none was filed; so a skipped quarter shows as overdue.
     """
     out: list[Deadline] = []
     for regime, clocks in ref.incident_clocks.items():
         for c in clocks:
             if not c.dates or not c.meta.in_force(now.timestamp()):
                 continue
-            filed = store.reports(f"{regime}_{c.event}", filed_only=True)
+            if not applies(store.db, ref, regime, now):
+                continue
+            kind = REPORT_KIND_OF.get((regime, c.event), f"{regime}_{c.event}")
+            filed = store.reports(kind, filed_only=True)
             since = from_iso(filed[-1]["subject"]) if filed else now
             out.append(
                 Deadline(

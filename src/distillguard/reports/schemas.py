@@ -293,6 +293,22 @@ SECTIONS: dict[str, dict[str, Any]] = {
             "content": {"type": "object"},
         }
     ),
+    "sb53_internal_use_summary": obj(
+        {
+            "period": obj({"start": TIME, "end": TIME, "due": TIME}),
+            "developer": obj({"name": req(STR), "contacts": req(arr(CONTACT))}),
+            "models": arr(
+                obj(
+                    {
+                        "model": STR,
+                        "version": STR,
+                        "internal_use": req(STR),
+                        "assessments": req(arr(EVALUATION)),
+                    }
+                )
+            ),
+        }
+    ),
     "distillation_evidence": obj(
         {
             "campaign": obj(
