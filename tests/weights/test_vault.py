@@ -235,3 +235,14 @@ def test_any_single_bit_flip_is_refused(
     with pytest.raises(VerificationError):
         vault.decrypt_file(enc, work / "out.bin", kek)
     assert not (work / "out.bin").exists()
+
+
+def test_stream_chunks_are_recycled_safely(tmp_path: Path, kek: keys.LocalKeyFile) -> None:
+    """Many more chunks than buffers: every chunk streamed in order, none overwritten."""
+    src = _plain(tmp_path, 40 * CHUNK + 123)
+    enc = tmp_path / "w.dgv"
+    vault.encrypt_file(src, enc, kek, chunk_size=CHUNK)
+    for workers in (1, 2, 4):
+        buf = io.BytesIO()
+        assert vault.decrypt_to_stream(enc, buf, kek, workers=workers) == 40 * CHUNK + 123
+        assert buf.getvalue() == src.read_bytes()

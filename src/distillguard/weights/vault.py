@@ -29,6 +29,7 @@ import hashlib
 import json
 import mmap
 import os
+import queue
 import secrets
 import struct
 import threading
@@ -396,14 +397,20 @@ def _check_size(path: Path, fd: int, header: Header) -> None:
 
 def iter_decrypted(
     src: Path, dek: bytes, header: Header, *, workers: int = 2, write_fd: int = -1
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     """Yield authenticated plaintext chunks in order; raises VerificationError on any defect.
 
     A chunk is yielded only after its tag has been checked; a stream consumer must still
-    treat an exception as "discard everything" (the earlier chunks were genuine). With
+    treat an exception as "discard everything" (the earlier chunks were genuine). Each
+    yielded view is valid until the next one is requested (buffers are recycled, so no
+    chunk is copied twice): write it out, or copy it, before asking for more. With
     `write_fd`, workers write each verified chunk at its offset themselves (parallel I/O)
-    and yield b"".
+    and yield empty views.
     """
+    window = 2 * max(1, workers)
+    pool: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+    for _ in range(window + 2):  # in flight + the one the consumer holds + spare
+        pool.put(memoryview(bytearray(header.chunk_size + TAG)))
     fd = os.open(src, os.O_RDONLY)
     try:
         _check_size(src, fd, header)
@@ -411,33 +418,39 @@ def iter_decrypted(
         n = header.n_chunks
         hlen = len(header.raw)
         cs = header.chunk_size
-        local = threading.local()
 
-        def job(i: int) -> bytes:
-            out_view = getattr(local, "out", None)
-            if out_view is None:
-                out_view = local.out = memoryview(bytearray(cs + TAG))
-            ln = min(cs, header.plaintext_size - i * cs)
-            start = hlen + i * (cs + TAG)
-            with src_map[start : start + ln + TAG] as view, view[:ln] as body:
-                dec = Cipher(aes, modes.GCM(header.nonce(i), bytes(view[ln:]))).decryptor()
-                dec.authenticate_additional_data(header.ad(i, i == n - 1))
-                done = dec.update_into(body, out_view)
+        def job(i: int) -> tuple[memoryview, int]:
+            out_view = pool.get()
             try:
-                dec.finalize()  # checks the tag; nothing below runs for a forged chunk
-            except InvalidTag:
-                raise VerificationError(
-                    f"{src}: chunk {i} of {n} failed authentication: the file was altered, "
-                    "reordered, truncated or extended"
-                ) from None
-            if write_fd >= 0:
-                _pwrite_all(write_fd, out_view[:done], i * cs)
-                return b""
-            return bytes(out_view[:done])
+                ln = min(cs, header.plaintext_size - i * cs)
+                start = hlen + i * (cs + TAG)
+                with src_map[start : start + ln + TAG] as view, view[:ln] as body:
+                    tag = bytes(view[ln:])
+                    dec = Cipher(aes, modes.GCM(header.nonce(i), tag)).decryptor()
+                    dec.authenticate_additional_data(header.ad(i, i == n - 1))
+                    done = dec.update_into(body, out_view)
+                try:
+                    dec.finalize()  # checks the tag; nothing below runs for a forged chunk
+                except InvalidTag:
+                    raise VerificationError(
+                        f"{src}: chunk {i} of {n} failed authentication: the file was "
+                        "altered, reordered, truncated or extended"
+                    ) from None
+                if write_fd >= 0:
+                    _pwrite_all(write_fd, out_view[:done], i * cs)
+                    done = 0
+            except BaseException:
+                pool.put(out_view)
+                raise
+            return out_view, done
 
+        held: memoryview | None = None
         with _mapped(fd, header.ciphertext_size) as src_map:
-            for _, pt in _bounded(job, n, workers, 2 * workers):
-                yield pt
+            for _, (buf, done) in _bounded(job, n, workers, window):
+                if held is not None:
+                    pool.put(held)
+                held = buf
+                yield buf[:done]
     finally:
         os.close(fd)
 
