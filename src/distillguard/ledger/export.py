@@ -35,6 +35,8 @@ def export_ledger(led: Ledger, dest: Path, progress: Callable[[int], None] | Non
     cps = led.storage.checkpoints()
     n = 0
     if dest.suffix == ".jsonl":
+        if dest.exists():
+            raise DistillguardError(f"{dest} already exists; export to a new file")
         dest.parent.mkdir(parents=True, exist_ok=True)
         with dest.open("wb") as f:
             head = {

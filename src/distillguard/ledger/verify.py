@@ -161,31 +161,28 @@ def verify_log(
     low_bad: list[merkle.NodeKey] = []
     bad_nodes = 0
     pos = 0
+    extend = leaves.extend
 
-    def add_leaf(h: bytes) -> bytes:
-        nonlocal pos
-        leaves.extend(h)
-        n, x, done = pos, h, b""
+    def add_filler(at: int) -> None:  # a missing record: keep later positions aligned
+        extend(b"\0" * 32)
+        n, x = at, b"\0" * 32
         while n & 1:
             x = sha(b"\x01" + pop() + x).digest()
-            done += x
             n >>= 1
         push(x)
-        pos += 1
-        if pos in want_roots:
-            roots[pos] = merkle.fold(frontier)
-        return done
+        if at + 1 in want_roots:
+            roots[at + 1] = merkle.fold(frontier)
 
-    filler = b"\0" * 32
     for rows in storage.iter_records(0, chunk):
         for idx, leaf, nodes, body in rows:
-            if idx >= head:
-                problem(idx, f"record {idx} lies beyond the head size {head} (inserted)")
-                continue
             if idx != pos:
+                if idx >= head:
+                    problem(idx, f"record {idx} lies beyond the head size {head} (inserted)")
+                    continue
                 problem(pos, f"records {pos}..{idx - 1} are missing (deleted)", idx - 1)
                 while pos < idx:
-                    add_leaf(filler)
+                    add_filler(pos)
+                    pos += 1
             h = sha(b"\x00" + body).digest()
             if h != leaf:
                 problem(idx, f"record {idx} does not match its leaf hash (modified)")
@@ -196,7 +193,20 @@ def verify_log(
                             "(one was inserted or moved)", idx)  # fmt: skip
                 else:
                     problem(idx, f"record at position {idx} carries index {claimed} (moved)")
-            done = add_leaf(h)
+            if idx >= head:
+                problem(idx, f"record {idx} lies beyond the head size {head} (inserted)")
+                continue
+            # the frontier append, inlined: this loop runs once per record
+            extend(h)
+            n, x, done = idx, h, b""
+            while n & 1:
+                x = sha(b"\x01" + pop() + x).digest()
+                done += x
+                n >>= 1
+            push(x)
+            pos = idx + 1
+            if pos in want_roots:
+                roots[pos] = merkle.fold(frontier)
             if done != nodes:
                 bad_nodes += 1
                 level = 1
