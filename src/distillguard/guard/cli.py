@@ -109,15 +109,17 @@ def train_cmd(
 def eval_cmd(
     output: Path = typer.Option(Path("guard-eval.json"), help="Full results as JSON"),
     per_family: int = typer.Option(300, help="Generated attack prompts per family"),
-    heldout: Path | None = typer.Option(
-        None, help="Held-out attack/benign JSONL (bench/guard/data/heldout.jsonl)"
+    heldout: list[Path] = typer.Option(
+        [], help="Held-out attack/benign JSONL files (e.g. bench/guard/data/heldout2.jsonl)"
     ),
 ) -> None:
     """Leave-one-family-out, benign false alarms, distill sets, leak detector, costs."""
     from distillguard.guard import evaluate
 
     res = evaluate.run(
-        per_family=per_family, heldout=heldout, progress=lambda s: typer.echo(f"  {s}", err=True)
+        per_family=per_family,
+        heldout={p.stem: p for p in heldout},
+        progress=lambda s: typer.echo(f"  {s}", err=True),
     )
     with _open_out(output) as f:
         json.dump(res, f, indent=2, ensure_ascii=False)

@@ -167,7 +167,10 @@ def input_cost(guard: InputGuard, n: int = 3000) -> dict[str, Any]:
 
 
 def run(
-    *, per_family: int = 300, heldout: Path | None = None, progress: Progress = lambda s: None
+    *,
+    per_family: int = 300,
+    heldout: dict[str, Path] | None = None,
+    progress: Progress = lambda s: None,
 ) -> dict[str, Any]:
     """The whole input-guard benchmark (train, cross-validate, leave-one-family-out)."""
     t0 = time.perf_counter()
@@ -190,8 +193,7 @@ def run(
     }
     result["benign"] = eval_benign(model, cv, guard, progress)
     result["distill"] = eval_distill(guard, progress)
-    if heldout is not None:
-        result["heldout"] = eval_heldout(guard, heldout)
+    result["heldout"] = {name: eval_heldout(guard, p) for name, p in (heldout or {}).items()}
     result["leak"] = leak_eval(progress=progress)
     result["output_cost"] = output_cost(progress)
     progress("input cost")
@@ -231,7 +233,8 @@ def leak_eval(n: int = 2000, progress: Progress = lambda s: None) -> dict[str, A
     if sp is not None:
         longs = [t for t in T.read_prompts(sp) if 600 <= len(t) <= 6000][:300]
         m = len(longs)
-        others = longs[1:] + longs[:1]
+        half = len(longs) // 2  # far apart in the file: other conversations, not follow-ups
+        others = longs[half:] + longs[:half]
         for i, (t, o) in enumerate(zip(longs, others, strict=True)):
             for kind, text in leak_variants(t, i).items():
                 extra[kind] = extra.get(kind, 0) + det.check(t, text).leaked
@@ -359,10 +362,11 @@ def markdown(res: dict[str, Any]) -> str:
             for k in dt:
                 dt[k] += r[k]
         L.append(f"| **all** | {dt['n']} | {dt['block']} | {dt['flag']} |")
-    h = res.get("heldout")
-    if h:
+    for name, h in (res.get("heldout") or {}).items():
+        if not h:
+            continue
         L.append(
-            f"\n**Held-out wordings written last, other style, never tuned on**: {h['attacks']} attacks, "
+            f"\n**Held-out wordings `{name}`**: {h['attacks']} attacks, "
             f"{h['attacks_caught_rate']:.1%} blocked or flagged ({h['attacks_blocked_rate']:.1%} blocked); "
             f"{h['benign']} hard benign, {h['benign_alarms']} false alarms."
         )

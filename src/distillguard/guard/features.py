@@ -58,9 +58,9 @@ _COMMON_WORDS = (
 _COMMON = frozenset(_COMMON_WORDS.split())
 
 NGRAM_MIN, NGRAM_MAX = 3, 5
-WINDOW = 150  # characters each side of an anchor kept from a long prompt
+WINDOW = 120  # characters each side of an anchor kept from a long prompt
 WHOLE_TEXT_BELOW = 1200  # shorter texts are analysed whole
-MAX_ANCHORS = 16
+MAX_ANCHORS = 10
 
 PAIRS: tuple[tuple[str, str, int], ...] = (
     ("hidden", "tgt", 60),

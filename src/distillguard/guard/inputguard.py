@@ -36,6 +36,7 @@ _TRANSLATE = lexicon.cue("translate")
 _SUMMARY = lexicon.cue("summarise")
 GRAY_LOW_FACTOR = 0.5
 LONG_TEXT = 1500
+STAGE2_WINDOWS = 6
 MAX_CHARS = 32000  # beyond this only the head and tail are scanned (and the request is marked)
 
 
@@ -166,8 +167,13 @@ class InputGuard:
         p, x = self.score_text(text)
         m = self.model
         stage = 1
+        if x.decoded:
+            # decode-then-score: the decoded request on its own, without the gibberish
+            # and the "decode this" wrapper diluting it
+            p = max(p, self.score_text("\n".join(x.decoded))[0])
+        strong = x.hits["tgt_strong"] or x.hits["hidden"]
         tgt = sorted(x.hits["tgt_strong"] + x.hits["tgt_weak"])
-        if tgt and (
+        if tgt and strong and (
             m.flag_threshold * GRAY_LOW_FACTOR <= p < m.block_threshold
             or (len(text) > LONG_TEXT and p < m.flag_threshold)
         ):
@@ -188,10 +194,10 @@ class InputGuard:
         """Stage 2: score a window around each target word on its own; the worst counts."""
         best = 0.0
         end = -1
-        for a in anchors[:64]:
+        for a in anchors[:STAGE2_WINDOWS]:
             if a < end:
                 continue
-            lo, end = max(0, a - 250), a + 250
+            lo, end = max(0, a - 200), a + 200
             pw, _ = self.score_text(norm[lo:end])
             best = max(best, pw)
         return best

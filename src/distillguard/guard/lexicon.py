@@ -53,13 +53,8 @@ LEXICON: dict[str, list[str]] = {
         r"thought tokens?",
         r"what (?:went|was going) (?:on )?(?:through|in) your (?:head|mind)",
         r"(?:assistant|ai|model|bot|asistente|assistente|assistent|ассистент|модель)\s*\((?:thinking|thoughts?|reasoning|internal|scratchpad|cot|pensando|razonando|pensamiento|r[ée]flexion|pens[ée]e|denkt|gedanken|размышля\w*|думает|мысли)\)",
-        "助手（思考）",
-        "助手(思考)",
-        "助手（推理）",
-        "アシスタント（思考）",
-        "アシスタント(思考)",
-        "المساعد (يفكر)",
-        "어시스턴트 (생각)",
+        r"\(\s*(?:thinking|thoughts?|reasoning|internal|思考|推理|思考中|考え中|размышляет|думает|denkt|pensando|r[ée]flexion|يفكر|생각|생각 중)\s*\)",
+        "思考部分", "思考の部分", "推理部分", "思考パート",
         r"thinking (?:part|portion|bit)",
         r"how you (?:really|actually|internally|truly) (?:got|arrived|reached|came|decided|worked)",
         r"internally (?:arriv|reach|decid|work|conclud)",
@@ -1054,7 +1049,7 @@ CATEGORIES: tuple[str, ...] = tuple(LEXICON)
 # dict, and run the few patterns filed under it anchored at that position. Patterns
 # without a literal start (a handful) run as one ordinary regex per category.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD_START = re.compile(rf"[^\W\d_{_CJK}][^\W{_CJK}]*|[{_CJK}]|[<`\[#]")
+_WORD_START = re.compile(rf"[^\W\d_{_CJK}][^\W{_CJK}]*|[{_CJK}]|[<`\[#(]")
 
 
 def _keys(pat: str) -> list[str] | None:
