@@ -173,9 +173,13 @@ class InputGuard:
             p = max(p, self.score_text("\n".join(x.decoded))[0])
         strong = x.hits["tgt_strong"] or x.hits["hidden"]
         tgt = sorted(x.hits["tgt_strong"] + x.hits["tgt_weak"])
-        if tgt and strong and (
-            m.flag_threshold * GRAY_LOW_FACTOR <= p < m.block_threshold
-            or (len(text) > LONG_TEXT and p < m.flag_threshold)
+        if (
+            tgt
+            and strong
+            and (
+                m.flag_threshold * GRAY_LOW_FACTOR <= p < m.block_threshold
+                or (len(text) > LONG_TEXT and p < m.flag_threshold)
+            )
         ):
             stage = 2
             p = max(p, self._max_window(x.normalised, tgt))
