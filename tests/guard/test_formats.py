@@ -73,3 +73,10 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     p.write_text("{not json")
     with pytest.raises(DistillguardError):
         FormatRegistry.load(p)
+
+
+def test_known_fields_are_stripped_even_if_not_learned() -> None:
+    fmt = learn_format([resp("<think>a</think>b")])  # a tag model
+    body = resp("<think>x</think>answer", reasoning_content="surprise field")
+    msg = apply_response_transforms(body, ["strip_reasoning"], fmt)["choices"][0]["message"]  # type: ignore[index]
+    assert msg == {"role": "assistant", "content": "answer"}

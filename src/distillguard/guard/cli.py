@@ -137,9 +137,8 @@ def learn_format_cmd(
 ) -> None:
     """Learn which field or tags a model uses for reasoning and store it in the config."""
     from distillguard.guard.formats import FormatRegistry, learn_format
-    from distillguard.paths import data_dir
 
-    path = config or data_dir() / "reasoning_formats.json"
+    path = config or FormatRegistry.default_path()
     if not samples.is_file():
         raise DistillguardError(f"samples file not found: {samples}")
     objs: list[dict[str, Any]] = []

@@ -54,6 +54,13 @@ class ReasoningFormat:
             if not _TAG_NAME.match(t):
                 raise DistillguardError(f"invalid reasoning tag name {t!r} (letters, digits, _-)")
 
+    @property
+    def all_fields(self) -> frozenset[str]:
+        """Fields to strip: the learned ones plus every known reasoning field (a field
+        never belongs in an answer, so stripping the known ones too is free and fails
+        closed when an upstream changes format)."""
+        return frozenset(self.fields) | frozenset(DEFAULT_FIELDS)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "fields": list(self.fields),
@@ -182,6 +189,13 @@ class FormatRegistry:
                 raise DistillguardError(f"reasoning format config: entry {name!r} is not a table")
             reg.set(str(name), ReasoningFormat.from_dict(entry))
         return reg
+
+    @classmethod
+    def default_path(cls) -> Path:
+        """`<data_dir>/reasoning_formats.json`, where `guard learn-format` writes by default."""
+        from distillguard.paths import data_dir
+
+        return data_dir() / "reasoning_formats.json"
 
     @classmethod
     def load(cls, path: Path) -> FormatRegistry:

@@ -168,7 +168,8 @@ class TransformReport:
 def _pop_reasoning_fields(msg: dict[str, Any], fmt: ReasoningFormat) -> tuple[str, str | None]:
     parts: list[str] = []
     first_str_field: str | None = None
-    for f in [k for k in msg if k in fmt.fields]:  # a delta has one or two keys: scan those
+    fields = fmt.all_fields
+    for f in [k for k in msg if k in fields]:  # a delta has one or two keys: scan those
         v = msg.pop(f)
         t = _field_text(v)
         if t:
