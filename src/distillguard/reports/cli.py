@@ -90,19 +90,21 @@ def due(
     if as_json:
         emit_json({"at": now.isoformat(), "items": [d.to_dict(now) for d in items]})
         return
-    table = Table(title=f"Reports due (at {now.isoformat(timespec='seconds')})")
-    for col in ("status", "due (UTC)", "left", "regime", "report", "incident", "kind"):
-        table.add_column(col)
+    table = Table(title=f"Reports due at {now.strftime('%Y-%m-%d %H:%M')} UTC")
+    table.add_column("status", no_wrap=True)
+    table.add_column("due (UTC)", no_wrap=True)
+    table.add_column("left", no_wrap=True)
+    table.add_column("report (regime.clock)")
+    table.add_column("for")
     for d in items:
         st = d.status(now)
+        clock = f"{d.regime}.{d.event}" + (f" #{d.occurrence}" if d.occurrence > 1 else "")
         table.add_row(
             f"[bold red]{st}[/]" if st == "overdue" else st,
             d.due.strftime("%Y-%m-%d %H:%M"),
             _left((d.due - now).total_seconds()),
-            d.regime,
-            d.event + (f" #{d.occurrence}" if d.occurrence > 1 else ""),
-            d.incident_id or "-",
-            d.kind or "-",
+            clock,
+            f"{d.incident_id} ({d.kind})" if d.incident_id else (d.kind or "periodic"),
         )
     Console().print(table)
     if not items:
@@ -122,6 +124,7 @@ def incident_open(
     """Open an incident by hand; print the deadlines it starts."""
     from distillguard.reports.clocks import plan
     from distillguard.reports.incidents import open_incident
+    from distillguard.reports.timeutil import iso
 
     ref = engine().reference
     t0 = when(discovered, tz)
@@ -139,9 +142,9 @@ def incident_open(
             }
         )
         return
-    typer.echo(f"opened {iid} ({kind}, discovered {t0.isoformat()})")
+    typer.echo(f"opened {iid} ({kind}, discovered {iso(t0)})")
     for d in p.deadlines:
-        typer.echo(f"  {d.regime}.{d.event}: due {d.due.isoformat()} [{d.verification}]")
+        typer.echo(f"  {d.regime}.{d.event}: due {iso(d.due)} [{d.verification}]")
     for s in p.not_in_force:
         typer.echo(f"  {s['regime']}.{s['event']}: not in force (from {s['effective_from']})")
 

@@ -149,6 +149,13 @@ def profile_set(
     revenue: float | None = typer.Option(None, "--revenue-usd", help="Prior-year revenue."),
     revenue_year: int | None = typer.Option(None, "--revenue-year"),
     contact: list[str] = typer.Option([], "--contact", help="ROLE:NAME:EMAIL (repeatable)."),
+    website: str | None = typer.Option(None, "--website"),
+    physical: str | None = typer.Option(
+        None, "--security-physical", help="Physical protection of training and weights."
+    ),
+    cyber: str | None = typer.Option(
+        None, "--security-cyber", help="Cybersecurity protection of training and weights."
+    ),
 ) -> None:
     """Set organisation profile fields (history kept)."""
     contacts = None
@@ -167,6 +174,9 @@ def profile_set(
         revenue_usd=revenue,
         revenue_year=revenue_year,
         contacts=contacts,
+        website=website,
+        security_physical=physical,
+        security_cyber=cyber,
     )
     from distillguard.reports.cli import emit_json
 
