@@ -136,7 +136,7 @@ def test_full_flow(client: TestClient, ids: IdentityService) -> None:
         ("post", "/admin/orgs", {"name": "X", "hq_country": "US", "ceo": "y"}, 400,
          "invalid_request", "'ceo' was unexpected"),
         ("post", "/admin/orgs", {"name": "X", "hq_country": "UK"}, 400, "invalid_request",
-         "use GB"),
+         "did you mean GB"),
         ("post", "/admin/orgs", {"name": "X"}, 400, "invalid_request", "hq_country"),
         ("post", "/admin/orgs", [1, 2], 400, "invalid_request", "not of type 'object'"),
         ("post", "/admin/orgs", {"name": "X", "hq_country": "US", "limits": {"rpm": -1}}, 400,

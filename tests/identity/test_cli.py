@@ -87,7 +87,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"name": "x", "emails": ["nope"]}')
     for args, message in [
-        (["orgs", "create", "X", "--hq", "UK"], "use GB for the United Kingdom"),
+        (["orgs", "create", "X", "--hq", "UK"], "did you mean GB"),
         (["keys", "revoke", "key_missing"], "no API key 'key_missing'"),
         (["accounts", "update", "missing"], "nothing to change"),
         (["accounts", "set-record", "missing", str(bad)], "no account 'missing'"),

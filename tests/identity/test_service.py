@@ -73,7 +73,7 @@ def test_individual_without_org_has_null_org(ids: IdentityService) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda s: s.create_org("X", "UK"), "use GB"),
+        (lambda s: s.create_org("X", "UK"), "did you mean GB"),
         (lambda s: s.create_org("X", "ZZ"), "not an ISO 3166-1"),
         (lambda s: s.create_org("X", "DE", parent_hq_country="Germany"), "parent_hq_country"),
         (lambda s: s.create_account("a", nationality="xx"), "nationality"),

@@ -10,9 +10,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from functools import cache
-from importlib import resources
 
+from distillguard.countries import ISO_3166_ALPHA2, country_hint
 from distillguard.errors import DistillguardError
 
 ACCOUNT_TYPES = ("individual", "organization")
@@ -32,19 +31,15 @@ _PHONE_STRIP = re.compile(r"[\s().-]")
 _E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
-@cache
 def country_codes() -> frozenset[str]:
     """The accepted ISO 3166-1 alpha-2 codes (249 assigned, plus XK)."""
-    text = resources.files("distillguard.identity").joinpath("iso3166.txt").read_text("utf-8")
-    return frozenset(
-        code for line in text.splitlines() if not line.startswith("#") for code in line.split()
-    )
+    return ISO_3166_ALPHA2
 
 
 def country(value: object, field: str) -> str:
     """An upper-case ISO 3166-1 alpha-2 code, or an error naming the field."""
     if not isinstance(value, str) or value.strip().upper() not in country_codes():
-        hint = " (use GB for the United Kingdom)" if str(value).upper() == "UK" else ""
+        hint = country_hint(str(value).strip().upper())
         raise DistillguardError(
             f"{field}: {value!r} is not an ISO 3166-1 alpha-2 country code{hint}"
         )
