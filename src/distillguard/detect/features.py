@@ -590,19 +590,31 @@ def _edge_segments(t: str) -> tuple[str | None, str | None]:
     return first or None, last or None
 
 
+def _wordy(key: str, need: int) -> bool:
+    """At least `need` real words (3+ letters); docstring quotes or 'a) m b) m c) m' are
+    payload structure, not a template."""
+    return sum(1 for w in key.split() if len(w) >= 3 and w[:3].isalpha()) >= need
+
+
 def wrapper_keys(text: str) -> tuple[str, ...]:
     """Masked short segments at the start and the end of a multi-segment prompt."""
     t = text.strip()
     keys: list[str] = []
     m = _LABEL.match(t[:24])
     if m:
-        keys.append("L:" + mask(m.group(1)))
+        label = mask(m.group(1))
+        if _wordy(label, 1):
+            keys.append("L:" + label)
         t = t[m.end() :].strip()
     first, last = _edge_segments(t)
     if first is not None and len(first) <= MAX_SEG and len(first) < len(t):
-        keys.append("P:" + mask(first))
+        k = mask(first)
+        if _wordy(k, 2):
+            keys.append("P:" + k)
     if last is not None and len(last) <= MAX_SEG and len(last) < len(t):
-        keys.append("S:" + mask(last))
+        k = mask(last)
+        if _wordy(k, 2):
+            keys.append("S:" + k)
     return tuple(keys)
 
 
