@@ -140,3 +140,22 @@ def test_prompts_on_request_and_errors(
 def test_stix_rejects_broken_bundle(tmp_path: Path) -> None:
     with pytest.raises(DistillguardError, match="does not validate"):
         validate_bundle({"type": "bundle", "id": "bundle--x", "objects": [{"type": "indicator"}]})
+
+
+def test_shared_infrastructure_is_no_indicator(
+    db: Database, ledger: Any, world: dict[str, Any]
+) -> None:
+    from dataclasses import replace
+
+    from distillguard.reports.evidence import build_evidence
+
+    # an ordinary account behind the same proxy range and with the same client library
+    ev0 = world["events"][0]
+    extra = replace(ev0, account="acct-alice", request_id="r-alice-x")
+    doc, bundle = build_evidence(
+        db, ledger, world["report"], world["campaign"], [*world["events"], extra]
+    )
+    [net] = doc["sections"]["network"]["subnets"]
+    assert net["seen_from_other_accounts"] is True
+    patterns = [o["pattern"] for o in bundle["objects"] if o["type"] == "indicator"]
+    assert patterns == []  # both the subnet and the user agent are shared with alice

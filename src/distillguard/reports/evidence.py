@@ -6,8 +6,11 @@ campaign's accounts, the identity records (KYC) and the ledger. Contents: accoun
 their KYC records, subnets and user agents, per-account timelines, prompt templates shared
 across accounts, example prompts as ledger commitments (text only on request), the
 gateway's decisions with ledger inclusion proofs (verifiable offline with the ledger's
-public key), and STIX 2.1 indicators. Prompt text is personal data of the account holder
-and often the attacker's IP: by default only salted commitments leave the system.
+public key), and STIX 2.1 indicators. A subnet or user agent that accounts outside the
+campaign also used in the given events becomes no indicator (it would flag innocent
+traffic at partners); the package still lists it, marked `seen_from_other_accounts`.
+Prompt text may be personal data or a customer's confidential work: by default only the
+salted commitments leave the system (text with `include_prompts=True`).
 """
 
 from __future__ import annotations
@@ -106,9 +109,13 @@ def build_evidence(
     counts: Counter[str] = Counter()
     hourly: Counter[str] = Counter()
     samples: list[RequestEvent] = []
+    others_net: set[str] = set()
+    others_ua: set[str] = set()
     for ev in events:
         a = ev.account
-        if a not in members:
+        if a not in members:  # what non-members also use must not become an indicator
+            others_net.add(subnet_of(ev.ip) or "")
+            others_ua.add(ev.user_agent or "")
             continue
         counts[a] += 1
         first[a] = min(first.get(a, ev.ts), ev.ts)
@@ -147,8 +154,13 @@ def build_evidence(
             }
         )
 
-    def spread(c: dict[str, Counter[str]], key: str) -> list[dict[str, Any]]:
+    def spread(
+        c: dict[str, Counter[str]], key: str, others: set[str] | None = None
+    ) -> list[dict[str, Any]]:
         rows = [{key: k, "accounts": sorted(v), "requests": sum(v.values())} for k, v in c.items()]
+        if others is not None:
+            for r in rows:
+                r["seen_from_other_accounts"] = r[key] in others
         return sorted(rows, key=lambda r: (-len(r["accounts"]), -r["requests"], r[key]))
 
     shared = [t for t in spread(tmpl, "template") if len(t["accounts"]) >= 2]
@@ -182,8 +194,8 @@ def build_evidence(
     t0, t1 = min(first.values()), max(last.values())
     prof = ReportsStore(db).profile()
     producer = str(prof.get("legal_name") or prof.get("name") or "distillguard operator")
-    nets = spread(subnets, "subnet")
-    uas = [u for u in spread(agents, "user_agent") if u["user_agent"] != "(none)"]
+    nets = spread(subnets, "subnet", others_net)
+    uas = spread(agents, "user_agent", others_ua)
     inc = [
         i["id"]
         for i in ReportsStore(db).incidents()
@@ -195,8 +207,12 @@ def build_evidence(
         producer=producer,
         first_seen=t0,
         last_seen=max(t1, t0),
-        subnets=[n["subnet"] for n in nets],
-        user_agents=[u["user_agent"] for u in uas],
+        subnets=[n["subnet"] for n in nets if not n["seen_from_other_accounts"]],
+        user_agents=[
+            u["user_agent"]
+            for u in uas
+            if not u["seen_from_other_accounts"] and u["user_agent"] != "(none)"
+        ],
         description=f"{len(members)} accounts, {sum(counts.values())} requests; "
         + "; ".join(camp.get("reasons", [])[:5]),
     )
@@ -215,7 +231,7 @@ def build_evidence(
         "accounts": accounts,
         "network": {
             "subnets": nets,
-            "user_agents": spread(agents, "user_agent"),
+            "user_agents": uas,
             "countries": dict(countries.most_common()),
         },
         "timeline": {

@@ -340,9 +340,25 @@ SECTIONS: dict[str, dict[str, Any]] = {
             ),
             "network": obj(
                 {
-                    "subnets": arr(obj({"subnet": STR, "accounts": arr(STR), "requests": INT})),
+                    "subnets": arr(
+                        obj(
+                            {
+                                "subnet": STR,
+                                "accounts": arr(STR),
+                                "requests": INT,
+                                "seen_from_other_accounts": BOOL,
+                            }
+                        )
+                    ),
                     "user_agents": arr(
-                        obj({"user_agent": STR, "accounts": arr(STR), "requests": INT})
+                        obj(
+                            {
+                                "user_agent": STR,
+                                "accounts": arr(STR),
+                                "requests": INT,
+                                "seen_from_other_accounts": BOOL,
+                            }
+                        )
                     ),
                     "countries": {"type": "object"},
                 }
