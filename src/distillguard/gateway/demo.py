@@ -88,6 +88,7 @@ class Actor:
     key: str
     user_agent: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    style: str = ""  # campaign accounts: "overt" (asks for reasoning) or "stealth"
 
 
 @dataclass
@@ -172,6 +173,7 @@ def _plan_traffic(actors: list[Actor], rng: random.Random) -> None:
         # Half the campaign asks for reasoning outright (the input guard's job); the other
         # half is stealthy: light wrappers, no reasoning phrasing (the detector's job).
         overt = i % 2 == 0
+        a.style = "overt" if overt else "stealth"
         tmpl = rng.choice(COT_TEMPLATES if overt else STEALTH_TEMPLATES)
         for _ in range(30):
             body: dict[str, Any] = {
@@ -266,6 +268,8 @@ async def _demo(home: Path, port: int, serve: bool, n_campaign: int, seed: int) 
     from distillguard.gateway.stub import StubUpstream
 
     console = Console()
+    if not console.is_terminal:  # piped or captured: wide enough for the tables
+        console = Console(width=max(console.width, 130))
     rng = random.Random(seed)
     setup_logging("warning")
     console.rule("[bold]distillguard demo[/] (embedded mode: SQLite + in-process state)")

@@ -33,7 +33,7 @@ def print_report(
     phase2 = [r for r in results if r.phase == 2]
     label_of = {a.kind: a.label for a in actors}
 
-    t = Table(title=f"Decisions by action ({len(phase1)} requests, phase 1)")
+    t = Table(title=f"Phase 1: {len(phase1)} requests, decisions by action")
     t.add_column("action")
     t.add_column("requests", justify="right")
     t.add_column("share", justify="right")
@@ -57,24 +57,26 @@ def print_report(
     console.print(t)
 
     t = Table(title="Refused requests: one example per customer type and code")
-    for col in ("customer", "model", "HTTP", "code", "rule ids", "message"):
-        t.add_column(col, overflow="fold")
+    for col in ("customer", "model", "HTTP", "code", "deciding rule", "pack reason", "+rules"):
+        t.add_column(col, no_wrap=True)
     for res, err in examples.values():
         if res.status in (401, 403, 429) and err:
+            rules = list(err.get("rule_ids") or [])
             t.add_row(
                 label_of[res.actor],
                 res.model,
                 str(res.status),
                 str(err.get("code")),
-                ", ".join(err.get("rule_ids") or []),
-                str(err.get("message", ""))[:110],
+                rules[0] if rules else "-",
+                str(err.get("reason_code") or "-"),
+                str(len(rules) - 1) if rules else "-",
             )
     console.print(t)
 
     deg = [r for r in results if r.status == 200 and r.transforms]
     t = Table(title=f"Degraded answers ({len(deg)}): transforms applied to the real responses")
     for col in ("customer", "decision", "rule ids", "transforms", "reasoning reached client"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col, overflow="fold", max_width=44)
     seen: set[tuple[str, str]] = set()
     for r in deg:
         k = (label_of[r.actor], r.transforms)
@@ -93,8 +95,11 @@ def print_report(
     det = parts.detector
     if det is not None:
         t = Table(title="Online detector (fed off the hot path; verdicts flow back as risk)")
-        for col in ("account", "customer", "requests", "score", "verdict", "campaign", "reason"):
-            t.add_column(col, overflow="fold")
+        widths = {"account": 14, "customer": 21, "requests": 8, "score": 5, "verdict": 12}
+        widths.update(campaign=14)
+        for col, w in widths.items():
+            t.add_column(col, no_wrap=True, min_width=w)
+        t.add_column("strongest reason", no_wrap=True, max_width=44, overflow="ellipsis")
         campaigns: dict[str, list[str]] = defaultdict(list)
         for a in actors:
             sig = det.account_state(a.account_id)
@@ -110,7 +115,7 @@ def print_report(
                     f"{sig.score:.2f}",
                     sig.verdict,
                     sig.campaign or "-",
-                    (sig.reasons or ["-"])[0][:80],
+                    (sig.reasons or ["-"])[0][:60],
                 )
         console.print(t)
         camp_acc = [a for a in actors if a.label == "campaign account"]
@@ -119,6 +124,22 @@ def print_report(
             for a in camp_acc
             if (s := det.account_state(a.account_id)) is not None and s.verdict != "benign"
         )
+        for style, what in (("overt", "ask for reasoning"), ("stealth", "plain wrappers")):
+            group = [a for a in camp_acc if a.style == style]
+            if not group:
+                continue
+            kinds = {a.kind for a in group}
+            n_flag = sum(
+                1
+                for a in group
+                if (s := det.account_state(a.account_id)) is not None and s.verdict != "benign"
+            )
+            mine = [r for r in phase1 if r.actor in kinds]
+            by_guard = sum(1 for r in mine if "guard." in r.rules)
+            console.print(
+                f"{style} campaign accounts ({what}): {n_flag}/{len(group)} flagged by the "
+                f"detector; the input guard matched {by_guard} of their {len(mine)} requests"
+            )
         others = [a for a in actors if a.label != "campaign account"]
         fp = sum(
             1
