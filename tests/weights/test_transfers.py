@@ -345,3 +345,15 @@ def test_ledger_failure_leaves_no_unaudited_state(
     # incidents are never lost to a ledger failure
     iid = svc.open_incident(svc.reg.resolve(spec), {"event": "test"})
     assert [i["id"] for i in svc.reg.incidents()] == [iid]
+
+
+def test_register_reads_parameters_for_the_6nd_estimate(svc: WeightsService, model: Path) -> None:
+    """N comes from the safetensors headers; with D given, the total is a stated estimate."""
+    ref, c = svc.register("est", "1", model, actor="alice", training_tokens=1e12)
+    n = 64 * 32 + 32 * 64 + 3  # the tensors make_model writes
+    assert svc.reg.version_row(ref)["parameters"] == n
+    assert c.estimated and c.total_flop == pytest.approx(6 * n * 1e12)
+    assert any("ESTIMATE 6·N·D" in line for line in c.get("us_4e091").explanation)
+    formats = {a["path"]: a["format"] for a in svc.reg.artifacts(ref)}
+    assert formats["config.json"] == "other"
+    assert formats["model-00001-of-00002.safetensors"] == "safetensors"

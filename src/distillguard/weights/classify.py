@@ -178,12 +178,11 @@ def classify(
                     f"{'large' if large else 'not a large'} developer"
                 )
         if not th.in_force:
-            when = (
-                datetime.fromtimestamp(th.effective_from, UTC).date().isoformat()
-                if th.effective_from
-                else "?"
-            )
-            expl.append(f"not in force yet: applies from {when}")
+            if th.effective_from and th.effective_from > t:
+                when = datetime.fromtimestamp(th.effective_from, UTC).date().isoformat()
+                expl.append(f"not in force yet: applies from {when}")
+            else:
+                expl.append("threshold no longer in force in this pack (shown for reference)")
         results.append(
             RegimeResult(
                 rg.key, rg.title, in_scope, status, th.in_force, th.value, th.citation,

@@ -327,7 +327,7 @@ class WeightsService:
                     try:
                         if p.is_symlink() or p.stat().st_size not in sizes:
                             continue
-                        digest = signing._hash_one(p, None)[0]
+                        digest = signing.hash_file(p, None)[0]
                     except OSError:
                         continue
                     for art in self.reg.artifacts_by_sha(digest):

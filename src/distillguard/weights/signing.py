@@ -88,7 +88,7 @@ class ModelManifest:
         return ms_manifest.Manifest(self.model_name, items, ser)
 
 
-def _hash_one(path: Path, progress: Progress | None) -> tuple[str, int]:
+def hash_file(path: Path, progress: Progress | None) -> tuple[str, int]:
     """SHA-256 of one file; large files through a read-only map (no copy into Python)."""
     h = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
@@ -100,6 +100,9 @@ def _hash_one(path: Path, progress: Progress | None) -> tuple[str, int]:
                     for off in range(0, size, READ_BUF):
                         with view[off : off + READ_BUF] as piece:
                             h.update(piece)
+                        # hashed pages leave our resident set (they stay in the page
+                        # cache): RSS does not grow with the file
+                        m.madvise(mmap.MADV_DONTNEED, off, min(READ_BUF, size - off))
                         if progress:
                             progress(min(READ_BUF, size - off))
             return h.hexdigest(), size
@@ -159,7 +162,7 @@ def hash_model(
     order = sorted(files, key=lambda p: -sizes[p])  # largest first: best load balance
     n = workers or min(32, (os.cpu_count() or 1) + 1)
     with ThreadPoolExecutor(max_workers=max(1, n), thread_name_prefix="dg-hash") as ex:
-        results = list(ex.map(lambda p: _hash_one(p, progress), order))
+        results = list(ex.map(lambda p: hash_file(p, progress), order))
     digests = []
     for p, (hexd, size) in zip(order, results, strict=True):
         rel = p.relative_to(model_path).as_posix()
