@@ -180,7 +180,8 @@ def test_evidence_command(dg_home: Path, tmp_path: Path) -> None:
 
     assert validate_bundle(json.loads(stix.read_text())) > 5
     [js] = [p for p in (tmp_path / "ev").glob("distillation_evidence-*.json")]
-    assert "ledger record" in ok("verify", str(js))
+    text = ok("verify", str(js))
+    assert "ledger record" in text and "decision inclusion proofs verify" in text
 
 
 @pytest.mark.parametrize("bad", ["--events", "nope.jsonl"])

@@ -91,6 +91,12 @@ def test_evidence_package(
     assert all(e["commitment"]["alg"] == "sha256-salted" for e in s["examples"])
     assert "prompt" not in s["examples"][0]  # text only on request
     assert s["decisions"]["total"] == 240 and s["decisions"]["included"] == 20
+    # spread over the accounts (round-robin), in log order
+    proven = [d["account"] for d in s["decisions"]["items"]]
+    assert set(proven) == set(CAMPAIGN) and max(proven.count(a) for a in CAMPAIGN) <= 4
+    assert [d["index"] for d in s["decisions"]["items"]] == sorted(
+        d["index"] for d in s["decisions"]["items"]
+    )
     # offline: only the package and the ledger's public key
     pem = s["ledger"]["public_key_pem"].encode()
     assert verify_evidence(json.loads(json.dumps(doc)), pem) == 20

@@ -94,8 +94,8 @@ def due(
     table.add_column("status", no_wrap=True)
     table.add_column("due (UTC)", no_wrap=True)
     table.add_column("left", no_wrap=True)
-    table.add_column("report (regime.clock)")
-    table.add_column("for")
+    table.add_column("report (regime.clock)", overflow="fold")
+    table.add_column("for (incident)", no_wrap=True)
     for d in items:
         st = d.status(now)
         clock = f"{d.regime}.{d.event}" + (f" #{d.occurrence}" if d.occurrence > 1 else "")
@@ -104,7 +104,7 @@ def due(
             d.due.strftime("%Y-%m-%d %H:%M"),
             _left((d.due - now).total_seconds()),
             clock,
-            f"{d.incident_id} ({d.kind})" if d.incident_id else (d.kind or "periodic"),
+            d.incident_id or d.kind or "periodic",
         )
     Console().print(table)
     if not items:

@@ -134,6 +134,9 @@ def verify(
     public_key: Path | None = typer.Option(None, "--public-key", help="Trusted PEM key."),
     ledger: str | None = typer.Option(None, "--ledger", help="Also check the ledger entry."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Skip the ledger check."),
+    ledger_key: Path | None = typer.Option(
+        None, "--ledger-key", help="Trusted ledger public key (PEM) for evidence proofs."
+    ),
 ) -> None:
     """Check a signed report: content hash, signature and ledger entry."""
     from distillguard.errors import DistillguardError
@@ -153,6 +156,22 @@ def verify(
     finally:
         if led is not None:
             led.close()
+    if env["report"].get("kind") == "distillation_evidence":
+        from distillguard.reports.evidence import verify_evidence
+
+        if ledger_key is not None:
+            try:
+                lk = ledger_key.read_bytes()
+            except OSError as exc:
+                raise DistillguardError(f"cannot read {ledger_key}: {exc.strerror}") from None
+        else:
+            lk = env["report"]["sections"]["ledger"]["public_key_pem"].encode()
+            typer.echo(
+                "note: proofs checked against the ledger key inside the package; pass "
+                "--ledger-key with the published key to check who signed them"
+            )
+        n = verify_evidence(env["report"], lk)
+        typer.echo(f"OK {n} decision inclusion proofs verify against signed checkpoints")
     typer.echo(
         f"OK {path}: sha256 {digest}, signature valid"
         + ("" if no_ledger else f", ledger record {env['ledger']['index']} matches")

@@ -80,6 +80,23 @@ def _decisions(ledger: Any, accounts: set[str]) -> list[tuple[int, dict[str, Any
     return out
 
 
+def spread_sample(
+    decisions: list[tuple[int, dict[str, Any]]], n: int
+) -> list[tuple[int, dict[str, Any]]]:
+    """Up to n decisions taken round-robin over accounts (each account's earliest first),
+    so that every account gets proofs; returned in log order."""
+    by: dict[Any, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for d in decisions:
+        by[d[1].get("account")].append(d)
+    queues = [list(reversed(v)) for v in by.values()]
+    out: list[tuple[int, dict[str, Any]]] = []
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop())
+    return sorted(out, key=lambda d: d[0])
+
+
 def build_evidence(
     db: Database,
     ledger: Any,
@@ -179,7 +196,7 @@ def build_evidence(
             item["prompt"] = ev.text()
         ex.append(item)
     items = []
-    for idx, rec in decisions[:max_proofs]:
+    for idx, rec in spread_sample(decisions, max_proofs):
         items.append(
             {
                 "index": idx,
