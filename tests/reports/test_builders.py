@@ -79,6 +79,8 @@ def test_bis_no_change_after_filing(
     nc = api.quarterly_notice(frontier_db, engine, ledger, AT, key)
     assert nc["report"]["sections"]["notice"]["type"] == "no_change"
     assert nc["report"]["sections"]["notice"]["previous_notice"] == first["report_id"]
+    # the January notice is filed, so the next one is April's
+    assert nc["report"]["subject"] == "2027-04-15T00:00:00Z"
     assert nc["report"]["missing"] == []
     # a new cluster is a material change
     st.add_cluster(

@@ -158,12 +158,16 @@ def _digest(material: dict[str, Any]) -> str:
 def build_bis_notice(
     db: Database, engine: Any, at: datetime, *, pack_hash: str | None = None
 ) -> dict[str, Any]:
-    """The quarterly notice due next after `at` (full, or no-change vs the last filed one)."""
+    """The next quarterly notice not yet filed after `at` (full, or no-change vs the last
+    filed one)."""
     ref: Reference = engine.reference
+    filed = ReportsStore(db).reports(KIND, filed_only=True)
     due = quarter_due(ref, at)
+    covered = {r["subject"] for r in filed}
+    while iso(due) in covered:  # that quarter's notice is already filed: the next one
+        due = quarter_due(ref, due)
     material = _material(db, ref, at)
     digest = _digest(material)
-    filed = ReportsStore(db).reports(KIND, filed_only=True)
     last = filed[-1] if filed else None
     last_digest = (
         last["document"].get("sections", {}).get("notice", {}).get("material_sha256")
