@@ -123,6 +123,7 @@ def gateway_config(home: Path, stub_url: str) -> GatewayConfig:
         "slow": ModelRoute("slow", v1, upstream_model="stub-slow"),
         "broken": ModelRoute("broken", v1, upstream_model="stub-error"),
         "drip": ModelRoute("drip", v1, upstream_model="stub-drip"),
+        "sleepy": ModelRoute("sleepy", v1, upstream_model="stub-sleep-800"),
         "down": ModelRoute("down", f"http://127.0.0.1:{free_port()}/v1"),
         "embed": ModelRoute("embed", v1, endpoints=EMBEDDINGS_ONLY),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -177,3 +178,42 @@ def test_every_request_yields_one_event_with_decision_and_context(make_gateway) 
     assert ok["messages"][0]["content"] == "Hello there"
     assert ok["response"]["status"] == 200 and ok["response"]["tokens_out"] > 0
     assert by_id[sent[3].headers["x-request-id"]]["account"] == "unauthenticated"
+
+
+def test_recorded_contexts_replay_to_the_same_decisions(gw: Gw) -> None:
+    _, us = gw.customer()
+    _, cn = gw.customer(hq="CN", nationality="CN")
+    _, br = gw.customer(org=False, nationality="BR", kyc="none")
+    _, hit = gw.customer(screening="hit")
+    for key in (us, cn, br, hit):
+        for model in ("frontier-alpha", "frontier-gamma", "general-chat"):
+            chat(gw, key, model, top_logprobs=8, logprobs=True, n=6)
+    assert gw.app.sink.flush()
+    engine = gw.parts.rules
+    events = [e for e in iter_stored_events(gw.app.sink.db) if e["decision"]["decided"]]
+    assert len(events) == 12 and len({e["decision"]["action"] for e in events}) >= 3
+    for e in events:
+        d = engine.decide("access", e["context"])
+        assert d.action == e["decision"]["action"]
+        assert d.rule_ids == e["decision"]["rule_ids"]
+
+
+def test_graceful_shutdown_finishes_in_flight_requests(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    gw = make_gateway()
+    _, key = gw.customer()
+    out: list[httpx.Response] = []
+    t = threading.Thread(target=lambda: out.append(chat(gw, key, "sleepy")))
+    t.start()
+    deadline = time.monotonic() + 5
+    while gw.app.in_flight == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert gw.app.in_flight == 1
+    gw.stop()  # SIGTERM-equivalent: stop accepting, wait for the 0.8 s upstream call
+    t.join(10)
+    assert out and out[0].status_code == 200
+    assert "[stand-in upstream]" in out[0].json()["choices"][0]["message"]["content"]
+    db = open_database(gw.cfg.database_url())
+    assert [e["model"] for e in iter_stored_events(db)] == ["sleepy"]
+    db.close()

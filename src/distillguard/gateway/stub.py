@@ -9,6 +9,7 @@ says it comes from the stand-in. Upstream model names select behaviours:
   content (DeepSeek-R1 / QwQ style); otherwise it is a separate ``reasoning_content``
   field (vLLM / DeepSeek API style);
 - ``stub-slow``: waits ``--slow-s`` seconds before answering (timeouts);
+- ``stub-sleep-<ms>``: waits that many milliseconds, then answers normally;
 - ``stub-error``: answers HTTP 500;
 - ``stub-drip``: streams one chunk every 50 ms for 10 s (client-disconnect tests).
 
@@ -83,6 +84,8 @@ class StubUpstream:
             return await self._json(send, 500, {"error": {"message": "stub failure"}})
         if model == "stub-slow":
             await asyncio.sleep(self.slow_s)
+        elif model.startswith("stub-sleep-") and model[11:].isdigit():
+            await asyncio.sleep(int(model[11:]) / 1000)
         if path == "/v1/embeddings":
             return await self._json(send, 200, self._embeddings(req))
         if path not in ("/v1/chat/completions", "/v1/completions"):
