@@ -11,6 +11,9 @@ paraphrases and overstates them on verbatim template reuse; read the numbers tha
   between an account's queries and benign reference queries, kernels at [0.5, 1, 2, 4] ×
   the median bandwidth; threshold = 95th percentile of a benign-vs-benign null of the same
   sample size (100 draws). Accounts with fewer than 10 queries are not tested.
+* MMD-acct: the same statistic, thresholded instead at the 95th percentile of benign
+  reference *accounts* of similar size (a per-account adaptation: a single user's queries
+  are topically coherent, so the paper's i.i.d. null is far too tight at account level).
 * SEAT (Zhang et al. 2021): per account, each query's mean distance to its K=5 nearest
   earlier queries; alarm when it falls below a threshold set at the 95th percentile of
   benign reference accounts.
@@ -27,6 +30,8 @@ import itertools
 import re
 from collections import defaultdict
 from typing import Any
+
+from zlib import crc32
 
 import numpy as np
 from scipy import stats
@@ -58,8 +63,8 @@ def _counts(texts: list[str]) -> np.ndarray:
     m = np.zeros((len(texts), D), dtype=np.float32)
     for i, t in enumerate(texts):
         toks = _TOK.findall(t.lower())
-        idx = [hash(w) % D for w in toks] + [
-            hash(a + " " + b) % D for a, b in itertools.pairwise(toks)
+        idx = [crc32(w.encode()) % D for w in toks] + [
+            crc32((a + " " + b).encode()) % D for a, b in itertools.pairwise(toks)
         ]
         if idx:
             np.add.at(m[i], idx, 1.0)
@@ -169,7 +174,22 @@ def run_all(
     seat_thr = float(np.percentile(seat_ref, 95))
     prada_thr = float(np.percentile(prada_ref, 95)) if prada_ref else 1.0
 
+    # account-level calibration: the same statistic on benign reference *accounts*
+    acct_null: dict[int, list[float]] = {}
+    for q in ref_acc.values():
+        if len(q) >= 10:
+            xr = emb(q)
+            acct_null.setdefault(bucket(len(xr)), []).append(
+                mmd2_unbiased(xr, ref_sample(len(xr), ref_a), sigmas)
+            )
+    pooled = [v for vs in acct_null.values() for v in vs]
+    acct_thr = {
+        b: float(np.percentile(acct_null[b] if len(acct_null.get(b, [])) >= 20 else pooled, 95))
+        for b in buckets
+    }
+
     out: dict[str, tuple[dict[str, float], dict[str, bool]]] = {
+        "MMD-acct": ({}, {}),
         "MMD": ({}, {}),
         "SEAT": ({}, {}),
         "PRADA": ({}, {}),
@@ -181,8 +201,11 @@ def run_all(
             stat = mmd2_unbiased(x, ref_sample(len(x), ref_a), sigmas)
             out["MMD"][0][acct] = stat / null_thr[b] if null_thr[b] > 0 else stat
             out["MMD"][1][acct] = stat > null_thr[b]
+            out["MMD-acct"][0][acct] = stat / acct_thr[b] if acct_thr[b] > 0 else stat
+            out["MMD-acct"][1][acct] = stat > acct_thr[b]
         else:
             out["MMD"][0][acct], out["MMD"][1][acct] = 0.0, False
+            out["MMD-acct"][0][acct], out["MMD-acct"][1][acct] = 0.0, False
         s = _seat_stat(x)
         out["SEAT"][0][acct] = s if s is not None else 0.0
         out["SEAT"][1][acct] = s is not None and s > seat_thr
