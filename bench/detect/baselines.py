@@ -30,7 +30,6 @@ import itertools
 import re
 from collections import defaultdict
 from typing import Any
-
 from zlib import crc32
 
 import numpy as np

@@ -227,7 +227,7 @@ def main() -> None:
         for name, (sc, fl) in bl.items():
             bm = metrics(sc, fl, labels)
             print(
-                f"{name:6s}: AUROC {bm['auroc']:.4f}; recall {bm['recall'][0]:.1%}; "
+                f"{name:8s}: AUROC {bm['auroc']:.4f}; recall {bm['recall'][0]:.1%}; "
                 f"FP ordinary {bm['ordinary_fp'][0]:.2%}; FP hard {bm['hard_fp'][0]:.2%}; "
                 + " ".join(f"{k}={r:.0%}" for k, (r, _) in bm["per_kind"].items())
             )
