@@ -217,3 +217,25 @@ def test_graceful_shutdown_finishes_in_flight_requests(make_gateway) -> None:  #
     db = open_database(gw.cfg.database_url())
     assert [e["model"] for e in iter_stored_events(db)] == ["sleepy"]
     db.close()
+
+
+def test_admin_api_is_mounted_and_revocation_takes_effect(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    def conf(cfg) -> None:  # type: ignore[no-untyped-def]
+        cfg.admin.token = "adm-test-token-0123456789"
+
+    gw = make_gateway(conf)
+    acct, key = gw.customer()
+    assert chat(gw, key, "general-chat").status_code == 200
+    assert httpx.get(gw.url + "/admin/orgs").status_code == 401  # the admin token is separate
+    assert (
+        httpx.get(gw.url + "/admin/orgs", headers={"authorization": f"Bearer {key}"}).status_code
+        == 401
+    )
+    adm = {"authorization": "Bearer adm-test-token-0123456789"}
+    assert httpx.get(gw.url + "/admin/openapi.json", headers=adm).status_code == 200
+    key_id = gw.ids.list_keys(acct)[0].id
+    got = httpx.get(gw.url + f"/admin/keys/{key_id}", headers=adm)
+    assert got.status_code == 200 and got.json()["account_id"] == acct
+    r = httpx.post(gw.url + f"/admin/keys/{key_id}/revoke", headers=adm, json={"reason": "test"})
+    assert r.status_code == 200, r.text
+    assert chat(gw, key, "general-chat").status_code == 401
