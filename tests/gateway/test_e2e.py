@@ -239,3 +239,21 @@ def test_admin_api_is_mounted_and_revocation_takes_effect(make_gateway) -> None:
     r = httpx.post(gw.url + f"/admin/keys/{key_id}/revoke", headers=adm, json={"reason": "test"})
     assert r.status_code == 200, r.text
     assert chat(gw, key, "general-chat").status_code == 401
+
+
+def test_events_export_cli_feeds_the_offline_detector(gw: Gw, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distillguard.cli import app
+
+    _, key = gw.customer()
+    for _ in range(3):
+        assert chat(gw, key, "general-chat").status_code == 200
+    assert gw.app.sink.flush()
+    out = tmp_path / "export.jsonl"
+    res = CliRunner().invoke(app, ["events", "export", str(out), "--home", gw.cfg.store.home])
+    assert res.exit_code == 0, res.output
+    stats = ReadStats()
+    events = list(read_events(out, stats))
+    assert len(events) == 3 and stats.skipped == 0
+    assert all(e.model == "general-chat" and e.response for e in events)

@@ -10,10 +10,53 @@ from pathlib import Path
 
 import typer
 
+events_app = typer.Typer(help="The gateway's RequestEvent log.", no_args_is_help=True)
+
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("demo")(demo)
+    app.add_typer(events_app, name="events")
+
+
+@events_app.command("export")
+def export_events(
+    output: Path = typer.Argument(..., help="JSONL file to write ('-' for stdout)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Gateway TOML config."),
+    home: Path | None = typer.Option(None, help="Data directory (overrides [store] home)."),
+    account: str | None = typer.Option(None, help="Only this account's events."),
+) -> None:
+    """Write the stored RequestEvents (with decision and context) as JSONL, for
+    `distillguard detect`, `distillguard rules replay` and the reports."""
+    import sys
+
+    import orjson
+
+    from distillguard.errors import DistillguardError
+    from distillguard.gateway.config import load_config
+    from distillguard.gateway.sink import SCHEMA, iter_stored_events
+    from distillguard.store.db import open_database
+
+    cfg = load_config(config)
+    if home is not None:
+        cfg.store.home = str(home)
+    db = open_database(cfg.database_url())
+    db.migrate("gateway_events", SCHEMA)
+    try:
+        fh = sys.stdout.buffer if str(output) == "-" else output.open("wb")
+    except OSError as exc:
+        raise DistillguardError(f"cannot write {output}: {exc.strerror or exc}") from None
+    n = 0
+    try:
+        for ev in iter_stored_events(db, account=account):
+            fh.write(orjson.dumps(ev) + b"\n")
+            n += 1
+    finally:
+        if fh is not sys.stdout.buffer:
+            fh.close()
+        db.close()
+    if str(output) != "-":
+        typer.echo(f"{n} events written to {output}", err=True)
 
 
 def serve(
