@@ -332,6 +332,9 @@ def sign(
     sigstore: bool = typer.Option(False, help="Sign keyless with Sigstore (needs network)."),
     identity_token: str | None = typer.Option(None, help="OIDC token for Sigstore."),
     workers: int | None = typer.Option(None, help="Hashing threads."),
+    shard_mib: int | None = typer.Option(
+        None, help="Hash in shards of this many MiB, all in parallel (model-signing shards)."
+    ),
 ) -> None:
     """Sign a model; `model_signing verify key` accepts the signature."""
     from distillguard.weights import signing
@@ -340,10 +343,12 @@ def sign(
     opts = signing.SigstoreOptions(identity_token=identity_token) if sigstore else None
     with _progress(_tree_size(path), "hashing") as cb:
         res = signing.sign_model(
-            path, sig, private_key=key, sigstore=opts, workers=workers, progress=cb
-        )
+            path, sig, private_key=key, sigstore=opts, workers=workers, progress=cb,
+            shard_size=shard_mib << 20 if shard_mib else None,
+        )  # fmt: skip
     typer.echo(
-        f"signed {len(res.manifest.files)} files ({res.manifest.total_bytes} bytes), "
+        f"signed {len(res.manifest.files)} {'shards' if shard_mib else 'files'} "
+        f"({res.manifest.total_bytes} bytes), "
         f"root sha256 {res.manifest.root_digest} -> {sig}"
     )
 

@@ -47,7 +47,14 @@ Progress = Callable[[int], None]
 class FileDigest:
     path: str  # relative POSIX path, "." when the model is a single file
     sha256: str
-    size: int
+    size: int  # bytes hashed (the shard's length in shard mode)
+    start: int | None = None  # shard mode: byte range [start, end) of the file
+    end: int | None = None
+
+    @property
+    def identifier(self) -> str:
+        """The resource name model-signing uses: `path` or `path:start:end`."""
+        return self.path if self.start is None else f"{self.path}:{self.start}:{self.end}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class ModelManifest:
     model_name: str
     files: tuple[FileDigest, ...]
     ignore_paths: tuple[str, ...]
+    shard_size: int | None = None  # None: one digest per file (model-signing "files")
 
     @property
     def total_bytes(self) -> int:
@@ -64,10 +72,10 @@ class ModelManifest:
 
     @property
     def root_digest(self) -> str:
-        """model-signing's subject digest: sha256 over the file digests in path order."""
+        """model-signing's subject digest: sha256 over the digests in its canonical order."""
         h = hashlib.sha256()
-        for f in sorted(self.files, key=lambda f: f.path):
-            h.update(bytes.fromhex(f.sha256))
+        for rd in self.to_library().resource_descriptors():
+            h.update(rd.digest.digest_value)
         return h.hexdigest()
 
     def to_library(self) -> Any:
@@ -75,46 +83,64 @@ class ModelManifest:
         from model_signing import manifest as ms_manifest
         from model_signing._hashing import hashing as ms_hashing
 
-        items = [
-            ms_manifest.FileManifestItem(
-                path=pathlib.PurePosixPath(f.path),
-                digest=ms_hashing.Digest("sha256", bytes.fromhex(f.sha256)),
-            )
-            for f in self.files
-        ]
-        ser = ms_manifest._FileSerialization(
-            "sha256", False, [pathlib.Path(p) for p in self.ignore_paths]
-        )
+        ignores = [pathlib.Path(p) for p in self.ignore_paths]
+        items: list[Any] = []
+        # model-signing labels shard digests with the shard size
+        alg = "sha256" if self.shard_size is None else f"sha256-sharded-{self.shard_size}"
+        for f in self.files:
+            digest = ms_hashing.Digest(alg, bytes.fromhex(f.sha256))
+            path = pathlib.PurePosixPath(f.path)
+            if f.start is None:
+                items.append(ms_manifest.FileManifestItem(path=path, digest=digest))
+            else:
+                assert f.end is not None
+                items.append(ms_manifest.ShardedFileManifestItem(
+                    path=path, start=f.start, end=f.end, digest=digest))  # fmt: skip
+        ser: Any
+        if self.shard_size is None:
+            ser = ms_manifest._FileSerialization("sha256", False, ignores)
+        else:
+            ser = ms_manifest._ShardSerialization("sha256", self.shard_size, False, ignores)
         return ms_manifest.Manifest(self.model_name, items, ser)
 
 
-def hash_file(path: Path, progress: Progress | None) -> tuple[str, int]:
-    """SHA-256 of one file; large files through a read-only map (no copy into Python)."""
+def hash_file(
+    path: Path, progress: Progress | None, start: int = 0, end: int | None = None
+) -> tuple[str, int]:
+    """SHA-256 of a file (or of its byte range [start, end)).
+
+    Ranges of 64 MiB or more are hashed through a read-only map (no copy into Python);
+    hashed pages leave our resident set at once (they stay in the page cache), so RSS
+    does not grow with the file. Smaller ranges use `preadv` into one reused buffer.
+    """
     h = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size >= MMAP_MIN:
-            with mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ) as m:
+        fd = fh.fileno()
+        total = os.fstat(fd).st_size
+        stop = total if end is None else min(end, total)
+        if stop - start >= MMAP_MIN:
+            with mmap.mmap(fd, total, access=mmap.ACCESS_READ) as m, memoryview(m) as view:
                 m.madvise(mmap.MADV_SEQUENTIAL)
-                with memoryview(m) as view:
-                    for off in range(0, size, READ_BUF):
-                        with view[off : off + READ_BUF] as piece:
-                            h.update(piece)
-                        # hashed pages leave our resident set (they stay in the page
-                        # cache): RSS does not grow with the file
-                        m.madvise(mmap.MADV_DONTNEED, off, min(READ_BUF, size - off))
-                        if progress:
-                            progress(min(READ_BUF, size - off))
-            return h.hexdigest(), size
-        buf = bytearray(READ_BUF)
-        view = memoryview(buf)
-        size = 0
-        while n := fh.readinto(buf):
-            h.update(view[:n])
-            size += n
+                for off in range(start, stop, READ_BUF):
+                    nxt = min(off + READ_BUF, stop)
+                    with view[off:nxt] as piece:
+                        h.update(piece)
+                    lo = off - off % mmap.PAGESIZE
+                    m.madvise(mmap.MADV_DONTNEED, lo, nxt - lo)
+                    if progress:
+                        progress(nxt - off)
+            return h.hexdigest(), stop - start
+        buf = memoryview(bytearray(READ_BUF))
+        off = start
+        while off < stop:
+            n = os.preadv(fd, [buf[: min(READ_BUF, stop - off)]], off)
+            if n == 0:
+                break
+            h.update(buf[:n])
+            off += n
             if progress:
                 progress(n)
-    return h.hexdigest(), size
+    return h.hexdigest(), off - start
 
 
 def _ignored(path: Path, ignore: Sequence[Path]) -> bool:
@@ -148,27 +174,51 @@ def list_model_files(
     return out, tuple(sorted(rel_ignores))
 
 
+def _endpoints(shard_size: int, size: int) -> list[tuple[int, int]]:
+    """model-signing's shards of a file: [0, s), [s, 2s), ..., [ks, size); none if empty."""
+    return [(a, min(a + shard_size, size)) for a in range(0, size, shard_size)]
+
+
 def hash_model(
     model_path: Path,
     *,
     ignore_paths: Iterable[str | Path] = (),
     workers: int | None = None,
     progress: Progress | None = None,
+    shard_size: int | None = None,
 ) -> ModelManifest:
-    """Hash every file of a model (a file or a directory tree) in parallel."""
+    """Hash every file of a model (a file or a directory tree) in parallel.
+
+    With `shard_size`, files are hashed in shards of that many bytes, all in parallel
+    (model-signing's "shards" serialization, which `model_signing verify` recognises
+    from the signature): a single 100 GB file then uses every core.
+    """
     model_path = Path(model_path)
+    if shard_size is not None and shard_size < (1 << 20):
+        raise DistillguardError("shard size must be at least 1 MiB")
     files, rel_ignores = list_model_files(model_path, ignore_paths)
-    sizes = {p: p.stat().st_size for p in files}
-    order = sorted(files, key=lambda p: -sizes[p])  # largest first: best load balance
+    tasks: list[tuple[Path, int, int | None]] = []
+    for p in files:
+        size = p.stat().st_size
+        if shard_size is None:
+            tasks.append((p, 0, None))
+        else:
+            tasks.extend((p, a, b) for a, b in _endpoints(shard_size, size))
+    # largest first: best load balance
+    tasks.sort(key=lambda t: -((t[2] if t[2] is not None else t[0].stat().st_size) - t[1]))
     n = workers or min(32, (os.cpu_count() or 1) + 1)
     with ThreadPoolExecutor(max_workers=max(1, n), thread_name_prefix="dg-hash") as ex:
-        results = list(ex.map(lambda p: hash_file(p, progress), order))
+        results = list(ex.map(lambda t: hash_file(t[0], progress, t[1], t[2]), tasks))
     digests = []
-    for p, (hexd, size) in zip(order, results, strict=True):
+    for (p, a, b), (hexd, size) in zip(tasks, results, strict=True):
         rel = p.relative_to(model_path).as_posix()
-        digests.append(FileDigest(rel, hexd, size))
+        if shard_size is None:
+            digests.append(FileDigest(rel, hexd, size))
+        else:
+            digests.append(FileDigest(rel, hexd, size, a, b))
     name = model_path.name or os.path.basename(model_path.resolve())
-    return ModelManifest(name, tuple(sorted(digests, key=lambda f: f.path)), rel_ignores)
+    ordered = tuple(sorted(digests, key=lambda f: (f.path, f.start or 0)))
+    return ModelManifest(name, ordered, rel_ignores, shard_size)
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -236,6 +286,7 @@ def sign_model(
     ignore_paths: Iterable[str | Path] = (),
     workers: int | None = None,
     progress: Progress | None = None,
+    shard_size: int | None = None,
 ) -> SignResult:
     """Hash and sign; the signature verifies with `model_signing verify key|sigstore`."""
     from model_signing._signing import signing as ms_signing
@@ -267,6 +318,7 @@ def sign_model(
         ignore_paths=[*ignore_paths, signature_path],
         workers=workers,
         progress=progress,
+        shard_size=shard_size,
     )
     signature = signer.sign(ms_signing.Payload(man.to_library()))
     signature_path = Path(signature_path)
@@ -315,6 +367,14 @@ def read_signed_manifest(
     signed = {rd.identifier: rd.digest.digest_hex for rd in expected.resource_descriptors()}
     ignores = expected.serialization_type.get("ignore_paths", [])
     signed["\0ignore"] = "\n".join(str(p) for p in ignores)
+    ser = expected.serialization_type
+    if ser.get("method") not in ("files", "shards") or ser.get("hash_type") != "sha256":
+        raise VerificationError(
+            f"signature {signature_path} uses {ser.get('method')}/{ser.get('hash_type')}; "
+            "only sha256 files or shards manifests are supported here"
+        )
+    # the shard size comes back from the signed JSON as a float (1048576.0)
+    signed["\0shard"] = str(int(float(ser["shard_size"]))) if ser["method"] == "shards" else ""
     return signed
 
 
@@ -339,16 +399,26 @@ def verify_model(
         signature_path, public_key=public_key, sigstore_identity=sigstore_identity
     )
     ignores = [p for p in signed.pop("\0ignore").split("\n") if p]
+    shard = signed.pop("\0shard")
     man = hash_model(
         Path(model_path),
         ignore_paths=[*(Path(model_path).resolve() / p for p in ignores), signature_path],
         workers=workers,
         progress=progress,
+        shard_size=int(shard) if shard else None,
     )
-    actual = {f.path: f.sha256 for f in man.files}
-    changed = sorted(p for p in actual.keys() & signed.keys() if actual[p] != signed[p])
-    added = sorted(actual.keys() - signed.keys())
-    missing = sorted(signed.keys() - actual.keys())
+    actual = {f.identifier: f.sha256 for f in man.files}
+
+    def files_of(ids: Iterable[str]) -> list[str]:  # report files, not shards
+        return sorted({i.rsplit(":", 2)[0] if shard else i for i in ids})
+
+    changed = files_of(p for p in actual.keys() & signed.keys() if actual[p] != signed[p])
+    added = files_of(actual.keys() - signed.keys())
+    missing = files_of(signed.keys() - actual.keys())
+    if shard:  # a changed file length shows up as shards added and missing
+        changed = sorted(set(changed) | (set(added) & set(missing)))
+        added = sorted(set(added) - set(changed))
+        missing = sorted(set(missing) - set(changed))
     if changed or added or missing:
         parts = []
         for label, items in (("changed", changed), ("not signed", added), ("missing", missing)):
