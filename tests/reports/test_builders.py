@@ -256,3 +256,16 @@ def test_filing_the_bis_notice_meets_incident_clocks(
     assert periodic.source == "periodic" and periodic.due == parse_time("2027-04-15T00:00Z")
     with pytest.raises(DistillguardError, match="no report"):
         api.mark_filed(frontier_db, engine, "rpt_nope")
+
+
+def test_pdf_of_nested_report_with_non_latin_text(
+    frontier_db: Database, engine: RuleEngine, ledger: Any, key: Any
+) -> None:
+    ReportsStore(frontier_db).set_profile(legal_name="Acmé Őrs AI 公司")
+    env = api.model_report(frontier_db, engine, ledger, "eu-annex-xi", "frontier-x@1", AT, key)
+    text = pdf_text(to_pdf(env, compress=False))
+    assert "Acmé Ors AI ??" in text  # Latin-1 kept, Ő folded, CJK replaced
+    # the JSON keeps the original
+    assert env["report"]["sections"]["provider"]["name"] == "Acmé Őrs AI 公司"
+    assert "MISSING: not recorded (reports inputs model-fact set frontier-x licence ...)" in text
+    assert to_pdf(env).startswith(b"%PDF-")  # compressed by default

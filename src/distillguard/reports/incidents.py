@@ -34,16 +34,11 @@ def open_incident(
 
 def import_weights_incidents(db: Database, ref: Reference) -> list[str]:
     """Open a reports incident for every weights-registry incident (once each)."""
-    rows = (
-        db.query("SELECT id, kind, discovered_at, detail FROM wt_incidents")
-        if _has(db, "wt_incidents")
-        else []
-    )
-    out = []
-    for r in rows:
-        import json
+    from distillguard.weights.registry import Registry
 
-        detail = json.loads(r["detail"])
+    out = []
+    for r in Registry(db).incidents():
+        detail = dict(r["detail"])
         out.append(
             open_incident(
                 db,
@@ -109,11 +104,3 @@ def find_campaign(report: dict[str, Any], campaign_id: str) -> dict[str, Any]:
             return dict(c)
     known = ", ".join(str(c.get("id")) for c in report.get("campaigns", [])) or "none"
     raise DistillguardError(f"no campaign {campaign_id!r} in the detector report (has {known})")
-
-
-def _has(db: Database, table: str) -> bool:
-    try:
-        db.query(f"SELECT 1 FROM {table} WHERE 1 = 0")
-    except Exception:
-        return False
-    return True

@@ -42,8 +42,16 @@ def to_html(env: dict[str, Any]) -> str:
 
 
 def _latin1(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s)
-    return s.encode("latin-1", "replace").decode("latin-1")
+    """Latin-1 text for the core PDF font: keep what fits, strip accents from what does
+    not (ő -> o), replace the rest with '?'."""
+    out = []
+    for ch in unicodedata.normalize("NFC", s):
+        if ord(ch) < 256:
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
+    return "".join(out)
 
 
 def _scalar(v: Any) -> str:
