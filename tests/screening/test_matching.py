@@ -47,6 +47,7 @@ def test_honorifics_and_legal_forms_are_set_apart() -> None:
         ("طارق بلوشي", "Tariq Baluchi", "Person"),  # Arabic script, vowels missing
         ("Zorvan Trading Co., Ltd.", "ZORVAN TRADING LIMITED", "Organization"),
         ("OOO Zorvan Trading", "Zorvan Trading LLC", "Organization"),
+        ("Lauren Tvasko", "Laurent Vasko", "Person"),  # shifted word boundary
     ],
 )
 def test_true_matches_score_above_threshold(a: str, b: str, schema: str) -> None:
@@ -63,6 +64,7 @@ def test_true_matches_score_above_threshold(a: str, b: str, schema: str) -> None
         ("Zorvan Trading 5 LLC", "Zorvan Trading 6 LLC", "Organization"),
         ("Blue Heron Shipping", "Red Heron Shipping", "Organization"),
         ("Kestrel", "Ivo Maximilian Kestrel", "Person"),  # a surname alone is not a match
+        ("Pak Yong Nam", "Pak Tong Nam", "Person"),  # short parts: a new initial, a new name
     ],
 )
 def test_different_parties_score_below_threshold(a: str, b: str, schema: str) -> None:

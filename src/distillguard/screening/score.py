@@ -84,6 +84,11 @@ def token_similarity(a: Token, b: Token, person: bool, cross_script: bool = Fals
         sim = 0.85
     if sim < 0.9 and cross_script and len(a.skeleton) >= 3 and a.skeleton == b.skeleton:
         sim = 0.9
+    if m <= 5 and a.folded[:1] != b.folded[:1]:
+        # First letters are the most reliable part of a written name (the reason behind
+        # Jaro-Winkler's prefix weight); in short parts a different initial usually means a
+        # different name ("Yong" / "Song" / "Tong"), not a typo.
+        sim = max(0.0, sim - 0.15)
     return sim
 
 
@@ -163,9 +168,21 @@ def name_similarity(q: NormName, c: NormName, cfg: MatchConfig = DEFAULT_CONFIG)
     for j, b in enumerate(ct):
         if j not in used_c:
             den += b.weight * cfg.extra_result_weight
-    if den <= 0.0:
+    score = num / den if den > 0.0 else 0.0
+    if score < 0.95 and (len(q.tokens) > 1 or len(c.tokens) > 1):
+        score = max(score, _joined_similarity(q, c))
+    return score
+
+
+def _joined_similarity(q: NormName, c: NormName) -> float:
+    """Same letters, different word boundaries ("Lauren Tnkunda" / "Laurent Nkunda")."""
+    jq = "".join(t.text for t in q.tokens)
+    jc = "".join(t.text for t in c.tokens)
+    m = max(len(jq), len(jc))
+    if m < 8 or not (jq.isalpha() and jc.isalpha()):  # numbers must match as parts
         return 0.0
-    return num / den
+    d = OSA.distance(jq, jc, score_cutoff=1)
+    return 0.95 - d / m if d <= 1 else 0.0
 
 
 def _years(values: list[str]) -> set[int]:
