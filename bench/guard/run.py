@@ -1,10 +1,10 @@
 """Reasoning-guard benchmark: `.venv/bin/python bench/guard/run.py` (about 4 minutes).
 
 Runs `distillguard.guard.evaluate.run` (the same code as `distillguard guard eval`) with
-the two held-out sets in bench/guard/data (heldout.jsonl was looked at during development
-and is reported as `heldout_dev`; heldout2.jsonl was written after all tuning and is the
-clean check, `heldout_final`), writes bench/guard/results.json and results.md, and prints
-the markdown.
+the held-out sets in bench/guard/data: heldout.jsonl (`heldout_dev`, looked at during
+development), heldout2.jsonl (scored once, then informed a last round of general
+changes) and heldout3.jsonl (`heldout3_final`, written after the last change: the clean
+check). Writes bench/guard/results.json and results.md, and prints the markdown.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ def main() -> None:
     res = evaluate.run(
         heldout={
             "heldout_dev": HERE / "data" / "heldout.jsonl",
-            "heldout_final": HERE / "data" / "heldout2.jsonl",
+            "heldout2": HERE / "data" / "heldout2.jsonl",
+            "heldout3_final": HERE / "data" / "heldout3.jsonl",
         },
         progress=lambda s: print(f"  {s}", file=sys.stderr, flush=True),
     )

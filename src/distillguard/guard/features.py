@@ -96,6 +96,8 @@ def normalise(text: str) -> str:
         t = text.lower()
     else:
         t = unicodedata.normalize("NFKC", text).translate(_ZW).casefold()
+    if "_" in t:  # snake_case keys ("hidden_reasoning") read as words
+        t = t.replace("_", " ")
     if len(t) <= LEET_MAX_CHARS and any(ch.isdigit() for ch in t):
         t = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), t)
     return t
