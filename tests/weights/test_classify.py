@@ -181,3 +181,21 @@ def test_publishing_reclassifies_with_history(tmp_path: Path, engine: object) ->
     triggers = [h["trigger"] for h in classify.history(svc.reg, ref)]
     assert triggers == ["manual", "published_change"]
     svc.db.close()
+
+
+@pytest.mark.parametrize("flop", [1e24, 5e25, 2e26])
+@pytest.mark.parametrize("published", [False, True])
+def test_agrees_with_rules_classify_model_off_the_boundaries(
+    reg: Registry, engine: object, flop: float, published: bool
+) -> None:
+    """The rules part's own helper gives the same answer away from the exact thresholds
+    (at them we follow the texts' "greater than" for EU and SB 53; see docs/weights.md)."""
+    from distillguard.rules.classify import classify_model
+
+    ours = _classify(reg, engine, flop, published=published, revenue=1e9)
+    theirs = classify_model(engine, {"training_flop": flop, "published": published,  # type: ignore[arg-type]
+                                     "developer_revenue_usd": 1e9}, at=AT)  # fmt: skip
+    pairs = {"us_4e091": "us_4e091", "eu_gpai_systemic_risk": "eu_systemic_risk",
+             "ca_sb53": "sb53_frontier"}  # fmt: skip
+    for mine, rules_key in pairs.items():
+        assert ours.get(mine).in_scope == theirs[rules_key].covered, (mine, flop, published)
