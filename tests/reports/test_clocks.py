@@ -244,3 +244,24 @@ def test_periodic_obligations_apply_only_when_covered(engine: RuleEngine, db: Da
     st.set_profile(revenue_usd=1e8)  # not a large developer
     regimes = {(d.regime, d.event) for d in due_items(db, engine.reference, now)}
     assert regimes == {("bis_702_7", "quarterly_notice")}
+
+
+def test_eu_threshold_crossing_opens_two_week_clock(engine: RuleEngine, db: Database) -> None:
+    from distillguard.reports.incidents import import_threshold_crossings
+    from distillguard.weights.registry import Registry
+
+    reg = Registry(db)
+    v = reg.add_version("mid", "1")
+    reg.add_compute(v, "pretraining", 8e24, source="logs", recorded_by="t")
+    assert import_threshold_crossings(db, engine.reference) == []  # below 1e25
+    reg.add_compute(v, "fine_tuning", 3e24, source="logs", recorded_by="t")
+    [iid] = import_threshold_crossings(db, engine.reference)
+    assert import_threshold_crossings(db, engine.reference) == [iid]  # idempotent
+    inc = ReportsStore(db).incident(iid)
+    [d] = [
+        d
+        for d in due_items(db, engine.reference, parse_time(inc["discovered_at"]))
+        if d.incident_id == iid
+    ]
+    assert (d.regime, d.event) == ("eu_ai_act", "systemic_risk_threshold_notification")
+    assert d.due - parse_time(inc["discovered_at"]) == timedelta(days=14)

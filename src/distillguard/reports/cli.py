@@ -78,18 +78,28 @@ def due(
     at: str | None = typer.Option(None, "--at", help="Evaluate at this time (default now)."),
     tz: str | None = typer.Option(None, "--tz", help="IANA zone for a naive --at."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    fail_overdue: bool = typer.Option(
+        False, "--fail-on-overdue", help="Exit with status 3 when anything is overdue (cron)."
+    ),
 ) -> None:
     """List every report due or overdue: incident clocks and periodic notices."""
-    from rich.console import Console
-    from rich.table import Table
-
     from distillguard.reports.clocks import due_items
 
     now = when(at, tz)
     items = due_items(database(), engine().reference, now)
+    overdue = sum(d.status(now) == "overdue" for d in items)
     if as_json:
         emit_json({"at": now.isoformat(), "items": [d.to_dict(now) for d in items]})
-        return
+    else:
+        _due_table(items, now)
+    if fail_overdue and overdue:
+        raise typer.Exit(3)
+
+
+def _due_table(items: list[Any], now: datetime) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"Reports due at {now.strftime('%Y-%m-%d %H:%M')} UTC")
     table.add_column("status", no_wrap=True)
     table.add_column("due (UTC)", no_wrap=True)
@@ -226,11 +236,17 @@ def incident_file(
 
 @incident_app.command("import-weights")
 def incident_import_weights() -> None:
-    """Open a reports incident for each weights-registry incident (idempotent)."""
-    from distillguard.reports.incidents import import_weights_incidents
+    """Open reports incidents for weights-registry incidents and for model versions that
+    reached the EU systemic-risk threshold (idempotent)."""
+    from distillguard.reports.incidents import import_threshold_crossings, import_weights_incidents
 
-    ids = import_weights_incidents(database(), engine().reference)
-    typer.echo(f"{len(ids)} weights incident(s) in the reports registry")
+    db, ref = database(), engine().reference
+    ids = import_weights_incidents(db, ref)
+    crossed = import_threshold_crossings(db, ref)
+    typer.echo(
+        f"{len(ids)} weights incident(s), {len(crossed)} EU threshold crossing(s) "
+        "in the reports registry"
+    )
 
 
 @incident_app.command("from-campaign")

@@ -55,6 +55,41 @@ def import_weights_incidents(db: Database, ref: Reference) -> list[str]:
     return out
 
 
+def import_threshold_crossings(db: Database, ref: Reference) -> list[str]:
+    """Open a `systemic_risk_threshold_crossed` incident (EU two-week notice clock) for
+    every model version whose recorded compute reached the pack's EU threshold; discovery
+    is when the entry that crossed it was recorded. Idempotent."""
+    from datetime import UTC
+    from datetime import datetime as _dt
+
+    from distillguard.reports.applicability import frontier_versions
+    from distillguard.reports.model_reports import crossing_time
+
+    try:
+        thr = ref.threshold("eu_systemic_risk_flop", _dt.now(UTC))
+    except KeyError:
+        return []
+    out = []
+    for v in frontier_versions(db, ref, thr):
+        crossed = crossing_time(v["tc"]["phases"], thr)
+        if crossed is None:
+            continue
+        spec = f"{v['name']}@{v['version']}"
+        out.append(
+            open_incident(
+                db,
+                ref,
+                "systemic_risk_threshold_crossed",
+                crossed,
+                title=f"{spec} reached {thr:.3g} training FLOP",
+                source="weights",
+                reference=f"{spec}:eu_systemic_risk",
+                detail={"model": spec, "training_flop": v["total"], "threshold": thr},
+            )
+        )
+    return out
+
+
 def open_campaign_incident(
     db: Database,
     ref: Reference,
