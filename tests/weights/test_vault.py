@@ -246,3 +246,13 @@ def test_stream_chunks_are_recycled_safely(tmp_path: Path, kek: keys.LocalKeyFil
         buf = io.BytesIO()
         assert vault.decrypt_to_stream(enc, buf, kek, workers=workers) == 40 * CHUNK + 123
         assert buf.getvalue() == src.read_bytes()
+
+
+def test_non_regular_files_refused(tmp_path: Path, kek: keys.LocalKeyFile) -> None:
+    with pytest.raises(DistillguardError, match=r"not a regular file|Is a directory"):
+        vault.encrypt_file(tmp_path, tmp_path / "d.dgv", kek)
+    with pytest.raises(DistillguardError, match=r"not a regular file|Is a directory"):
+        vault.decrypt_file(tmp_path, tmp_path / "out", kek)
+    with pytest.raises(DistillguardError, match="not a regular file"):
+        vault.encrypt_file(Path("/dev/null"), tmp_path / "n.dgv", kek)
+    assert not (tmp_path / "d.dgv").exists()

@@ -424,6 +424,8 @@ def decrypt(
     kf = _kek(kek_file)
     svc = _svc()
     if stdout:
+        if sys.stdout.isatty():
+            raise DistillguardError("refusing to write weights to a terminal: pipe --stdout")
         svc.decrypt(src, kf, actor=_actor(), stream=sys.stdout.buffer, workers=workers)
         return
     assert output is not None

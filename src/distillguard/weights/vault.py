@@ -31,6 +31,7 @@ import mmap
 import os
 import queue
 import secrets
+import stat
 import struct
 import threading
 from collections import deque
@@ -233,9 +234,13 @@ def rewrap(vault_file: Path, provider: KeyProvider) -> int:
 def read_header(path: Path) -> Header:
     try:
         with open(path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise DistillguardError(f"{path} is not a regular file")
             return Header.read(fh, str(path))
     except FileNotFoundError:
         raise DistillguardError(f"{path} not found") from None
+    except OSError as exc:
+        raise DistillguardError(f"cannot read {path}: {exc.strerror}") from None
 
 
 # -- the chunk engine ---------------------------------------------------------------------
@@ -349,7 +354,10 @@ def encrypt_file(
         raise DistillguardError(f"cannot read {src}: {exc.strerror}") from None
     dek = secrets.token_bytes(DEK_BYTES)
     try:
-        size = os.fstat(src_fd).st_size
+        st = os.fstat(src_fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise DistillguardError(f"{src} is not a regular file")
+        size = st.st_size
         header = Header.new(size, chunk_size)
         aes = algorithms.AES256(dek)
         n = header.n_chunks
