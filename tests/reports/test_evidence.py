@@ -137,6 +137,10 @@ def test_prompts_on_request_and_errors(
     )
     assert len(doc["sections"]["examples"]) == 2
     assert "Think step by step" in doc["sections"]["examples"][0]["prompt"]
+    env, _ = api.evidence_package(
+        db, ledger, world["report"], world["campaign"], world["events"], key=key
+    )  # no engine: still valid
+    assert env["report"]["pack_hash"].startswith("none")
     with pytest.raises(DistillguardError, match="no campaign"):
         build_evidence(db, ledger, world["report"], "cmp-nope", world["events"])
     with pytest.raises(DistillguardError, match="no events"):

@@ -149,7 +149,7 @@ def evidence_package(
         campaign_id,
         events,
         at=at or datetime.now(UTC),
-        pack_hash=engine.pack_hash if engine is not None else "",
+        pack_hash=engine.pack_hash if engine is not None else "none (no rule pack given)",
         include_prompts=include_prompts,
         max_proofs=max_proofs,
     )
