@@ -35,7 +35,7 @@ def free_port() -> int:
 def stub_url() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "distillguard.gateway.stub", "--port", str(port), "--slow-s", "3"]
+        [sys.executable, "-m", "distillguard.gateway.stub", "--port", str(port), "--slow-s", "30"]
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
@@ -49,8 +49,12 @@ def stub_url() -> Iterator[str]:
                 raise RuntimeError("stub upstream did not start") from None
             time.sleep(0.05)
     yield base
-    proc.terminate()
-    proc.wait(10)
+    proc.terminate()  # graceful; it may still be sleeping on a "slow" request
+    try:
+        proc.wait(3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def stub_stats(stub_url: str) -> dict[str, int]:
@@ -112,8 +116,9 @@ def gateway_config(home: Path, stub_url: str) -> GatewayConfig:
     cfg.store.home = str(home)
     cfg.store.events_jsonl = str(home / "events.jsonl")
     cfg.store.flush_interval_s = 0.05
-    cfg.upstream.total_timeout_s = 1.5
-    cfg.upstream.read_timeout_s = 1.5
+    # generous for a loaded CI machine; the stub's "slow" model never answers in time
+    cfg.upstream.total_timeout_s = 4.0
+    cfg.upstream.read_timeout_s = 4.0
     cfg.upstream.connect_retries = 1
     v1 = stub_url + "/v1"
     cfg.models = {

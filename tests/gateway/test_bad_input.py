@@ -94,7 +94,7 @@ def test_upstream_down_slow_and_failing(gw: Gw) -> None:
     assert "unreachable" in e["message"]
     t = time.monotonic()
     err(call("slow"), 504, "upstream_timeout")
-    assert time.monotonic() - t < 3.0  # the 1.5 s budget, not the stub's 3 s
+    assert time.monotonic() - t < 10.0  # the 4 s budget, not the stub's 30 s
     err(call("broken"), 502, "upstream_error")
     r = call("general-chat")  # and the gateway is still fine
     assert r.status_code == 200

@@ -41,8 +41,8 @@ async def test_rpm_exact_across_two_replicas_on_redis(
 
         got = await asyncio.gather(*(one(u) for u in [a.url, b.url] * 40))
     statuses = Counter(s for s, _ in got)
-    assert statuses[200] == 25, statuses  # zero over-admission across replicas
-    assert statuses[429] == 55
+    admitted = sum(n for s, n in statuses.items() if s != 429)
+    assert admitted == 25 and statuses[429] == 55, statuses  # zero over-admission
     assert {c for s, c in got if s == 429} == {"rate_limited"}
 
 
