@@ -357,3 +357,18 @@ def test_register_reads_parameters_for_the_6nd_estimate(svc: WeightsService, mod
     formats = {a["path"]: a["format"] for a in svc.reg.artifacts(ref)}
     assert formats["config.json"] == "other"
     assert formats["model-00001-of-00002.safetensors"] == "safetensors"
+
+
+def test_package_to_rsa_recipient(svc: WeightsService, model: Path, tmp_path: Path) -> None:
+    spec = _setup(svc, model, flop=1e24)
+    tr = transfers.Transfers(svc)
+    priv, pub = keys.generate_recipient_keypair("rsa")
+    t = tr.request(spec, transfers.Recipient("Good Labs", "JP", "JP", None, pub.decode()),
+                   end_use="x", purpose="y", requested_by="alice")  # fmt: skip
+    tr.approve(t["id"], "bob")
+    sk = tmp_path / "s.pem"
+    spub = signing.generate_signing_key(sk)
+    pkg = tr.package(t["id"], model, tmp_path / "pkg", signing_key=sk, actor="ops")
+    env = vault.read_envelope(next((pkg / "payload").glob("*.key")))
+    assert [k.alg for k in env.keys] == ["RSA-OAEP-256"]
+    assert transfers.receive(pkg, priv, spub, tmp_path / "got").files == 4
