@@ -183,10 +183,14 @@ class CampaignLinker:
         # a wrapper key is a template of this account only once it recurs in the account
         # (payload sentences do not) and only if it is specific enough to mean something
         need = max(3.0, self.cfg.template_share * st.n)
+        # one-word labels ("Instruction:", "Problem:") open many unrelated templates: they
+        # count for the account's own template share but never link accounts
         keys = [
             k
             for k in f.wrapper_keys
-            if len(k) >= self.cfg.min_key_chars and st.templates.get(k, 0) >= need
+            if len(k) >= self.cfg.min_key_chars
+            and not k.startswith("L:")
+            and st.templates.get(k, 0) >= need
         ]
         if org:
             keys.append("O:" + org)
