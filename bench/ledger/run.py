@@ -173,11 +173,15 @@ def main() -> None:
     assert cp is not None and cp.size == size
     led.prove_inclusion(0)
     for i in idx[:2000]:  # warm the upper-level node cache, as a long-running service has it
-        led._fold_plan(merkle.inclusion_plan(i, size))
-    t, c = time.perf_counter(), time.process_time()
+        led._fold_plan(merkle.inclusion_plan(i, size), i)
+    core_lat = []
+    c = time.process_time()
     for i in idx:
-        led._fold_plan(merkle.inclusion_plan(i, size))
-    core, core_cpu = (time.perf_counter() - t) / len(idx), (time.process_time() - c) / len(idx)
+        t0 = time.perf_counter()
+        led._fold_plan(merkle.inclusion_plan(i, size), i)
+        core_lat.append(time.perf_counter() - t0)
+    core, core_cpu = statistics.mean(core_lat), (time.process_time() - c) / len(idx)
+    core_p50 = sorted(core_lat)[len(core_lat) // 2]
     lat = []
     proofs = []
     c = time.process_time()
@@ -196,13 +200,14 @@ def main() -> None:
     for p in proofs[:2000]:
         verify_inclusion_proof(p, p["record"], cp.note, led.public_key, led.origin)
     vt = (time.perf_counter() - t) / 2000
-    rows.append((f"inclusion proof, tree of {size:,}: node reads + hashes",
-                 f"{core * 1e6:.0f} µs wall, {core_cpu * 1e6:.0f} µs CPU", "<= 100 µs",
-                 "met" if core <= 1e-4 else "MISSED (wall)"))  # fmt: skip
-    rows.append(("  full prove_inclusion() (also reads the record, builds the dict)",
+    rows.append((f"inclusion proof, tree of {size:,}: one read (record + nodes), hashes",
+                 f"{core * 1e6:.0f} µs mean, {core_p50 * 1e6:.0f} µs median, "
+                 f"{core_cpu * 1e6:.0f} µs CPU", "<= 100 µs",
+                 "met" if core <= 1e-4 else "MISSED (mean wall)"))  # fmt: skip
+    rows.append(("  full prove_inclusion() (also checks the index, builds the dict)",
                  f"{full * 1e6:.0f} µs mean, {p50 * 1e6:.0f} µs median, "
                  f"{full_cpu * 1e6:.0f} µs CPU", "<= 100 µs",
-                 "met" if full <= 1e-4 else "MISSED (wall)"))  # fmt: skip
+                 "met" if full <= 1e-4 else "MISSED (mean wall)"))  # fmt: skip
     rows.append(("  baseline: one primary-key SELECT of a record",
                  f"{one * 1e6:.0f} µs wall, {one_cpu * 1e6:.0f} µs CPU",
                  f"proof/SELECT: wall {core / one:.1f}x", ""))  # fmt: skip
@@ -213,7 +218,11 @@ def main() -> None:
     led.close()
     del records, canon, proofs
     code = (
-        "import json, resource, sys, time\n"
+        "import json, sys, time\n"
+        "def hwm_mib():  # VmHWM: this process's own peak (ru_maxrss survives exec)\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1]) / 1024\n"
         "from distillguard.ledger import open_ledger\n"
         "from distillguard.ledger.verify import verify_log\n"
         "led = open_ledger(sys.argv[1], sys.argv[2], readonly=True)\n"
@@ -221,7 +230,7 @@ def main() -> None:
         "r = verify_log(led.storage, led.public_key, led.origin)\n"
         "print(json.dumps({'ok': r.ok, 'records': r.records, 'checkpoints': r.checkpoints,\n"
         "    'wall': time.perf_counter() - t, 'cpu': time.process_time() - c,\n"
-        "    'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "    'rss_mib': hwm_mib()}))\n"
     )
     res = json.loads(
         subprocess.run(

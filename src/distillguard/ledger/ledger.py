@@ -87,7 +87,7 @@ class Ledger:
 
     def _load_frontier(self, size: int) -> merkle.Frontier:
         keys = merkle.Frontier.keys_for(size)
-        found = self._nodes(keys)
+        found = self._nodes(keys)[0]
         missing = [k for k in keys if k not in found]
         if missing:
             raise DistillguardError(
@@ -247,10 +247,12 @@ class Ledger:
                 return cp
         raise DistillguardError(f"no checkpoint of tree size {size} is stored")
 
-    def _nodes(self, keys: Sequence[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
-        """Stored node hashes, with the upper levels served from memory: a complete subtree
-        never changes, and the few thousand upper nodes of even a large log are the ones
-        every proof needs, so only the lowest levels cost a database read."""
+    def _nodes(
+        self, keys: Sequence[merkle.NodeKey], record: int = -1
+    ) -> tuple[dict[merkle.NodeKey, bytes], tuple[bytes, bytes] | None]:
+        """Stored node hashes (and optionally one record's leaf and body), with the upper
+        levels served from memory: a complete subtree never changes, and the upper nodes
+        are the ones every proof needs, so only the lowest levels cost a database read."""
         cache = self._node_cache
         found = {}
         missing = []
@@ -260,19 +262,23 @@ class Ledger:
                 missing.append(k)
             else:
                 found[k] = h
-        if missing:
-            fetched = self.storage.get_nodes(missing)
+        rec = None
+        if missing or record >= 0:
+            fetched, rec = self.storage.nodes_and_record(missing, record)
             for k, h in fetched.items():
                 if k[0] >= CACHE_LEVEL and len(cache) < CACHE_MAX:
                     cache[k] = h
             found.update(fetched)
-        return found
+        return found, rec
 
     def _hashes(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        return self._fold_plan([merkle.range_keys(lo, hi) for lo, hi in ranges])
+        return self._fold_plan([merkle.range_keys(lo, hi) for lo, hi in ranges])[0]
 
-    def _fold_plan(self, plans: Sequence[Sequence[merkle.NodeKey]]) -> list[bytes]:
-        found = self._nodes([k for p in plans for k in p])
+    def _fold_plan(
+        self, plans: Sequence[Sequence[merkle.NodeKey]], record: int = -1
+    ) -> tuple[list[bytes], tuple[bytes, bytes] | None]:
+        """The proof hashes for a plan (and, in the same read, one record's leaf and body)."""
+        found, rec = self._nodes([k for p in plans for k in p], record)
         out = []
         for plan in plans:
             try:
@@ -281,7 +287,7 @@ class Ledger:
                 raise DistillguardError(
                     f"ledger storage is damaged: node {exc.args[0]} is missing"
                 ) from None
-        return out
+        return out, rec
 
     def prove_inclusion(self, index: int, tree_size: int | None = None) -> dict[str, Any]:
         """An inclusion proof of record `index` against a signed checkpoint (JSON-able).
@@ -299,11 +305,10 @@ class Ledger:
         cp = self._checkpoint_for(tree_size, index + 1)
         if index >= cp.size:
             raise DistillguardError(f"record {index} is not in the tree of size {cp.size}")
-        got = self.storage.get_record(index)
+        hashes, got = self._fold_plan(merkle.inclusion_plan(index, cp.size), index)
         if got is None:
             raise VerificationError(f"record {index} is missing from the ledger storage")
         leaf, body = got
-        hashes = self._fold_plan(merkle.inclusion_plan(index, cp.size))
         return {
             "type": INCLUSION_TYPE,
             "origin": self.origin,

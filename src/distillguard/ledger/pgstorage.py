@@ -18,6 +18,7 @@ from .storage import (
     INSERT_PAYLOAD,
     SCHEMA,
     Batch,
+    HashRow,
     RecordRow,
     Storage,
 )
@@ -111,13 +112,17 @@ class PostgresStorage(Storage):
 
         return int(self._write(run))
 
-    def _hash_rows(self, idxs: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+    def _hash_rows(self, idxs: Sequence[int], body_of: int = -1) -> dict[int, HashRow]:
         if not idxs:
             return {}
         rows = self._read(
-            "SELECT idx, leaf, nodes FROM ledger_records WHERE idx = ANY(?)", (list(idxs),)
+            "SELECT idx, leaf, nodes, CASE WHEN idx = ? THEN body END FROM ledger_records "
+            "WHERE idx = ANY(?)",
+            (body_of, list(idxs)),
         )
-        return {int(i): (bytes(lf), bytes(nd)) for i, lf, nd in rows}
+        return {
+            int(i): (bytes(lf), bytes(nd), None if b is None else bytes(b)) for i, lf, nd, b in rows
+        }
 
     def _scan(self, sql: str, params: Sequence[Any], chunk: int) -> Iterator[list[Any]]:
         psycopg = self._psycopg

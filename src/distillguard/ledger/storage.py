@@ -32,6 +32,7 @@ from distillguard.errors import DistillguardError
 from .merkle import HASH_SIZE, NodeKey, node_location
 
 RecordRow = tuple[int, bytes, bytes, bytes]  # idx, leaf hash, completed nodes, body
+HashRow = tuple[bytes, bytes, bytes | None]  # leaf hash, completed nodes, body (if asked)
 PayloadRow = tuple[str, str, bytes, bytes, float, float | None]
 
 
@@ -84,8 +85,8 @@ class Storage(ABC):
         """In one locked transaction: build(size) -> Batch, write it; return the new size."""
 
     @abstractmethod
-    def _hash_rows(self, idxs: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
-        """(leaf, nodes) of the given record rows (absent rows are left out)."""
+    def _hash_rows(self, idxs: Sequence[int], body_of: int = -1) -> dict[int, HashRow]:
+        """(leaf, nodes, body) of the given rows; body only for row `body_of`, else None."""
 
     @abstractmethod
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
@@ -97,8 +98,17 @@ class Storage(ABC):
     # ---- shared queries ------------------------------------------------------------
     def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
         """Stored hashes for node keys (level 0 = leaf hashes); missing keys are absent."""
+        return self.nodes_and_record(keys, -1)[0]
+
+    def nodes_and_record(
+        self, keys: Sequence[NodeKey], idx: int
+    ) -> tuple[dict[NodeKey, bytes], tuple[bytes, bytes] | None]:
+        """`get_nodes(keys)` and `get_record(idx)` in one round trip (what a proof needs)."""
         where = [(k, node_location(k)) for k in keys]
-        rows = self._hash_rows(list({r for _, (r, _) in where}))
+        wanted = {r for _, (r, _) in where}
+        if idx >= 0:
+            wanted.add(idx)
+        rows = self._hash_rows(list(wanted), idx)
         out: dict[NodeKey, bytes] = {}
         for k, (r, off) in where:
             got = rows.get(r)
@@ -106,7 +116,9 @@ class Storage(ABC):
                 h = got[0] if off < 0 else got[1][off : off + HASH_SIZE]
                 if len(h) == HASH_SIZE:
                     out[k] = h
-        return out
+        row = rows.get(idx)
+        rec = (row[0], row[2]) if row is not None and row[2] is not None else None
+        return out, rec
 
     def meta(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in self._read("SELECT key, value FROM ledger_meta")}
@@ -286,16 +298,17 @@ class SQLiteStorage(Storage):
 
         return int(self._write(run))
 
-    def _hash_rows(self, idxs: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+    def _hash_rows(self, idxs: Sequence[int], body_of: int = -1) -> dict[int, HashRow]:
         if not idxs:
             return {}
         marks = ",".join("?" * len(idxs))
         rows = self._read(
-            "SELECT idx, CAST(leaf AS BLOB), CAST(nodes AS BLOB) FROM ledger_records "
-            f"WHERE idx IN ({marks})",
-            idxs,
+            "SELECT idx, CAST(leaf AS BLOB), CAST(nodes AS BLOB), "
+            "CASE WHEN idx = ? THEN CAST(body AS BLOB) END "
+            f"FROM ledger_records WHERE idx IN ({marks})",
+            [body_of, *idxs],
         )
-        return {i: (lf, nd) for i, lf, nd in rows}
+        return {i: (lf, nd, b) for i, lf, nd, b in rows}
 
     def iter_records(self, start: int, chunk: int) -> Iterator[list[RecordRow]]:
         # A dedicated connection: a long scan must not hold the shared read lock.
