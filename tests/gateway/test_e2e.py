@@ -257,3 +257,11 @@ def test_events_export_cli_feeds_the_offline_detector(gw: Gw, tmp_path: Path) ->
     events = list(read_events(out, stats))
     assert len(events) == 3 and stats.skipped == 0
     assert all(e.model == "general-chat" and e.response for e in events)
+
+
+def test_stream_chunks_carry_the_public_model_name(gw: Gw) -> None:
+    _, key = gw.customer()
+    r = chat(gw, key, "general-chat", stream=True)  # upstream model is "stub"
+    chunks = sse_chunks(r.text)
+    assert chunks and all(c["model"] == "general-chat" for c in chunks)
+    assert '"stub"' not in r.text

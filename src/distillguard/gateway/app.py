@@ -753,6 +753,12 @@ class GatewayApp:
         if r.transforms and self.parts.stream_transformer is not None:
             st = self.parts.stream_transformer(r.transforms)
         rename = route.name if route.upstream_model else None
+        # Renaming the upstream model back to the public name is a byte replacement on
+        # chunks we do not otherwise need to parse (no JSON round trip per token).
+        renames: tuple[bytes, bytes, bytes] | None = None
+        if rename is not None:
+            up = orjson.dumps(route.upstream_model)
+            renames = (b'"model":' + up, b'"model": ' + up, b'"model":' + orjson.dumps(rename))
         overhead = perf_counter() - r.t0 - r.upstream_s
         r.started = True
         await send(
@@ -786,7 +792,7 @@ class GatewayApp:
                         st = None
                     out.append(b"data: [DONE]\n\n")
                     continue
-                parse = st is not None or rename is not None
+                parse = st is not None
                 has_usage = (
                     b'"usage"' in payload
                     and b'"usage":null' not in payload
@@ -823,6 +829,10 @@ class GatewayApp:
                     else:
                         out.append(b"data: " + orjson.dumps(obj) + b"\n\n")
                 else:
+                    if renames is not None:
+                        block = block.replace(renames[0], renames[2]).replace(
+                            renames[1], renames[2]
+                        )
                     out.append(block + b"\n\n")
                 chunks += 1
             if out:
