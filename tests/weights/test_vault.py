@@ -256,3 +256,19 @@ def test_non_regular_files_refused(tmp_path: Path, kek: keys.LocalKeyFile) -> No
     with pytest.raises(DistillguardError, match="not a regular file"):
         vault.encrypt_file(Path("/dev/null"), tmp_path / "n.dgv", kek)
     assert not (tmp_path / "d.dgv").exists()
+
+
+def test_full_disk_refused_before_work(
+    tmp_path: Path, kek: keys.LocalKeyFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    src = _plain(tmp_path, 3 * CHUNK)
+
+    def no_space(fd: int, off: int, n: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    with pytest.raises(DistillguardError, match="not enough space"):
+        vault.encrypt_file(src, tmp_path / "w.dgv", kek, chunk_size=CHUNK)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kek.json", "w.bin"]
