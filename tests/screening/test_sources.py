@@ -171,3 +171,14 @@ def test_parse_file_argument_errors(tmp_path: Path) -> None:
     p = fx.write_un(tmp_path)
     with pytest.raises(DistillguardError, match="--alt/--add"):
         parse_file(p, "un", alt=p)
+
+
+def test_absurdly_long_names_are_counted_not_indexed(tmp_path: Path) -> None:
+    long = "X" * 5000
+    p = fx.write_internal(
+        tmp_path, f"id,name,aliases\nb1,{long},Short Alias Ltd\nb2,{long},\nb3,Fine Name Gmbh,\n"
+    )
+    res = parse_file(p, "internal")
+    assert [e.entry_id for e in res.entries] == ["b1", "b3"]
+    assert [a.name for a in res.entries[0].names] == ["Short Alias Ltd"]
+    assert res.skip_reasons == {"name longer than 300 characters": 2}

@@ -27,6 +27,7 @@ from distillguard.errors import DistillguardError
 from distillguard.screening.index import NameIndex
 from distillguard.screening.matcher import Matcher, Query
 from distillguard.screening.model import SOURCES, Hit, ListEntry, ParseResult, canonical_schema
+from distillguard.screening.normalize import MAX_NAME_CHARS
 from distillguard.screening.score import DEFAULT_CONFIG, MatchConfig
 from distillguard.screening.storage import ScreeningStore, Snapshot
 from distillguard.store import Database
@@ -426,6 +427,33 @@ def parse_file(
     fmt: str | None = None,
 ) -> ParseResult:
     """Dispatch to the parser of `source` (csl: JSON or CSV by extension or `fmt`)."""
+    result = _parse(path, source, alt=alt, add=add, encoding=encoding, fmt=fmt)
+    return _drop_unusable_names(result)
+
+
+def _drop_unusable_names(result: ParseResult) -> ParseResult:
+    """Count and drop names that cannot be screened (absurdly long); drop emptied entries."""
+    kept = []
+    for e in result.entries:
+        names = [a for a in e.names if len(a.name) <= MAX_NAME_CHARS]
+        for _ in range(len(e.names) - len(names)):
+            result.skip(f"name longer than {MAX_NAME_CHARS} characters")
+        if names:
+            e.names = names
+            kept.append(e)
+    result.entries = kept
+    return result
+
+
+def _parse(
+    path: Path,
+    source: str,
+    *,
+    alt: Path | None,
+    add: Path | None,
+    encoding: str | None,
+    fmt: str | None,
+) -> ParseResult:
     if source not in SOURCES:
         raise DistillguardError(f"unknown source {source!r}: use {', '.join(SOURCES)}")
     if not path.is_file():
