@@ -61,6 +61,7 @@ class NameIndex:
         self._idf: dict[str, float] = {}
         self._arrays: dict[str, np.ndarray] = {}
         self._concat_arrays: dict[str, np.ndarray] = {}
+        self._ntok: np.ndarray = np.zeros(0, dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -97,6 +98,7 @@ class NameIndex:
         """Build the fuzzy side doors and document frequencies after the last `add`."""
         n = max(len(self.names), 1)
         self._arrays = {k: np.asarray(v, dtype=np.int32) for k, v in self._postings.items()}
+        self._ntok = np.asarray([len(x.name.tokens) for x in self.names], dtype=np.float32)
         self._concat_arrays = {k: np.asarray(v, dtype=np.int32) for k, v in self._concat.items()}
         for tok, posting in self._postings.items():
             self._idf[tok] = math.log(1.0 + n / len(posting))
@@ -137,7 +139,7 @@ class NameIndex:
                 out.setdefault(v, 0.6)
         return out
 
-    def candidates(self, query: NormName, limit: int = 40) -> list[int]:
+    def candidates(self, query: NormName, limit: int = 20) -> list[int]:
         """Ids of the `limit` names sharing the most (rare) name parts with the query.
 
         Scores accumulate in a numpy vector over all names (one vectorised add per posting
@@ -170,6 +172,10 @@ class NameIndex:
             if cat in self._arrays:
                 totals[self._arrays[cat]] += self._idf[cat]
         hit = np.flatnonzero(totals)
+        # among equally good candidates prefer those of the query's length: a query's
+        # exact alias must not lose its place to longer names that merely contain it
+        scores = totals[hit] - 0.25 * np.abs(self._ntok[hit] - len(toks))
+        totals[hit] = np.maximum(scores, 1e-6)
         if len(hit) > limit:
             top = np.argpartition(totals[hit], -limit)[-limit:]
             hit = hit[top]

@@ -43,7 +43,7 @@ class Matcher:
         self.config = config
 
     def score_candidates(
-        self, q: Query, *, mode: str = "best", limit: int = 40, min_score: float | None = None
+        self, q: Query, *, mode: str = "best", limit: int = 20, min_score: float | None = None
     ) -> list[Hit]:
         """All entries scoring at least `min_score` (default: review threshold), best first."""
         if mode not in MODES:
