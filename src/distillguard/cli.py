@@ -70,6 +70,15 @@ def _register_parts() -> None:
 _register_parts()
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """click's ClickException and typer's vendored copy of it (typer ships its own click, so
+    a missing or malformed argument raises `typer._click.exceptions.UsageError`)."""
+    import click
+
+    vendored = [c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"]
+    return (click.exceptions.ClickException, *vendored)
+
+
 def main() -> None:
     """Entry point: run the Typer app, turning errors into one-line messages."""
     try:
@@ -86,11 +95,9 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # click's usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if isinstance(exc, _usage_errors()):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("DISTILLGUARD_DEBUG"):
             raise
         typer.secho(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,16 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
         assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_usage_errors_show_usage_not_internal_error(tmp_path: Path) -> None:
+    # typer vendors its own click: its UsageError must still be a usage message, exit 2
+    proc = subprocess.run(
+        [sys.executable, "-m", "distillguard", "accounts", "create"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DISTILLGUARD_HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Missing argument 'name'" in proc.stderr and "internal error" not in proc.stderr
