@@ -74,6 +74,13 @@ def test_stale_and_missing_lists_fail_closed(tmp_path: Path) -> None:
     v = old.screen_subject("acct-1", ["Tareq Osman Baluchi"], "Person")
     assert v.status == "stale" and old.status_of("acct-1") == "stale"
     assert [s.stale for s in old.status()] == [True]
+    # a verdict made with fresh lists turns "stale" once the lists age (fail closed)
+    aging = ScreeningService(Database(f"sqlite:///{tmp_path / 'a.db'}"), max_age_days=None)
+    aging.import_list(fx.write_un(tmp_path), "un", list_date="2020-01-01")
+    assert aging.screen_subject("acct-2", ["Plainfield Bakery"]).status == "clear"
+    aging.max_age_days = 14
+    aging.invalidate()  # skip the 5-second freshness cache
+    assert aging.status_of("acct-2") == "stale"
 
 
 def test_subject_verdicts_clearance_and_rescreening(svc: ScreeningService, tmp_path: Path) -> None:

@@ -139,6 +139,7 @@ class ScreeningService:
         self._checked_at = 0.0
         self._cache: dict[str, str] = {}
         self._fresh_until = 0.0
+        self._fresh_state: tuple[float, bool] = (0.0, False)
 
     # -- lists --------------------------------------------------------------------------
     def import_list(
@@ -166,6 +167,7 @@ class ScreeningService:
         added = len([k for k in changed_ids if k not in before])
         self._index = None  # rebuilt on next use
         self._fresh_until = 0.0
+        self._fresh_state = (0.0, False)
         changed_entries = [e for e in result.entries if e.entry_id in changed_ids]
         changes = self.rescreen(source, changed_entries, removed_ids, snap.id, now_hashes)
         log.info("imported %s snapshot %s: %s entries", source, snap.id, snap.entry_count)
@@ -345,13 +347,37 @@ class ScreeningService:
         return Verdict(subject_id, status, live, cleared, snaps)
 
     def status_of(self, subject_id: str) -> str:
-        """The cached verdict for the gateway: clear | hit | review | stale | unknown."""
+        """The cached verdict for the gateway: clear | hit | review | stale | unknown.
+
+        A stored verdict is only as good as the lists it was made with: while any list is
+        stale (or none is loaded) every screened subject answers "stale" (fail closed).
+        """
         status = self._cache.get(subject_id)
         if status is None:
             row = self.store.get_verdict(subject_id)
             status = str(row["status"]) if row else "unknown"
             self._cache[subject_id] = status
+        if status != "unknown" and not self._lists_fresh():
+            return "stale"
         return status
+
+    def invalidate(self) -> None:
+        """Forget cached freshness and index state (another process imported, or config changed)."""
+        self._fresh_until = 0.0
+        self._fresh_state = (0.0, False)
+        self._checked_at = 0.0
+
+    def _lists_fresh(self) -> bool:
+        now = time.monotonic()
+        if now < self._fresh_state[0]:
+            return self._fresh_state[1]
+        try:
+            self.check_fresh()
+            fresh = True
+        except StaleListsError:
+            fresh = False
+        self._fresh_state = (now + 5.0, fresh)
+        return fresh
 
     def verdict(self, subject_id: str) -> Verdict | None:
         row = self.store.get_verdict(subject_id)
