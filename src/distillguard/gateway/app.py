@@ -509,6 +509,7 @@ class GatewayApp:
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if not r.disconnected or task is None:
+                    r.status, r.code = 499, "cancelled"  # server-side cancel (forced stop)
                     raise
                 task.uncancel()
                 r.status, r.code = 499, "client_closed_request"
