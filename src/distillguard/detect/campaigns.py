@@ -48,6 +48,8 @@ class KeyStat:
     anchor: str | None = None  # first eligible account that carried the key
     last_account: str | None = None
     n_accounts: int = 0  # distinct-account changes (exact for <=1, lower bound otherwise)
+    last_payload: int = 0
+    n_payloads: int = 0  # payload changes seen with the key: a wrapper wraps many payloads
     n_conversational: int = 0  # accounts that really converse and used the key
     last_conversational: str | None = None
 
@@ -209,6 +211,9 @@ class CampaignLinker:
                 ks = self.keys[k] = KeyStat()
             ks.n_req += 1
             ks.sum_h += h
+            if f.payload_key != ks.last_payload:
+                ks.n_payloads += 1
+                ks.last_payload = f.payload_key
             if ks.last_account != st.account:
                 ks.n_accounts += 1
                 ks.last_account = st.account
@@ -228,6 +233,7 @@ class CampaignLinker:
                 ks.anchor != st.account
                 and ks.n_req >= self.cfg.key_min_req
                 and ks.sum_h / ks.n_req >= self.cfg.key_min_harvest
+                and ks.n_payloads >= 0.8 * ks.n_req  # a sentence of a re-sent problem is not
             ):
                 self._union(st, ks.anchor, states, k, ts)
         c = self.campaign_of(st.account)
