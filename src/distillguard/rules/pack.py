@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from distillguard.rules.condition import CompileEnv, ConditionError, Typed, compile_condition
-from distillguard.rules.reference import Reference, parse_reference
+from distillguard.rules.reference import Reference
+from distillguard.rules.reference_parse import parse_reference
 from distillguard.rules.schema import (
     ACTIONS,
     SCHEMAS,
