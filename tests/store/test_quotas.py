@@ -163,6 +163,21 @@ def test_policy_from_config() -> None:
     assert p.window_s == 30 and p.shadow
 
 
+@pytest.mark.parametrize(
+    ("cfg", "message"),
+    [
+        ({"rpm": "abc"}, "quota rpm must be a whole number"),
+        ({"org_tpm": 1.5}, "quota org_tpm must be a whole number"),
+        ({"rpm": -1}, "non-negative"),  # -1 would mean "unlimited" to the Redis script
+        ({"window_s": "soon"}, "quota window_s must be a number of seconds"),
+        ({"shadow": "false"}, "quota shadow must be true or false"),  # not bool("false")
+    ],
+)
+def test_policy_from_bad_config(cfg: dict[str, object], message: str) -> None:
+    with pytest.raises(DistillguardError, match=message):
+        QuotaPolicy.from_mapping(cfg)
+
+
 def test_unreachable_redis_fails_closed() -> None:
     from distillguard.store.quotas import QuotaUnavailable
 

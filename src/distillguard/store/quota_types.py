@@ -43,16 +43,45 @@ class QuotaPolicy:
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.lease_ttl_s <= 0:
             raise DistillguardError("quota window_s and lease_ttl_s must be positive")
+        # a negative default would mean "refuse all" in memory but "unlimited" in Redis
+        for who, lim in (("account", self.account), ("org", self.org)):
+            for what in ("rpm", "tpm", "concurrency"):
+                check_tokens(getattr(lim, what), f"quota {who} {what}")
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any]) -> QuotaPolicy:
         """From config keys rpm, tpm, concurrency, org_rpm, org_tpm, org_concurrency,
-        window_s, lease_ttl_s, shadow (missing keys keep their defaults)."""
+        window_s, lease_ttl_s, shadow (missing keys keep their defaults).
+
+        A malformed value is a `DistillguardError` naming the key; `shadow` must be a real
+        boolean, since the string "false" would otherwise switch enforcement off."""
         d = cls()
 
         def pick(key: str, default: int | None) -> int | None:
-            return int(cfg[key]) if cfg.get(key) is not None else default
+            v = cfg.get(key)
+            if v is None:
+                return default
+            if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+                raise DistillguardError(f"quota {key} must be a whole number, got {v!r}")
+            try:
+                return int(v)
+            except (TypeError, ValueError):
+                raise DistillguardError(f"quota {key} must be a whole number, got {v!r}") from None
 
+        def seconds(key: str, default: float) -> float:
+            v = cfg.get(key)
+            if v is None:
+                return default
+            try:
+                return float(v)
+            except (TypeError, ValueError):
+                raise DistillguardError(
+                    f"quota {key} must be a number of seconds, got {v!r}"
+                ) from None
+
+        shadow = cfg.get("shadow", False)
+        if not isinstance(shadow, bool):
+            raise DistillguardError(f"quota shadow must be true or false, got {shadow!r}")
         return cls(
             account=Limits(
                 pick("rpm", d.account.rpm),
@@ -64,9 +93,9 @@ class QuotaPolicy:
                 pick("org_tpm", d.org.tpm),
                 pick("org_concurrency", d.org.concurrency),
             ),
-            window_s=float(cfg.get("window_s", d.window_s)),
-            lease_ttl_s=float(cfg.get("lease_ttl_s", d.lease_ttl_s)),
-            shadow=bool(cfg.get("shadow", False)),
+            window_s=seconds("window_s", d.window_s),
+            lease_ttl_s=seconds("lease_ttl_s", d.lease_ttl_s),
+            shadow=shadow,
         )
 
     def resolve(self, own: Limits | None, default: Limits) -> Limits:
