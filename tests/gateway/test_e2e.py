@@ -265,3 +265,23 @@ def test_stream_chunks_carry_the_public_model_name(gw: Gw) -> None:
     chunks = sse_chunks(r.text)
     assert chunks and all(c["model"] == "general-chat" for c in chunks)
     assert '"stub"' not in r.text
+
+
+def test_request_country_only_from_the_configured_trusted_header(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    untrusted = make_gateway()
+    _, key = untrusted.customer()
+    body = {"model": "general-chat", "messages": [{"role": "user", "content": "hi"}]}
+    h = {"authorization": f"Bearer {key}", "cf-ipcountry": "IR"}
+    assert httpx.post(untrusted.url + CHAT, json=body, headers=h).status_code == 200
+
+    def conf(cfg) -> None:  # type: ignore[no-untyped-def]
+        cfg.server.country_header = "cf-ipcountry"
+
+    trusted = make_gateway(conf)
+    _, key = trusted.customer()
+    h["authorization"] = f"Bearer {key}"
+    r = httpx.post(trusted.url + CHAT, json=body, headers=h)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "export_control_denied"
+    assert "sanctions.request_country" in r.json()["error"]["rule_ids"]
+    h["cf-ipcountry"] = "FR"
+    assert httpx.post(trusted.url + CHAT, json=body, headers=h).status_code == 200
