@@ -180,3 +180,15 @@ def test_verify_names_the_tampered_record(log: dict[str, str], run_cli: Run) -> 
 def test_prove_bad_index(log: dict[str, str], run_cli: Run) -> None:
     code, _, err = run_cli("ledger", "prove", "99", "--db", log["db"], "--key", log["key"])
     assert one_line_error(code, err) and "no record 99" in err
+
+
+def test_purge_payloads(tmp_path: Path, run_cli: Run) -> None:
+    db, key = f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "p.key"
+    with open_ledger(db, key) as led:
+        c = led.commit_payload("prompt", "secret", retention_days=-1)  # already expired
+        led.append({"prompt": c})
+    code, out, _ = run_cli("ledger", "purge-payloads", "--db", db, "--key", str(key))
+    assert code == 0 and out == "deleted 1 expired payload(s)\n"
+    with open_ledger(db, key) as led:
+        assert led.open_payload(c["payload_id"]) is None
+        assert led.get_record(0)["record"]["prompt"]["digest"] == c["digest"]

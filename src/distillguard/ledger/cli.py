@@ -319,6 +319,16 @@ def verify_export_cmd(
     typer.echo(f"OK: {n} exported records verified; latest signed checkpoint covers {size}")
 
 
+@app.command("purge-payloads")
+def purge_payloads_cmd(db: DbOpt = None, key: KeyOpt = None) -> None:
+    """Delete raw payloads whose retention has ended (records and proofs are unaffected)."""
+    from .open import open_ledger
+
+    with open_ledger(db, key, create=False, need_key=False) as led:
+        n = led.purge_expired_payloads()
+    typer.echo(f"deleted {n} expired payload(s)")
+
+
 @app.command("pubkey")
 def pubkey_cmd(
     db: DbOpt = None,

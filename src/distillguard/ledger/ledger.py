@@ -169,7 +169,8 @@ class Ledger:
         pid = secrets.token_hex(16)
         now = time.time()
         days = self.retention_days if retention_days is None else retention_days
-        row: PayloadRow = (pid, kind, salt, data, now, now + days * 86400.0 if days else None)
+        expires = None if days == float("inf") else now + days * 86400.0  # inf: keep
+        row: PayloadRow = (pid, kind, salt, data, now, expires)
         w = self._writer
         if w is not None and not w.closed:
             w.enqueue_payload(row)
