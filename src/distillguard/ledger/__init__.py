@@ -10,9 +10,13 @@ cp = led.checkpoint()                        # signed note text (C2SP tlog-check
 proof = led.prove_inclusion(idx)             # JSON-able dict, verifiable offline
 led.public_key_pem()
 ```
-Additions to the agreed interface: `commit_payload` also returns `kind`;
-`prove_consistency`, `verifier_key`, `open_payload`, `purge_expired_payloads`,
-`get_record`, and `distillguard.ledger.verify` (full-log and offline proof checks).
+Additions to the agreed interface: `commit_payload` also returns `kind` (and takes
+`retention_days=`); `prove_inclusion` issues a checkpoint first when none covers the
+record; `prove_consistency`, `verifier_key`, `open_payload`, `delete_payload`,
+`purge_expired_payloads`, `get_record`, `size`, `origin`, `public_key`, `storage`; and
+`distillguard.ledger.verify`: `verify_log(led.storage, led.public_key, led.origin)` (whole
+log, returns a report naming the first bad record) and `verify_inclusion_proof(proof,
+record, checkpoint_note, public_key)` / `verify_consistency_proof(...)` for offline checks.
 This package imports nothing of the project but `errors` and `paths`.
 """
 
