@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.applications import Starlette
@@ -282,6 +282,47 @@ class _BadBody(Exception):
         self.param = param
 
 
+async def _read_body(request: Request) -> bytes | None:
+    """The raw body, or None once it exceeds MAX_BODY (reading stops there, so an oversized
+    body is never buffered whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_body(
+    raw: bytes, validator: tuple[Any, bool] | None, route: str
+) -> dict[str, Any] | Response:
+    """The JSON body checked against the route's schema, or the 400 response saying why.
+
+    Any content type is accepted: `curl -d` sends form-encoded headers with JSON bodies, and
+    the bearer header (never sent by browsers on their own) rules out CSRF."""
+    if validator is None:
+        if raw.strip():
+            return _error(400, "invalid_request", f"{route} takes no body")
+        return {}
+    vdr, required = validator
+    if not raw.strip() and not required:
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _error(400, "invalid_json", f"body is not valid JSON: {exc}")
+    try:
+        _validate(vdr, body)
+    except _BadBody as exc:
+        return _error(400, "invalid_request", str(exc), exc.param)
+    return cast(dict[str, Any], body)
+
+
 def build_admin_app(ids: IdentityService, admin_token: str) -> Starlette:
     """The admin API as a Starlette app (routes relative to where it is mounted, /admin)."""
     if not isinstance(admin_token, str) or len(admin_token) < MIN_TOKEN_LEN:
@@ -305,25 +346,12 @@ def build_admin_app(ids: IdentityService, admin_token: str) -> Starlette:
         async def run(request: Request) -> Response:
             if not authorised(request):
                 return _error(401, "invalid_admin_token", "missing or wrong admin token")
-            body: dict[str, Any] = {}
-            raw = await request.body()
-            if len(raw) > MAX_BODY:
+            raw = await _read_body(request)
+            if raw is None:
                 return _error(413, "request_too_large", f"body larger than {MAX_BODY} bytes")
-            if validator is not None:
-                vdr, required = validator
-                # any content type: `curl -d` sends form-encoded headers with JSON bodies, and
-                # the bearer header (never sent by browsers on their own) rules out CSRF
-                if raw.strip() or required:
-                    try:
-                        body = orjson.loads(raw)
-                    except orjson.JSONDecodeError as exc:
-                        return _error(400, "invalid_json", f"body is not valid JSON: {exc}")
-                    try:
-                        _validate(vdr, body)
-                    except _BadBody as exc:
-                        return _error(400, "invalid_request", str(exc), exc.param)
-            elif raw.strip():
-                return _error(400, "invalid_request", f"{method} {path} takes no body")
+            body = _parse_body(raw, validator, f"{method} {path}")
+            if isinstance(body, Response):
+                return body
             call = Call(dict(request.path_params), dict(request.query_params), body)
             actor = "admin-api"
             named = request.headers.get("x-actor", "").strip()
