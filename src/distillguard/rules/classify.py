@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from distillguard.rules.engine import AtLike, RuleEngine, to_epoch
+from distillguard.rules.engine import RuleEngine
+from distillguard.rules.instants import AtLike, to_epoch
 from distillguard.rules.reference import Reference
 
 

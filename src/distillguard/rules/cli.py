@@ -38,7 +38,7 @@ def _engine(p: str) -> Any:
 def _check_at(at: str | None) -> None:
     """A bad --at is a usage error, not a fail-closed decision."""
     if at is not None:
-        from distillguard.rules.engine import to_epoch
+        from distillguard.rules.instants import to_epoch
 
         to_epoch(at)
 

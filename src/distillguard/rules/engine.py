@@ -13,12 +13,12 @@ import bisect
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from distillguard.errors import DistillguardError
 from distillguard.rules.compiler import Segment, compile_segment
+from distillguard.rules.instants import AtLike, to_epoch
 from distillguard.rules.pack import Pack, Rule, load_pack
 from distillguard.rules.reference import Reference
 from distillguard.rules.schema import (
@@ -31,7 +31,6 @@ from distillguard.rules.schema import (
 from distillguard.rules.validate import fmt_epoch
 
 RULE_ERROR = "rule_error"
-AtLike = datetime | date | float | str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,22 +118,6 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision.to_dict(), "rules": [r.to_dict() for r in self.rules]}
-
-
-def to_epoch(at: AtLike) -> float:
-    """A decision instant as epoch seconds (naive times are UTC)."""
-    if at is None:
-        return time.time()
-    if isinstance(at, int | float):
-        return float(at)
-    if isinstance(at, str):
-        try:
-            at = datetime.fromisoformat(at)  # Python >= 3.11 reads "Z"
-        except ValueError:
-            raise DistillguardError(f"not an RFC 3339 time or date: {at!r}") from None
-    if isinstance(at, datetime):
-        return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
-    return datetime(at.year, at.month, at.day, tzinfo=UTC).timestamp()
 
 
 class RuleEngine:

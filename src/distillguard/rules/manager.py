@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from distillguard.errors import DistillguardError
-from distillguard.rules.engine import AtLike, Decision, RuleEngine
+from distillguard.rules.engine import Decision, RuleEngine
+from distillguard.rules.instants import AtLike
 from distillguard.rules.pack import load_pack
 from distillguard.rules.testing import require_passing
 

@@ -10,11 +10,11 @@ This module holds the facts and their lookups; `reference_parse` reads them from
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from distillguard.rules.instants import to_epoch
 from distillguard.rules.validate import fmt_epoch
 
 
@@ -232,18 +232,18 @@ class Reference:
 
     def tier(self, code: str | None, at: date | datetime | float | None = None) -> int | None:
         """Tier (1, 2 or 3) of a country at a date; None for a missing/unknown code."""
-        return self.snapshot(_t(at)).tier.get(code) if code else None
+        return self.snapshot(to_epoch(at)).tier.get(code) if code else None
 
     def in_group(
         self, code: str | None, group: str, at: date | datetime | float | None = None
     ) -> bool:
         g = self.groups.get(group)
-        return bool(code) and g is not None and code in g.at(_t(at))
+        return bool(code) and g is not None and code in g.at(to_epoch(at))
 
     def threshold(self, name: str, at: date | datetime | float | None = None) -> float:
         """The value of a threshold in force at `at` (KeyError if none)."""
         for v in self.thresholds.get(name, []):
-            if v.meta.in_force(_t(at)):
+            if v.meta.in_force(to_epoch(at)):
                 return v.value
         raise KeyError(f"no threshold {name!r} in force")
 
@@ -255,7 +255,7 @@ class Reference:
         return m.classification if m else self.default_classification
 
     def allowlist(self, model: str, at: date | datetime | float | None = None) -> frozenset[str]:
-        return self.snapshot(_t(at)).allow.get(model, frozenset())
+        return self.snapshot(to_epoch(at)).allow.get(model, frozenset())
 
     def clocks(self, regime: str) -> list[IncidentClock]:
         return list(self.incident_clocks.get(regime, []))
@@ -338,13 +338,3 @@ class Reference:
 
     def unverified(self) -> list[str]:
         return sorted({k for k, _, m in self.facts() if m.unverified})
-
-
-def _t(at: date | datetime | float | None) -> float:
-    if at is None:
-        return time.time()
-    if isinstance(at, int | float):
-        return float(at)
-    if isinstance(at, datetime):
-        return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
-    return datetime(at.year, at.month, at.day, tzinfo=UTC).timestamp()

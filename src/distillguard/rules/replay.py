@@ -20,7 +20,8 @@ import orjson
 
 from distillguard.errors import DistillguardError
 from distillguard.events import MAX_LINE_BYTES, ReadStats, RequestEvent, format_ts
-from distillguard.rules.engine import AtLike, Decision, RuleEngine, to_epoch
+from distillguard.rules.engine import Decision, RuleEngine
+from distillguard.rules.instants import AtLike, to_epoch
 from distillguard.rules.schema import ACCESS_SCHEMA
 
 _PARAMS = tuple(ACCESS_SCHEMA["params"])
