@@ -384,6 +384,7 @@ def encrypt(
     kek_file: Path | None = typer.Option(None, help="KEK file [env DISTILLGUARD_KEK]."),
     chunk_mib: int = typer.Option(8, help="Chunk size in MiB."),
     workers: int = typer.Option(2, help="I/O threads."),
+    processes: int = typer.Option(1, help="Worker processes for the cipher (many-core hosts)."),
     storage: str = typer.Option("local-disk", help="Kind of storage of the encrypted copy."),
 ) -> None:
     """Encrypt a weight file (AES-256-GCM chunks, per-file data key wrapped by the KEK)."""
@@ -398,6 +399,7 @@ def encrypt(
             storage=storage,
             chunk_size=chunk_mib << 20,
             workers=workers,
+            processes=processes,
             progress=cb,
         )
     typer.echo(

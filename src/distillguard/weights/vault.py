@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import mmap
 import os
@@ -359,8 +360,15 @@ def encrypt_file(
     durable: bool = True,
     progress: Progress | None = None,
     extra_wraps: Sequence[Callable[[bytes, bytes], WrappedKey]] = (),
+    processes: int | None = None,
 ) -> EncryptResult:
-    """Encrypt `src` to `dst` (+ `dst.key` envelope) under a fresh DEK."""
+    """Encrypt `src` to `dst` (+ `dst.key` envelope) under a fresh DEK.
+
+    `processes` > 1 encrypts disjoint chunk ranges in worker processes (AES-GCM in
+    `cryptography` holds the GIL, so threads use one core for the cipher). Off by
+    default: on our shared 2-core machine it measured no gain (0.28-0.38 GB/s against
+    0.30-0.34 with threads, load 5-6); it is meant for many-core servers.
+    """
     if dst.exists():
         raise DistillguardError(f"{dst} already exists; refusing to overwrite it")
     try:
@@ -376,24 +384,15 @@ def encrypt_file(
         header = Header.new(size, chunk_size)
         aes = algorithms.AES256(dek)
         n = header.n_chunks
-        hlen = len(header.raw)
         local = threading.local()
 
         def job(i: int) -> int:
             out = getattr(local, "out", None)
             if out is None:  # a per-thread output buffer: no allocation per chunk
                 out = local.out = memoryview(bytearray(chunk_size + 2 * TAG))
-            off = i * chunk_size
-            ln = min(chunk_size, size - off)
-            enc = Cipher(aes, modes.GCM(header.nonce(i))).encryptor()
-            enc.authenticate_additional_data(header.ad(i, i == n - 1))
-            with src_map.view[off : off + ln] as piece:
-                done = enc.update_into(piece, out)
-            src_map.done(off, ln)
-            enc.finalize()
-            out[done : done + TAG] = enc.tag
-            _pwrite_all(dst_fd, out[: done + TAG], hlen + off + i * TAG)
-            return ln
+            return _encrypt_chunk(aes, header, src_map, out, dst_fd, i)
+
+        procs = processes or 1
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_beside(dst)
@@ -401,10 +400,15 @@ def encrypt_file(
         try:
             _reserve(dst_fd, header.ciphertext_size, dst)
             _pwrite_all(dst_fd, header.raw, 0)
-            with _mapped(src_fd, size) as src_map:
-                for _, ln in _bounded(job, n, workers, 2 * workers):
+            if procs > 1 and n >= 2 * procs:
+                for ln in _in_processes(_encrypt_span, src, tmp, dek, header, procs):
                     if progress:
                         progress(ln)
+            else:
+                with _mapped(src_fd, size) as src_map:
+                    for _, ln in _bounded(job, n, workers, 2 * workers):
+                        if progress:
+                            progress(ln)
             if os.fstat(src_fd).st_size != size:
                 raise DistillguardError(f"{src} changed size while being encrypted")
             if durable:
@@ -428,6 +432,72 @@ def encrypt_file(
     finally:
         os.close(src_fd)
     return EncryptResult(dst, epath, header.file_id, size, n, provider.current_kek_id())
+
+
+def _encrypt_chunk(
+    aes: algorithms.AES256, header: Header, src_map: _Map, out: memoryview, dst_fd: int, i: int
+) -> int:
+    """Encrypt chunk i into `out` and write it at its place; returns plaintext bytes."""
+    cs, size = header.chunk_size, header.plaintext_size
+    off = i * cs
+    ln = min(cs, size - off)
+    enc = Cipher(aes, modes.GCM(header.nonce(i))).encryptor()
+    enc.authenticate_additional_data(header.ad(i, i == header.n_chunks - 1))
+    with src_map.view[off : off + ln] as piece:
+        done = enc.update_into(piece, out)
+    src_map.done(off, ln)
+    enc.finalize()
+    out[done : done + TAG] = enc.tag
+    _pwrite_all(dst_fd, out[: done + TAG], len(header.raw) + off + i * TAG)
+    return ln
+
+
+def _encrypt_span(src: str, tmp: str, dek: bytes, raw: bytes, first: int, last: int) -> int:
+    """Worker process: encrypt chunks [first, last) of `src` into the prepared `tmp`."""
+    header = Header.read(io.BytesIO(raw), "header")
+    aes = algorithms.AES256(dek)
+    out = memoryview(bytearray(header.chunk_size + 2 * TAG))
+    sfd = os.open(src, os.O_RDONLY)
+    dfd = os.open(tmp, os.O_WRONLY)
+    try:
+        with _mapped(sfd, header.plaintext_size) as src_map:
+            return sum(
+                _encrypt_chunk(aes, header, src_map, out, dfd, i) for i in range(first, last)
+            )
+    finally:
+        os.close(sfd)
+        os.close(dfd)
+
+
+def _in_processes(
+    fn: Callable[[str, str, bytes, bytes, int, int], int],
+    src: Path, tmp: Path, dek: bytes, header: Header, procs: int,
+) -> Iterator[int]:  # fmt: skip
+    """Run `fn` over contiguous chunk ranges in `procs` processes; yield bytes per range.
+
+    Processes are forked when this process has a single thread (cheap, and safe then),
+    spawned otherwise. The data key reaches them through a pipe between processes of
+    the same user; it is never written anywhere.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    n = header.n_chunks
+    parts = min(n, procs * 4)
+    bounds = [n * k // parts for k in range(parts + 1)]
+    ctx = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=procs, mp_context=ctx) as ex:
+        futs = [
+            ex.submit(fn, str(src), str(tmp), dek, header.raw, bounds[k], bounds[k + 1])
+            for k in range(parts)
+        ]
+        try:
+            for f in as_completed(futs):
+                yield f.result()
+        finally:
+            for f in futs:
+                f.cancel()
 
 
 def _check_size(path: Path, fd: int, header: Header) -> None:
