@@ -99,3 +99,35 @@ def test_postgres_identity_and_events(make_gateway, pg_schema: str) -> None:  # 
         ("block", 403),
         ("none", 401),
     ]
+
+
+def test_consumers_in_a_worker_process(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    from distillguard.gateway.demo import BUILTIN_PROBLEMS, COT_TEMPLATES
+    from distillguard.ledger import open_ledger
+
+    def conf(cfg: GatewayConfig) -> None:
+        cfg.store.consumers = "process"
+
+    gw = make_gateway(conf)
+    assert gw.parts.ledger is None and gw.parts.detector is None  # they live in the worker
+    acct, key = gw.customer()
+    h = {"authorization": f"Bearer {key}"}
+    for i in range(24):
+        p = COT_TEMPLATES[0].format(p=BUILTIN_PROBLEMS[i % len(BUILTIN_PROBLEMS)] + f" ({i})")
+        body = {"model": "general-chat", "messages": [{"role": "user", "content": p}]}
+        httpx.post(gw.url + CHAT, json=body, headers=h)
+    httpx.post(gw.url + CHAT, json={"model": "general-chat", "messages": MSG})  # unauthenticated
+    gw.stop()  # drains the sink, then the worker: ledger flushed and checkpointed
+    led = open_ledger(
+        url=f"sqlite:///{gw.cfg.home() / 'ledger.db'}", key_path=gw.cfg.home() / "ledger.key"
+    )
+    assert led.size == 24  # every decided request, not the unauthenticated one
+    assert led.get_record(0)["record"]["account"] == acct
+    led.close()
+    from distillguard.identity import IdentityService
+    from distillguard.store.db import open_database
+
+    db = open_database(gw.cfg.database_url())
+    verdict = IdentityService(db).get_account(acct).risk_verdict
+    db.close()
+    assert verdict in ("suspicious", "distillation")  # the worker's detector pushed it

@@ -132,7 +132,12 @@ def load_parts(cfg: GatewayConfig) -> Parts:
         db=db,
         closers=closers,
     )
-    parts.active = {"identity": True, "rules": True, "redis_quotas": bool(cfg.store.redis_url)}
+    parts.active = {
+        "identity": True,
+        "rules": True,
+        "redis_quotas": bool(cfg.store.redis_url),
+        "consumer_process": cfg.store.consumers == "process",
+    }
     _load_guard(parts, cfg)
     _load_detector(parts, cfg)
     _load_ledger(parts, cfg)
@@ -186,8 +191,15 @@ def _load_detector(parts: Parts, cfg: GatewayConfig) -> None:
     except ImportError:
         log.warning("distillguard.detect.OnlineDetector missing: no online detection")
         return
-    parts.detector = OnlineDetector()
+    if cfg.store.consumers != "process":  # else it runs in the worker process
+        parts.detector = OnlineDetector()
     parts.active["detector"] = True
+
+
+def ledger_location(cfg: GatewayConfig) -> tuple[str, str]:
+    """(ledger URL, signing key path) from the configuration."""
+    url = cfg.store.ledger_url or f"sqlite:///{cfg.home() / 'ledger.db'}"
+    return url, str(cfg.home() / "ledger.key")
 
 
 def _load_ledger(parts: Parts, cfg: GatewayConfig) -> None:
@@ -199,8 +211,11 @@ def _load_ledger(parts: Parts, cfg: GatewayConfig) -> None:
     except ImportError:
         log.warning("distillguard.ledger missing: decisions are not written to a ledger")
         return
-    url = cfg.store.ledger_url or f"sqlite:///{cfg.home() / 'ledger.db'}"
-    led = open_ledger(url=url, key_path=str(cfg.home() / "ledger.key"))
+    if cfg.store.consumers == "process":  # the worker process owns the ledger
+        parts.active["ledger"] = True
+        return
+    url, key_path = ledger_location(cfg)
+    led = open_ledger(url=url, key_path=key_path)
     parts.ledger = led
     parts.ledger_writer = led.writer()
     parts.closers.append(parts.ledger_writer.close)

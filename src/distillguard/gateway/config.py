@@ -46,6 +46,9 @@ class StoreConfig:
     events_table: bool = True  # RequestEvents in the `gateway_events` table
     ledger: bool = True  # decisions to the tamper-evident ledger
     ledger_url: str = ""  # default: the ledger's own default (sqlite in <home>)
+    # "thread": detector and ledger run in a thread of the gateway process; "process": in
+    # a worker process (another core, no GIL sharing; risk reaches identity within ~1 s).
+    consumers: str = "thread"
     batch_size: int = 256
     flush_interval_s: float = 0.2
 
@@ -229,6 +232,10 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
             if k.startswith(prefix) and k[len(prefix) :].lower() in obj.__slots__
         }
         _apply(obj, overrides, section)
+    if cfg.store.consumers not in ("thread", "process"):
+        raise DistillguardError(
+            f"config [store] consumers: {cfg.store.consumers!r} is not 'thread' or 'process'"
+        )
     if not cfg.admin.token and env.get("DISTILLGUARD_ADMIN_TOKEN"):
         cfg.admin.token = env["DISTILLGUARD_ADMIN_TOKEN"]
     if not cfg.store.home and env.get("DISTILLGUARD_HOME"):

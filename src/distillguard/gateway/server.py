@@ -64,10 +64,8 @@ def setup_logging(level: str = "info", stream: Any = None) -> None:
         lg.propagate = False
 
 
-def _detect_hook(parts: Parts, metrics: Metrics) -> Any:
-    det = parts.detector
-    if det is None:
-        return None
+def make_detect_hook(det: Any, identity: Any, metrics: Metrics | None) -> Any:
+    """RequestEvent -> detector; verdict changes go back to identity (`set_risk`)."""
     last: dict[str, tuple[str, str | None, float]] = {}
 
     def hook(ev: RequestEvent) -> None:
@@ -81,17 +79,15 @@ def _detect_hook(parts: Parts, metrics: Metrics) -> Any:
         if prev != state:
             last[ev.account] = state
             if prev is not None or state[0] != "benign":
-                parts.identity.set_risk(ev.account, float(sig.score), state[0], sig.campaign)
-                if prev is None or prev[0] != state[0]:
+                identity.set_risk(ev.account, float(sig.score), state[0], sig.campaign)
+                if metrics is not None and (prev is None or prev[0] != state[0]):
                     metrics.detector_flags.labels(state[0]).inc()
 
     return hook
 
 
-def _ledger_hook(parts: Parts) -> Any:
-    led, writer = parts.ledger, parts.ledger_writer
-    if led is None or writer is None:
-        return None
+def make_ledger_hook(led: Any, writer: Any) -> Any:
+    """Decided request -> one ledger `decision` record (the prompt only as a commitment)."""
 
     def hook(o: Outcome) -> None:
         ev, d = o.event, o.decision
@@ -127,11 +123,28 @@ def build_gateway(cfg: GatewayConfig, parts: Parts | None = None) -> GatewayApp:
     events_db = Database(cfg.database_url()) if cfg.store.events_table else None
     if events_db is not None:
         parts.closers.append(events_db.close)
+    detect = ledger = forward = None
+    if cfg.store.consumers == "process":
+        from distillguard.gateway.adapters import ledger_location
+        from distillguard.gateway.worker import ConsumerProcess
+
+        led_url, key_path = ledger_location(cfg) if cfg.store.ledger else (None, None)
+        worker = ConsumerProcess(
+            cfg.database_url(), led_url, key_path, str(cfg.home()), cfg.rules.detector
+        )
+        forward = worker.forward
+        parts.closers.append(worker.close)  # closers run in reverse: after the sink drained
+    else:
+        if parts.detector is not None:
+            detect = make_detect_hook(parts.detector, parts.identity, metrics)
+        if parts.ledger is not None and parts.ledger_writer is not None:
+            ledger = make_ledger_hook(parts.ledger, parts.ledger_writer)
     sink = EventSink(
         events_db,
         Path(cfg.store.events_jsonl) if cfg.store.events_jsonl else None,
-        detect=_detect_hook(parts, metrics),
-        ledger=_ledger_hook(parts),
+        detect=detect,
+        ledger=ledger,
+        forward=forward,
         batch_size=cfg.store.batch_size,
         flush_interval_s=cfg.store.flush_interval_s,
         on_error=metrics.events_dropped.inc,

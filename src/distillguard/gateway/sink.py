@@ -70,6 +70,7 @@ class EventSink:
         *,
         detect: DetectHook | None = None,
         ledger: LedgerHook | None = None,
+        forward: Callable[[list[bytes]], None] | None = None,
         batch_size: int = 256,
         flush_interval_s: float = 0.2,
         on_error: Callable[[], None] | None = None,
@@ -78,6 +79,7 @@ class EventSink:
         self.jsonl = jsonl
         self.detect = detect
         self.ledger = ledger
+        self.forward = forward
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.on_error = on_error
@@ -157,7 +159,7 @@ class EventSink:
         if not batch:
             return True
         try:
-            self._write(batch)
+            lines = self._write(batch)
         except Exception:
             log.exception("event batch write failed; will retry")
             if self.on_error is not None:
@@ -167,6 +169,17 @@ class EventSink:
         with self._idle:
             self.written += len(batch)
             self._idle.notify_all()
+        if self.forward is not None:  # consumers in a worker process
+            try:
+                self.forward(
+                    [
+                        (b"D" if o.authenticated else b"L") + line
+                        for o, line in zip(batch, lines, strict=True)
+                        if o.authenticated or o.decision.get("decided")
+                    ]
+                )
+            except Exception:
+                log.exception("forwarding events to the consumer process failed")
         for item in batch:  # consumers after the durable write; their failures are theirs
             # Hand the GIL back to the event loop between events: this thread is CPU-bound
             # (detector, ledger hashing) and would otherwise stall requests for a whole
@@ -184,7 +197,7 @@ class EventSink:
                     log.exception("ledger enqueue failed on %s", item.event.request_id)
         return True
 
-    def _write(self, batch: list[Outcome]) -> None:
+    def _write(self, batch: list[Outcome]) -> list[bytes]:
         lines = [orjson.dumps(o.to_dict()) for o in batch]
         if self._fh is not None:
             self._fh.write(b"\n".join(lines) + b"\n")
@@ -210,6 +223,7 @@ class EventSink:
                     " action, status, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
+        return lines
 
 
 def iter_stored_events(

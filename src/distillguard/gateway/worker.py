@@ -1,0 +1,116 @@
+"""Off-hot-path consumers (online detector, ledger) in a separate worker process.
+
+Why: both are CPU work per request (feature extraction, campaign linking, hashing,
+signing). In a thread of the gateway process they share its GIL with the event loop and
+add latency and lose throughput under load; in their own process they use another core.
+Enabled with `[store] consumers = "process"` (default "thread"). The gateway's sink thread
+still writes every RequestEvent durably first, then ships the serialised lines through a
+pipe; the worker owns the ledger (one writer per ledger) and pushes detector verdicts to
+identity with `set_risk`, which the gateway's identity cache picks up within its sync
+interval (about a second) instead of at once. A graceful shutdown drains the pipe, flushes
+the ledger (final checkpoint) and waits for the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+from typing import Any
+
+import orjson
+
+from distillguard.events import RequestEvent
+
+log = logging.getLogger("distillguard.gateway.worker")
+
+DETECT = b"D"  # feed the detector and the ledger
+LEDGER = b"L"  # ledger only (decided, not to be profiled: e.g. /v1/models)
+SKIP = b"-"
+
+
+def consumer_main(
+    conn: Any, db_url: str, ledger_url: str | None, key_path: str | None, home: str, det: bool
+) -> None:
+    """The worker's loop: lines in, detector and ledger out, until the parent says stop."""
+    os.environ["DISTILLGUARD_HOME"] = home
+    from distillguard.gateway.server import make_detect_hook, make_ledger_hook
+    from distillguard.gateway.sink import Outcome
+    from distillguard.store.db import Database
+
+    closers: list[Any] = []
+    detect = ledger = None
+    if det:
+        from distillguard.detect import OnlineDetector
+        from distillguard.identity import IdentityService
+
+        db = Database(db_url)
+        closers.append(db.close)
+        detect = make_detect_hook(OnlineDetector(), IdentityService(db), None)
+    if ledger_url is not None:
+        from distillguard.ledger import open_ledger
+
+        led = open_ledger(url=ledger_url, key_path=key_path)
+        writer = led.writer()
+        closers += [led.close, writer.close]
+        ledger = make_ledger_hook(led, writer)
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except EOFError:
+            break
+        if not data:
+            break
+        for line in data.split(b"\n"):
+            kind, raw = line[:1], line[1:]
+            try:
+                d = orjson.loads(raw)
+                ev = RequestEvent.from_dict(d)
+                if kind == DETECT and detect is not None:
+                    detect(ev)
+                if ledger is not None and d.get("decision", {}).get("decided"):
+                    ledger(Outcome(ev, d["decision"], None, True))
+            except Exception:
+                log.exception("consumer failed on one event")
+    for fn in reversed(closers):
+        try:
+            fn()
+        except Exception:
+            log.exception("consumer close failed")
+    conn.send_bytes(b"closed")
+
+
+class ConsumerProcess:
+    """The parent's handle: `forward(lines)` from the sink thread, `close()` at shutdown."""
+
+    def __init__(
+        self, db_url: str, ledger_url: str | None, key_path: str | None, home: str, det: bool
+    ) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that runs threads
+        self._conn, child = ctx.Pipe()
+        self.proc = ctx.Process(
+            target=consumer_main,
+            args=(child, db_url, ledger_url, key_path, home, det),
+            name="distillguard-consumers",
+            daemon=True,
+        )
+        self.proc.start()
+        child.close()
+
+    def forward(self, lines: list[bytes]) -> None:
+        if lines:
+            self._conn.send_bytes(b"\n".join(lines))
+
+    def close(self, timeout: float = 60.0) -> None:
+        if not self.proc.is_alive():
+            return
+        try:
+            self._conn.send_bytes(b"")
+            if self._conn.poll(timeout):
+                self._conn.recv_bytes()
+        except (OSError, EOFError):
+            pass
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            log.error("consumer worker did not stop in time; terminating it")
+            self.proc.terminate()
