@@ -6,6 +6,7 @@ Each build command writes `<kind>-<report id>.{json,html,pdf}` into `--out` (def
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,20 @@ def register_build(app: typer.Typer) -> None:
     app.command("evidence")(evidence)
 
 
-def _ledger(url: str | None) -> Any:
+def _ledger(url: str | None, *, readonly: bool = False) -> AbstractContextManager[Any]:
+    """The ledger at `url` (default: the local one), closed when the block ends."""
     from distillguard.ledger import open_ledger
 
-    return open_ledger(url)
+    return closing(open_ledger(url, readonly=True) if readonly else open_ledger(url))
+
+
+def _read_pem(path: Path) -> bytes:
+    from distillguard.errors import DistillguardError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DistillguardError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _emit(env: dict[str, Any], out: Path, fmt: str) -> None:
@@ -58,11 +69,8 @@ def build_bis(
     from distillguard.reports.api import quarterly_notice
     from distillguard.reports.cli import database, engine, when
 
-    led = _ledger(ledger)
-    try:
+    with _ledger(ledger) as led:
         _emit(quarterly_notice(database(), engine(), led, when(at)), out, fmt)
-    finally:
-        led.close()
 
 
 def _model_command(kind: str, help_text: str) -> None:
@@ -78,11 +86,8 @@ def _model_command(kind: str, help_text: str) -> None:
         from distillguard.reports.api import model_report
         from distillguard.reports.cli import database, engine, when
 
-        led = _ledger(ledger)
-        try:
+        with _ledger(ledger) as led:
             _emit(model_report(database(), engine(), led, kind, model, when(at)), out, fmt)
-        finally:
-            led.close()
 
     command.__doc__ = help_text
     build_app.command(kind)(command)
@@ -101,11 +106,8 @@ def build_sb53_summary(
     from distillguard.reports.api import internal_use_summary
     from distillguard.reports.cli import database, engine, when
 
-    led = _ledger(ledger)
-    try:
+    with _ledger(ledger) as led:
         _emit(internal_use_summary(database(), engine(), led, when(at)), out, fmt)
-    finally:
-        led.close()
 
 
 @build_app.command("incident")
@@ -121,12 +123,9 @@ def build_incident(
     from distillguard.reports.api import incident_report
     from distillguard.reports.cli import database, engine, when
 
-    led = _ledger(ledger)
-    try:
+    with _ledger(ledger) as led:
         env = incident_report(database(), engine(), led, incident, regime, when(at))
         _emit(env, out, fmt)
-    finally:
-        led.close()
 
 
 def verify(
@@ -139,31 +138,18 @@ def verify(
     ),
 ) -> None:
     """Check a signed report: content hash, signature and ledger entry."""
-    from distillguard.errors import DistillguardError
     from distillguard.reports.cli import load_json
     from distillguard.reports.signing import verify_envelope
 
     env = load_json(str(path))
-    pem = None
-    if public_key:
-        try:
-            pem = public_key.read_bytes()
-        except OSError as exc:
-            raise DistillguardError(f"cannot read {public_key}: {exc.strerror}") from None
-    led = None if no_ledger else _ledger_ro(ledger)
-    try:
+    pem = _read_pem(public_key) if public_key else None
+    with nullcontext() if no_ledger else _ledger(ledger, readonly=True) as led:
         digest = verify_envelope(env, public_key_pem=pem, ledger=led)
-    finally:
-        if led is not None:
-            led.close()
     if env["report"].get("kind") == "distillation_evidence":
         from distillguard.reports.evidence import verify_evidence
 
         if ledger_key is not None:
-            try:
-                lk = ledger_key.read_bytes()
-            except OSError as exc:
-                raise DistillguardError(f"cannot read {ledger_key}: {exc.strerror}") from None
+            lk = _read_pem(ledger_key)
         else:
             lk = env["report"]["sections"]["ledger"]["public_key_pem"].encode()
             typer.echo(
@@ -176,12 +162,6 @@ def verify(
         f"OK {path}: sha256 {digest}, signature valid"
         + ("" if no_ledger else f", ledger record {env['ledger']['index']} matches")
     )
-
-
-def _ledger_ro(url: str | None) -> Any:
-    from distillguard.ledger import open_ledger
-
-    return open_ledger(url, readonly=True)
 
 
 def schema(
@@ -267,8 +247,7 @@ def evidence(
                 raise DistillguardError(f"no such events file: {p}")
             yield from read_events(p)
 
-    led = _ledger(ledger)
-    try:
+    with _ledger(ledger) as led:
         env, bundle = evidence_package(
             database(),
             led,
@@ -280,8 +259,6 @@ def evidence(
             max_proofs=max_proofs,
         )
         _emit(env, out, fmt)
-    finally:
-        led.close()
     p = out / f"stix-{campaign}-{env['report_id']}.json"
     p.write_text(json.dumps(bundle, indent=2) + "\n", encoding="utf-8")
     typer.echo(f"  wrote {p} ({len(bundle['objects'])} STIX objects)")
