@@ -126,6 +126,8 @@ def test_transfer_flow_and_refusals(env: Path) -> None:
     tid = out.split()[0]
     with pytest.raises(DistillguardError, match="self-approval refused"):
         run("transfer", "approve", tid)
+    with pytest.raises(DistillguardError, match="self-approval refused"):
+        run("transfer", "approve", tid, "--as", "alice", actor="bob")  # command's --as wins
     run("transfer", "approve", tid, actor="bob")
     assert "status approved" in run("transfer", "approve", tid, actor="carol")
     run("transfer", "package", tid, "--model-dir", "m", "--out", "pkg", "--signing-key", "sign.pem")

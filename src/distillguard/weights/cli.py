@@ -54,8 +54,11 @@ def _options(
     _state["actor"] = actor or os.environ.get("DISTILLGUARD_ACTOR") or getpass.getuser()
 
 
-def _actor() -> str:
-    return str(_state.get("actor") or getpass.getuser())
+AS_OPT = typer.Option(None, "--as", help="Acting person (overrides the group's --as).")
+
+
+def _actor(as_: str | None = None) -> str:
+    return str(as_ or _state.get("actor") or getpass.getuser())
 
 
 def _svc() -> WeightsService:
@@ -175,6 +178,7 @@ def rotate(
     new_key: bool = typer.Option(
         True, "--new-key/--rewrap-only", help="Add a new KEK version first."
     ),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Rotate the KEK and re-wrap data keys (the encrypted data is not rewritten)."""
     kf = _kek(kek_file)
@@ -182,7 +186,7 @@ def rotate(
         typer.echo(f"new key-encryption key {kf.rotate()}")
     svc = _svc()
     for f in files or []:
-        svc.rewrap(f, kf, actor=_actor())
+        svc.rewrap(f, kf, actor=_actor(as_))
         typer.echo(f"re-wrapped {f} under {kf.current_kek_id()}")
 
 
@@ -222,6 +226,7 @@ def register_cmd(
     revenue: float | None = typer.Option(None, help="Developer prior-year revenue in USD."),
     storage: str = typer.Option("local-disk", help="Kind of storage holding this copy."),
     key_holder: str | None = typer.Option(None, help="Who holds the key of this copy."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Register a model version: hash its files, record artifacts, compute and custody."""
     from distillguard.errors import DistillguardError
@@ -234,7 +239,7 @@ def register_cmd(
         model,
         version,
         path,
-        actor=_actor(),
+        actor=_actor(as_),
         published=published,
         parameters=params,
         training_tokens=tokens,
@@ -257,6 +262,7 @@ def compute_cmd(
     source: str = typer.Option(..., help="Where the figure comes from (log, invoice, report)."),
     params: float | None = typer.Option(None, help="Estimate instead: parameters N ..."),
     tokens: float | None = typer.Option(None, help="... and tokens D (6·N·D)."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Add a training-compute entry (measured, or estimated as 6·N·D) and re-classify."""
     from distillguard.errors import DistillguardError
@@ -268,7 +274,7 @@ def compute_cmd(
     est = flop is None
     value = estimate_flop(params or 0, tokens or 0) if est else float(flop or 0)
     src = f"{source} (6·N·D estimate, N={params:.3g}, D={tokens:.3g})" if est else source  # type: ignore[str-format]
-    c = _svc().add_compute(spec, ComputeEntry(phase, value, src, est), actor=_actor())
+    c = _svc().add_compute(spec, ComputeEntry(phase, value, src, est), actor=_actor(as_))
     _print_classification(c)
 
 
@@ -276,9 +282,10 @@ def compute_cmd(
 def publish(
     spec: str = typer.Argument(..., help="MODEL@VERSION"),
     unpublish: bool = typer.Option(False, "--unpublish", help="Mark as not published."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Record that a version's weights are published (or not) and re-classify."""
-    _print_classification(_svc().set_published(spec, not unpublish, actor=_actor()))
+    _print_classification(_svc().set_published(spec, not unpublish, actor=_actor(as_)))
 
 
 @app.command("classify")
@@ -386,6 +393,7 @@ def encrypt(
     workers: int = typer.Option(2, help="I/O threads."),
     processes: int = typer.Option(1, help="Worker processes for the cipher (many-core hosts)."),
     storage: str = typer.Option("local-disk", help="Kind of storage of the encrypted copy."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Encrypt a weight file (AES-256-GCM chunks, per-file data key wrapped by the KEK)."""
     kf = _kek(kek_file)
@@ -395,7 +403,7 @@ def encrypt(
             src,
             dst,
             kf,
-            actor=_actor(),
+            actor=_actor(as_),
             storage=storage,
             chunk_size=chunk_mib << 20,
             workers=workers,
@@ -417,6 +425,7 @@ def decrypt(
     stdout: bool = typer.Option(False, "--stdout", help="Stream plaintext to standard output."),
     kek_file: Path | None = typer.Option(None, help="KEK file [env DISTILLGUARD_KEK]."),
     workers: int = typer.Option(2, help="I/O threads."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Decrypt to a stream or an authorised destination (needs a live 'decrypt' grant)."""
     from distillguard.errors import DistillguardError
@@ -428,11 +437,11 @@ def decrypt(
     if stdout:
         if sys.stdout.isatty():
             raise DistillguardError("refusing to write weights to a terminal: pipe --stdout")
-        svc.decrypt(src, kf, actor=_actor(), stream=sys.stdout.buffer, workers=workers)
+        svc.decrypt(src, kf, actor=_actor(as_), stream=sys.stdout.buffer, workers=workers)
         return
     assert output is not None
     with _progress(src.stat().st_size if src.exists() else 0, "decrypting") as cb:
-        n = svc.decrypt(src, kf, actor=_actor(), dst=output, workers=workers, progress=cb)
+        n = svc.decrypt(src, kf, actor=_actor(as_), dst=output, workers=workers, progress=cb)
     typer.echo(f"decrypted {n} bytes -> {output} (every chunk authenticated)")
 
 
@@ -479,10 +488,11 @@ def custody(
     storage: str = typer.Option(..., help="Kind of storage (gpu-node, s3, hsm-backed-disk...)."),
     encrypted: bool = typer.Option(False, help="The copy is encrypted at rest."),
     key_holder: str | None = typer.Option(None, help="Who holds the key."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Record a known copy (also authorises decryption into that location)."""
     cid = _svc().add_custody(spec, location, storage=storage, encrypted=encrypted,
-                             key_holder=key_holder, actor=_actor())  # fmt: skip
+                             key_holder=key_holder, actor=_actor(as_))  # fmt: skip
     typer.echo(f"recorded copy {cid} of {spec} at {location.resolve()}")
 
 
@@ -519,23 +529,24 @@ def grants_add(
         ..., help="read, decrypt, sign, transfer_request, transfer_approve, admin"
     ),
     review_days: int = typer.Option(182, help="Days until the grant must be re-certified."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Grant a permission on a model (expires at the review date unless re-certified)."""
-    gid = _svc().grant(model, subject, permission, actor=_actor(), review_days=review_days)
+    gid = _svc().grant(model, subject, permission, actor=_actor(as_), review_days=review_days)
     typer.echo(f"granted {permission} on {model} to {subject}: {gid}")
 
 
 @grants_app.command("recertify")
-def grants_recertify(grant_id: str = typer.Argument(...)) -> None:
+def grants_recertify(grant_id: str = typer.Argument(...), as_: str | None = AS_OPT) -> None:
     """Re-certify a grant for another review period (not by its holder)."""
-    due = _svc().recertify(grant_id, actor=_actor())
+    due = _svc().recertify(grant_id, actor=_actor(as_))
     typer.echo(f"re-certified {grant_id}; next review {due}")
 
 
 @grants_app.command("revoke")
-def grants_revoke(grant_id: str = typer.Argument(...)) -> None:
+def grants_revoke(grant_id: str = typer.Argument(...), as_: str | None = AS_OPT) -> None:
     """Revoke a grant."""
-    _svc().revoke(grant_id, actor=_actor())
+    _svc().revoke(grant_id, actor=_actor(as_))
     typer.echo(f"revoked {grant_id}")
 
 
@@ -570,6 +581,7 @@ def transfer_request(
     purpose: str = typer.Option(..., help="Purpose of the transfer."),
     recipient_key: Path = typer.Option(..., help="Recipient public key (X25519 or RSA PEM)."),
     gpus: int | None = typer.Option(None, help="GPUs in the order (for LPP)."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Request a transfer; the rules decide and the recipient is screened."""
     from distillguard.errors import DistillguardError
@@ -584,7 +596,7 @@ def transfer_request(
         Recipient(org, hq, dest, parent_hq, pem),
         end_use=end_use,
         purpose=purpose,
-        requested_by=_actor(),
+        requested_by=_actor(as_),
         gpu_count=gpus,
     )
     _print_transfer(t)
@@ -594,11 +606,12 @@ def transfer_request(
 def transfer_approve(
     transfer_id: str = typer.Argument(...),
     licence: str | None = typer.Option(None, help="Licence number, where the rules require one."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Approve a transfer (not your own; controlled weights need two approvers)."""
     from distillguard.weights.transfers import Transfers
 
-    _print_transfer(Transfers(_svc()).approve(transfer_id, _actor(), licence_ref=licence))
+    _print_transfer(Transfers(_svc()).approve(transfer_id, _actor(as_), licence_ref=licence))
 
 
 @transfer_app.command("package")
@@ -607,12 +620,13 @@ def transfer_package(
     model_dir: Path = typer.Option(..., help="The registered model's plaintext files."),
     out: Path = typer.Option(..., help="Package folder to create."),
     signing_key: Path = typer.Option(..., help="EC private key that signs the manifest."),
+    as_: str | None = AS_OPT,
 ) -> None:
     """Build the package of an approved transfer: encrypted to the recipient, signed."""
     from distillguard.weights.transfers import Transfers
 
     p = Transfers(_svc()).package(
-        transfer_id, model_dir, out, signing_key=signing_key, actor=_actor()
+        transfer_id, model_dir, out, signing_key=signing_key, actor=_actor(as_)
     )
     typer.echo(f"package written to {p}")
 
