@@ -54,8 +54,8 @@ def clear_caches() -> None:
     score_mod._SIM_CACHE.clear()
 
 
-def logic_v2(rows: list[dict[str, Any]]) -> tuple[list[float], float]:
-    """Scores from logic-v2 for the rows, and its µs per pair (timed inside the subprocess)."""
+def logic_v2(rows: list[dict[str, Any]]) -> tuple[list[float], float, float]:
+    """Scores from logic-v2, its µs per pair and CPU µs per pair (timed in the subprocess)."""
     payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     proc = subprocess.run(
         [str(NK_PY), str(HERE / "nk_score.py"), "logic-v2"],
@@ -66,7 +66,11 @@ def logic_v2(rows: list[dict[str, Any]]) -> tuple[list[float], float]:
     )
     lines = proc.stdout.strip().splitlines()
     timing = json.loads(lines[-1])["timing"]
-    return [json.loads(x)["score"] for x in lines[:-1]], float(timing["us_per_pair"])
+    return (
+        [json.loads(x)["score"] for x in lines[:-1]],
+        float(timing["us_per_pair"]),
+        float(timing["cpu_us_per_pair"]),
+    )
 
 
 def f1_at(scores: list[float], labels: list[bool], t: float) -> tuple[float, float, float]:
@@ -174,6 +178,7 @@ def main() -> None:
     nk_index: list[tuple[str, int, int]] = []  # (set, query no, entry)
     cand_pairs = 0
     cand_time = 0.0
+    cand_cpu = 0.0
     for name, schema in sets.items():
         top_ours[name] = []
         for qi, q in enumerate(queries[name]):
@@ -189,10 +194,11 @@ def main() -> None:
             if nq is None:
                 continue
             cands = ix.candidates(nq, limit=K)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             for nid in cands:
                 name_similarity(nq, ix.names[nid].name)
             cand_time += time.perf_counter() - t
+            cand_cpu += time.thread_time() - c
             cand_pairs += len(cands)
             for nid in cands:
                 c = ix.names[nid]
@@ -211,11 +217,13 @@ def main() -> None:
     res["screen_queries"] = len(latencies)
     res["batch_names_per_s"] = round(len(latencies) / (sum(latencies) / 1000), 1)
     res["in_index_pair_us"] = round(cand_time / max(cand_pairs, 1) * 1e6, 1)
+    res["in_index_pair_cpu_us"] = round(cand_cpu / max(cand_pairs, 1) * 1e6, 1)
 
     top_nk: dict[str, dict[int, tuple[int, float]]] = defaultdict(dict)
     if baseline:
-        nk_scores, nk_cand_us = logic_v2(nk_rows)
+        nk_scores, nk_cand_us, nk_cand_cpu = logic_v2(nk_rows)
         res["logic_v2_candidate_pair_us"] = round(nk_cand_us, 1)
+        res["logic_v2_candidate_pair_cpu_us"] = round(nk_cand_cpu, 1)
         res["logic_v2_candidate_pairs"] = len(nk_rows)
         for (sname, qi, entry), s in zip(nk_index, nk_scores, strict=True):
             cur = top_nk[sname].get(qi)
@@ -304,13 +312,15 @@ def main() -> None:
     pairs = _cached_pairs(args.out, queries, ofac + un)
     res["pairs_build_s"] = round(time.perf_counter() - t, 1)
     clear_caches()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.thread_time()
     ours_scores = [score_pair(p.name1, p.name2, p.schema) for p in pairs]
     res["pair_us_ours"] = round((time.perf_counter() - t) / len(pairs) * 1e6, 1)
-    t = time.perf_counter()
+    res["pair_cpu_us_ours"] = round((time.thread_time() - c) / len(pairs) * 1e6, 1)
+    t, c = time.perf_counter(), time.thread_time()
     for p in pairs:
         score_pair(p.name1, p.name2, p.schema)
     res["pair_us_ours_warm"] = round((time.perf_counter() - t) / len(pairs) * 1e6, 1)
+    res["pair_cpu_us_ours_warm"] = round((time.thread_time() - c) / len(pairs) * 1e6, 1)
     labels = [p.label for p in pairs]
     halves = [p.half for p in pairs]
     pq: dict[str, Any] = {
@@ -343,11 +353,12 @@ def main() -> None:
         [score_pair(p.name1, p.name2, mode="ofac") for p in pairs], DEFAULT_CONFIG.ofac_threshold
     )
     if baseline:
-        nk_pair_scores, nk_pair_us = logic_v2(
+        nk_pair_scores, nk_pair_us, nk_pair_cpu = logic_v2(
             [{"name1": p.name1, "name2": p.name2, "schema": p.schema} for p in pairs]
         )
         pq["logic_v2"] = report(nk_pair_scores, LOGIC_V2_DEFAULT)
         res["pair_us_logic_v2"] = round(nk_pair_us, 1)
+        res["pair_cpu_us_logic_v2"] = round(nk_pair_cpu, 1)
         res["pair_speed_ratio_logic_v2_over_ours"] = round(nk_pair_us / res["pair_us_ours"], 2)
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
