@@ -145,7 +145,9 @@ def input_cost(guard: InputGuard, n: int = 3000) -> dict[str, Any]:
     step = max(1, len(texts) // n)
     texts = texts[::step][:n]
     lat: list[float] = []
+    lat_min3: list[float] = []
     base: list[float] = []
+    noise: list[float] = []
     for t in texts:
         body = json.dumps({"messages": [{"role": "user", "content": t}]})
         t0 = time.perf_counter()
@@ -155,14 +157,29 @@ def input_cost(guard: InputGuard, n: int = 3000) -> dict[str, Any]:
         t2 = time.perf_counter()
         base.append((t1 - t0) * 1000)
         lat.append((t2 - t1) * 1000)
+        # intrinsic cost: best of three more runs (removes scheduler stalls of a shared box)
+        best = lat[-1]
+        for _ in range(3):
+            a = time.perf_counter()
+            guard.check(msgs)
+            best = min(best, (time.perf_counter() - a) * 1000)
+        lat_min3.append(best)
+        # noise probe: a fixed ~0.05 ms pure-Python workload, timed the same way
+        a = time.perf_counter()
+        sum(range(3000))
+        noise.append((time.perf_counter() - a) * 1000)
     return {
         "requests": len(lat),
         "mean_chars": statistics.mean(len(t) for t in texts),
         "p50_ms": _pct(lat, 0.5),
         "p99_ms": _pct(lat, 0.99),
         "max_ms": max(lat),
+        "p50_best_of_4_ms": _pct(lat_min3, 0.5),
+        "p99_best_of_4_ms": _pct(lat_min3, 0.99),
         "baseline_json_parse_p50_ms": _pct(base, 0.5),
         "baseline_json_parse_p99_ms": _pct(base, 0.99),
+        "noise_probe_p50_ms": _pct(noise, 0.5),
+        "noise_probe_p99_ms": _pct(noise, 0.99),
     }
 
 
@@ -392,9 +409,11 @@ def markdown(res: dict[str, Any]) -> str:
             )
     c = res["input_cost"]
     L.append(
-        f"\n**Input guard cost** ({c['requests']} requests, mean {c['mean_chars']:.0f} chars): p50 {c['p50_ms']:.3f} ms, "
-        f"p99 {c['p99_ms']:.3f} ms, max {c['max_ms']:.2f} ms (target p99 <= 1 ms); baseline json.loads of the body "
-        f"p50 {c['baseline_json_parse_p50_ms']:.4f} ms, p99 {c['baseline_json_parse_p99_ms']:.4f} ms."
+        f"\n**Input guard cost** ({c['requests']} requests, mean {c['mean_chars']:.0f} chars; target p99 <= 1 ms): "
+        f"p50 {c['p50_ms']:.3f} ms, p99 {c['p99_ms']:.3f} ms, max {c['max_ms']:.2f} ms as measured once; "
+        f"best of 4 runs per request (removes scheduler stalls): p50 {c['p50_best_of_4_ms']:.3f} ms, p99 {c['p99_best_of_4_ms']:.3f} ms. "
+        f"Baselines in the same run: json.loads of the body p50 {c['baseline_json_parse_p50_ms']:.4f} / p99 {c['baseline_json_parse_p99_ms']:.4f} ms; "
+        f"a fixed pure-Python noise probe p50 {c['noise_probe_p50_ms']:.3f} / p99 {c['noise_probe_p99_ms']:.3f} ms (its p99/p50 ratio shows the machine's noise)."
     )
     o = res.get("output_cost")
     if o:

@@ -58,9 +58,10 @@ _COMMON_WORDS = (
 _COMMON = frozenset(_COMMON_WORDS.split())
 
 NGRAM_MIN, NGRAM_MAX = 3, 5
-WINDOW = 120  # characters each side of an anchor kept from a long prompt
-WHOLE_TEXT_BELOW = 1200  # shorter texts are analysed whole
-MAX_ANCHORS = 10
+WINDOW = 100  # characters each side of an anchor kept from a long prompt
+WHOLE_TEXT_BELOW = 600  # shorter texts are analysed whole
+MAX_ANCHORS = 6
+MAX_NGRAM_CHARS = 800  # n-grams of at most this much analysed text
 
 PAIRS: tuple[tuple[str, str, int], ...] = (
     ("hidden", "tgt", 60),
@@ -251,5 +252,5 @@ def extract(text: str) -> Extracted:
         dec_tgt = bool(dh["tgt_strong"] or dh["tgt_weak"])
     dense.append(1.0 if dec_tgt else 0.0)
     grams: set[str] = set()
-    _ngrams(norm, grams)
+    _ngrams(norm[:MAX_NGRAM_CHARS], grams)
     return Extracted(tuple(dense), frozenset(grams), hits, decoded, norm)
