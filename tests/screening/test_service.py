@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,14 @@ def test_stale_and_missing_lists_fail_closed(tmp_path: Path) -> None:
     aging.max_age_days = 14
     aging.invalidate()  # skip the 5-second freshness cache
     assert aging.status_of("acct-2") == "stale"
+    # onboarded while stale -> screened in full once a fresh list arrives
+    assert old.status_of("acct-1") == "stale"
+    today = datetime.now(UTC).date().isoformat()
+    fresh = tmp_path / "fresh.xml"
+    fresh.write_text(fx.UN_XML.replace("2026-11-20", today), encoding="utf-8")
+    rep = old.import_list(fresh, "un")
+    assert [(c.subject_id, c.old, c.new) for c in rep.changes] == [("acct-1", "stale", "hit")]
+    assert old.status_of("acct-1") == "hit"
 
 
 def test_subject_verdicts_clearance_and_rescreening(svc: ScreeningService, tmp_path: Path) -> None:

@@ -418,9 +418,14 @@ class ScreeningService:
         snapshot_id: int,
         hashes: dict[str, str],
     ) -> list[VerdictChange]:
-        """Re-screen stored subjects against changed/new entries of one source only."""
+        """Re-screen stored subjects against changed/new entries of one source only.
+
+        Subjects whose verdict is "stale" (onboarded while lists were stale) are screened in
+        full as soon as the lists are fresh again.
+        """
         verdicts = self.store.all_verdicts()
-        if not verdicts or (not changed and not removed):
+        stale = any(row["status"] == "stale" for row in verdicts)
+        if not verdicts or (not changed and not removed and not stale):
             return []
         delta = NameIndex()
         for e in changed:
@@ -428,8 +433,15 @@ class ScreeningService:
         delta.finalize()
         touched = {e.entry_id for e in changed} | removed
         out: list[VerdictChange] = []
+        self.invalidate()
         for row in verdicts:
             if row["status"] == "stale":
+                # never screened for real: screen in full now, if the lists allow it
+                if self._lists_fresh():
+                    v = self._store_verdict(
+                        str(row["subject_id"]), row["query"], self._screen_all(row["query"])
+                    )
+                    out.append(VerdictChange(v.subject_id, "stale", v.status, v.ref))
                 continue
             old_hits = [Hit.from_dict(h) for h in row["hits"]]
             kept = [h for h in old_hits if not (h.source == source and h.entry_id in touched)]
