@@ -15,29 +15,22 @@ Semantics (the same for both backends; see docs/identity.md):
 - concurrency: at most `concurrency` unexpired leases. A lease expires `lease_ttl_s`
   after admission (default 300 s) unless renewed, so a crashed replica cannot hold
   slots for longer than that; long streams call `renew(lease)`.
-Backends: `MemoryQuotas` (embedded mode; one process; thread- and asyncio-safe) and
-`RedisQuotas` (several replicas; two Lua scripts, Redis server time, cluster-safe keys).
+Backends: `MemoryQuotas` (`quotas_memory.py`; embedded mode; one process; thread- and
+asyncio-safe) and `RedisQuotas` (`quotas_redis.py`; several replicas; two Lua scripts,
+Redis server time, cluster-safe keys). Shared types are in `quota_types.py`.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from distillguard.store.quota_types import (
     Admission,
     Lease,
-    LeaseIds,
     Limits,
     QuotaPolicy,
     Quotas,
     QuotaUnavailable,
-    check_tokens,
-    subjects_of,
 )
+from distillguard.store.quotas_memory import MemoryQuotas
 from distillguard.store.quotas_redis import RedisQuotas
 
 __all__ = [
@@ -51,187 +44,6 @@ __all__ = [
     "RedisQuotas",
     "open_quotas",
 ]
-
-
-# -- in-process backend -------------------------------------------------------------------
-@dataclass(slots=True)
-class _Charge:
-    at: float
-    id: str
-    tokens: int
-    request: bool  # False: a late excess charge (does not count as a request)
-
-
-@dataclass(slots=True)
-class _Subject:
-    log: deque[_Charge] = field(default_factory=deque)
-    by_id: dict[str, _Charge] = field(default_factory=dict)
-    requests: int = 0
-    tokens: int = 0
-    leases: dict[str, float] = field(default_factory=dict)  # lease id -> expiry
-
-    def expire(self, now: float, window: float) -> None:
-        while self.log and self.log[0].at <= now - window:
-            c = self.log.popleft()
-            self.by_id.pop(c.id, None)
-            self.tokens -= c.tokens
-            self.requests -= c.request
-
-    def inflight(self, now: float) -> int:
-        """Unexpired leases (expired ones are dropped here, only when it can matter)."""
-        for lid in [k for k, exp in self.leases.items() if exp <= now]:
-            del self.leases[lid]
-        return len(self.leases)
-
-    def request_retry(self, now: float, window: float, rpm: int) -> float | None:
-        """Seconds until enough admissions leave the window for one more (None: never)."""
-        if rpm == 0:
-            return None
-        idx = self.requests - rpm  # a lower bound when late excess charges are in the log
-        at = self.log[idx].at if idx < len(self.log) else now
-        return at + window - now
-
-    def token_retry(self, now: float, window: float, need: int) -> float:
-        freed = 0
-        for c in self.log:
-            freed += c.tokens
-            if freed >= need:
-                return c.at + window - now
-        return window
-
-
-class MemoryQuotas:
-    """Exact quotas for one process (the embedded mode). One lock; O(1) amortised."""
-
-    def __init__(
-        self, policy: QuotaPolicy | None = None, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.policy = policy or QuotaPolicy()
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._subjects: dict[str, _Subject] = {}
-        self._ids = LeaseIds()
-
-    def acquire(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
-    ) -> Admission:
-        check_tokens(est_tokens, "est_tokens")
-        p = self.policy
-        subjects = subjects_of(p, account_id, org_id, account_limits, org_limits)
-        window = p.window_s
-        with self._lock:
-            now = self._clock()
-            refusals: list[tuple[str, float | None]] = []
-            rem_req: int | None = None
-            rem_tok: int | None = None
-            states = []
-            for name, key, lim in subjects:
-                s = self._subjects.get(key)
-                if s is None:
-                    s = self._subjects[key] = _Subject()
-                if s.log and s.log[0].at <= now - window:
-                    s.expire(now, window)
-                states.append(s)
-                if lim.rpm is not None:
-                    left = lim.rpm - s.requests - 1
-                    if left < 0:
-                        refusals.append((f"{name}_rpm", s.request_retry(now, window, lim.rpm)))
-                    rem_req = max(left, 0) if rem_req is None else min(rem_req, max(left, 0))
-                if lim.tpm is not None:
-                    left = lim.tpm - s.tokens - est_tokens
-                    if left < 0:
-                        wait = None if est_tokens > lim.tpm else s.token_retry(now, window, -left)
-                        refusals.append((f"{name}_tpm", wait))
-                    rem_tok = max(left, 0) if rem_tok is None else min(rem_tok, max(left, 0))
-                if (
-                    lim.concurrency is not None
-                    and len(s.leases) >= lim.concurrency
-                    and s.inflight(now) >= lim.concurrency
-                ):
-                    wait = None if lim.concurrency == 0 else p.concurrency_retry_s
-                    refusals.append((f"{name}_concurrency", wait))
-            reason = refusals[0][0] if refusals else None
-            if refusals and not p.shadow:
-                waits = [w for _, w in refusals]
-                retry = None if None in waits else max(w for w in waits if w is not None)
-                return Admission(False, reason, retry, None, rem_req, rem_tok)
-            lease = Lease(self._ids.next(), account_id, org_id, est_tokens)
-            for s in states:
-                c = _Charge(now, lease.id, est_tokens, True)
-                s.log.append(c)
-                s.by_id[lease.id] = c
-                s.requests += 1
-                s.tokens += est_tokens
-                s.leases[lease.id] = now + p.lease_ttl_s
-            return Admission(True, reason, None, lease, rem_req, rem_tok, shadow=bool(refusals))
-
-    def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        check_tokens(actual_tokens, "actual_tokens")
-        with self._lock:
-            now = self._clock()
-            for _, key, _ in subjects_of(self.policy, lease.account_id, lease.org_id, None, None):
-                s = self._subjects.get(key)
-                if s is None:
-                    continue
-                s.leases.pop(lease.id, None)
-                if actual_tokens is None:
-                    continue
-                c = s.by_id.get(lease.id)
-                if c is not None and c.at > now - self.policy.window_s:
-                    s.tokens += actual_tokens - c.tokens
-                    c.tokens = actual_tokens
-                elif actual_tokens > lease.tokens and f"{lease.id}:o" not in s.by_id:
-                    extra = _Charge(now, f"{lease.id}:o", actual_tokens - lease.tokens, False)
-                    s.log.append(extra)
-                    s.by_id[extra.id] = extra
-                    s.tokens += extra.tokens
-
-    def renew(self, lease: Lease) -> bool:
-        """Extend the lease's concurrency slot by `lease_ttl_s`; False if it had expired."""
-        with self._lock:
-            now = self._clock()
-            found = False
-            for _, key, _ in subjects_of(self.policy, lease.account_id, lease.org_id, None, None):
-                s = self._subjects.get(key)
-                if s is not None and s.leases.get(lease.id, 0.0) > now:
-                    s.leases[lease.id] = now + self.policy.lease_ttl_s
-                    found = True
-            return found
-
-    def usage(self, account_id: str | None = None, org_id: str | None = None) -> dict[str, int]:
-        """Current window usage of one subject: requests, tokens, in-flight leases."""
-        key = f"a:{account_id}" if account_id is not None else f"o:{org_id}"
-        with self._lock:
-            s = self._subjects.get(key) or _Subject()
-            now = self._clock()
-            s.expire(now, self.policy.window_s)
-            return {"requests": s.requests, "tokens": s.tokens, "inflight": s.inflight(now)}
-
-    # The lock is held for microseconds and never across an await: safe in an event loop.
-    async def acquire_async(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
-    ) -> Admission:
-        return self.acquire(
-            account_id, org_id, est_tokens, account_limits=account_limits, org_limits=org_limits
-        )
-
-    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        self.release(lease, actual_tokens)
-
-    async def renew_async(self, lease: Lease) -> bool:
-        return self.renew(lease)
 
 
 def open_quotas(redis_url: str | None = None, policy: QuotaPolicy | None = None) -> Quotas:
