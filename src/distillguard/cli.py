@@ -82,7 +82,9 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 def main() -> None:
     """Entry point: run the Typer app, turning errors into one-line messages."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click *returns* the code of a typer.Exit(n) instead of
+        # raising it; a command's own return value is not an exit code.
+        result = app(standalone_mode=False)
     except DistillguardError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(exc.exit_code)
@@ -106,6 +108,7 @@ def main() -> None:
             err=True,
         )
         sys.exit(3)
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":
