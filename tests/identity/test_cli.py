@@ -87,7 +87,12 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     bad = tmp_path / "bad.json"
     bad.write_text('{"name": "x", "emails": ["nope"]}')
+    (tmp_path / "broken.yaml").write_text("name: [\n")
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe")
+    _run("orgs", "create", "Acme", "--hq", "DE", db=db)
     for args, message in [
+        (["orgs", "set-record", "Acme", str(tmp_path / "broken.yaml")], "broken.yaml:2 is not"),
+        (["orgs", "set-record", "Acme", str(tmp_path / "binary.yaml")], "not UTF-8 text"),
         (["orgs", "create", "X", "--hq", "UK"], "did you mean GB"),
         (["keys", "revoke", "key_missing"], "no API key 'key_missing'"),
         (["accounts", "update", "missing"], "nothing to change"),

@@ -68,14 +68,23 @@ def fmt_limits(obj: Org | Account) -> str:
 
 
 def load_record(path: Path) -> Any:
+    """A KYC record file (JSON or YAML); any problem is a one-line error with the line."""
     import yaml
 
     try:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise DistillguardError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DistillguardError(f"{path}: not UTF-8 text") from None
     try:
         return yaml.safe_load(text)  # YAML is a superset of JSON
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise DistillguardError(
+            f"{path}{where} is not valid JSON/YAML: {exc.problem or exc.context}"
+        ) from None
     except yaml.YAMLError as exc:
         raise DistillguardError(f"{path} is not valid JSON/YAML: {exc}") from None
 
