@@ -201,3 +201,16 @@ def test_evidence_bad_input(dg_home: Path, tmp_path: Path, bad: str) -> None:
         ],
     )
     assert isinstance(r.exception, DistillguardError)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\xff\xfe", "not UTF-8 text"), (b"{bad", "is not JSON"), (b"[1]", "expected a JSON object")],
+)
+def test_verify_unreadable_file(
+    dg_home: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    f = tmp_path / "report.json"
+    f.write_bytes(content)
+    r = run.invoke(app, ["reports", "verify", str(f)])
+    assert isinstance(r.exception, DistillguardError) and message in str(r.exception)

@@ -277,6 +277,8 @@ def load_json(path: str) -> dict[str, Any]:
         raise DistillguardError(f"cannot read {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise DistillguardError(f"{path} is not JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise DistillguardError(f"{path}: not UTF-8 text") from None
     if not isinstance(data, dict):
         raise DistillguardError(f"{path}: expected a JSON object")
     return data
