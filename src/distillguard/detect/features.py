@@ -366,6 +366,8 @@ _REFER_W_B = _b(_REFER_W)
 _DOC_BI_B = _bb(_DOC_BI)
 
 _DIGITS = str.maketrans("0123456789", "##########")
+_SPACE_DIGITS = tuple(b" " + bytes([c]) for c in b"0123456789")  # token starts with a digit
+_REAL_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]{3}")  # a word of 3+ letters
 
 
 def mask(segment: str) -> str:
@@ -493,7 +495,8 @@ class _Scan:
     def of(cls, text: str) -> _Scan:
         low = text.lower()
         toks = low.encode("utf-8", "ignore").translate(_PUNCT).split()
-        nums = sum(1 for w in toks[:150] if 47 < w[0] < 58)
+        joined = b" " + b" ".join(toks[:150])
+        nums = sum(joined.count(d) for d in _SPACE_DIGITS) if len(joined) > 1 else 0
         return cls(low, set(toks), set(itertools.pairwise(toks)), toks[0] if toks else b"", nums)
 
 
@@ -593,7 +596,7 @@ def _edge_segments(t: str) -> tuple[str | None, str | None]:
 def _wordy(key: str, need: int) -> bool:
     """At least `need` real words (3+ letters); docstring quotes or 'a) m b) m c) m' are
     payload structure, not a template."""
-    return sum(1 for w in key.split() if len(w) >= 3 and w[:3].isalpha()) >= need
+    return len(_REAL_WORD.findall(key, 0, 200)) >= need
 
 
 def wrapper_keys(text: str) -> tuple[str, ...]:
