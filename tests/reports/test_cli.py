@@ -214,3 +214,12 @@ def test_verify_unreadable_file(
     f.write_bytes(content)
     r = run.invoke(app, ["reports", "verify", str(f)])
     assert isinstance(r.exception, DistillguardError) and message in str(r.exception)
+
+
+def test_cluster_country_is_iso_3166(dg_home: Path) -> None:
+    base = ["reports", "inputs", "cluster", "add", "c1", "--location", "DC 1", "--accelerator"]
+    base += ["H100", "--count", "8", "--interconnect-gbps", "400", "--peak-ops", "1e15"]
+    r = run.invoke(app, [*base, "--country", "UK"])
+    assert isinstance(r.exception, DistillguardError) and "did you mean GB" in str(r.exception)
+    ok("inputs", "cluster", "add", *base[4:], "--country", "gb")
+    assert '"country": "GB"' in ok("inputs", "cluster", "list", "--json")

@@ -115,6 +115,20 @@ def _text(v: str | None, what: str) -> str:
     return v.strip()
 
 
+def _country(v: Any, what: str) -> str | None:
+    """An ISO 3166-1 alpha-2 code (case-insensitive input) or None; reports name places by it."""
+    from distillguard.countries import country_hint, is_country
+
+    if v is None or v == "":
+        return None
+    code = str(v).strip().upper()
+    if not is_country(code):
+        raise DistillguardError(
+            f"{what}: {v!r} is not an ISO 3166-1 alpha-2 country code{country_hint(str(v))}"
+        )
+    return code
+
+
 class ReportsStore:
     """Typed access to the rp_ tables; every write is one statement or one transaction."""
 
@@ -252,7 +266,7 @@ class ReportsStore:
                 cid,
                 _text(name, "cluster name"),
                 _text(location, "location"),
-                country.upper() if country else None,
+                _country(country, "cluster country"),
                 _text(accelerator, "accelerator"),
                 int(accelerator_count),
                 _finite(interconnect_gbps, "interconnect Gbit/s"),
@@ -319,6 +333,8 @@ class ReportsStore:
         for k, v in changes.items():
             if v is None:
                 continue
+            if k == "country":
+                v = _country(v, "profile country")
             if k == "revenue_usd":
                 v = _finite(float(v), "revenue", positive=False)
             if k == "contacts" and (
