@@ -158,10 +158,14 @@ def test_bad_compute_entries_refused(reg: Registry) -> None:
 def test_incident_deadlines_follow_classification(reg: Registry, engine: object) -> None:
     c = _classify(reg, engine, 2e26)
     found = datetime(2026, 11, 28, 12, tzinfo=UTC)
-    due = {d["regime"]: d["due"] for d in classify.incident_deadlines(c, engine, found)}
-    assert due["eu_cop"] == "2026-12-03T12:00:00Z"  # 5 days
-    assert due["sb53"] == "2026-12-13T12:00:00Z"  # 15 days
-    assert "raise" not in due  # not in force yet
+    dl = classify.incident_deadlines(c, engine, found)
+    due = {(d["regime"], d["event"]): d["due"] for d in dl}
+    ev = "serious_cybersecurity_incident_or_weight_exfiltration"
+    assert due[("eu_cop", ev)] == "2026-12-03T12:00:00Z"  # 5 days
+    assert due[("eu_cop", "intermediate_report")] == "2026-12-26T12:00:00Z"  # every 4 weeks
+    assert due[("sb53", "critical_safety_incident")] == "2026-12-13T12:00:00Z"  # 15 days
+    assert due[("bis_702_7", "quarterly_notice")] == "2027-01-15T00:00:00Z"
+    assert "raise" not in {d["regime"] for d in dl}  # not in force yet
     small = _classify(reg, engine, 1e24)
     assert classify.incident_deadlines(small, engine, found) == []
 

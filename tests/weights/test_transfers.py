@@ -257,7 +257,8 @@ def test_decrypt_policy_and_incidents(
     assert (serving / "w.safetensors").read_bytes() == src.read_bytes()
     incidents = svc.reg.incidents()
     assert len(incidents) == 2 and all(i["kind"] == "weight_exfiltration" for i in incidents)
-    assert {d["regime"] for d in incidents[0]["deadlines"]} == {"eu_cop", "sb53"}
+    # the clocks the pack's incident type weight_exfiltration starts (RAISE not yet in force)
+    assert {d["regime"] for d in incidents[0]["deadlines"]} == {"eu_cop", "sb53", "bis_702_7"}
     # a copy in an unregistered place is found by the scan; the registered ones are not flagged
     stray = tmp_path / "usb"
     stray.mkdir()

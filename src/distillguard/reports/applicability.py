@@ -18,6 +18,7 @@ from distillguard.reports.timeutil import from_iso
 from distillguard.rules.reference import Reference
 from distillguard.store import Database
 
+GBPS, PEAK = "bis_702_7_cluster_network_gbps", "bis_702_7_cluster_peak_ops_per_s"
 PLANNING_WINDOW = timedelta(days=183)  # BIS: "planned within the next six months"
 
 
@@ -28,12 +29,17 @@ def _thr(ref: Reference, name: str, at: datetime) -> float | None:
         return None
 
 
-def frontier_versions(db: Database, ref: Reference, threshold: float) -> list[dict[str, Any]]:
-    """Registered versions whose recorded training compute reaches `threshold`."""
+def frontier_versions(
+    db: Database, ref: Reference, name: str, at: datetime
+) -> list[dict[str, Any]]:
+    """Registered versions whose recorded training compute meets threshold `name` at `at`
+    (with its `compare`: SB 53 and BIS say "more than 10^26")."""
+    if _thr(ref, name, at) is None:
+        return []
     out = []
     for v in registry(db).versions():
         tc = training_compute(db, ref, f"{v['name']}@{v['version']}")
-        if tc["total"] is not None and tc["total"] >= threshold:
+        if tc["total"] is not None and ref.threshold_met(name, tc["total"], at):
             out.append({**v, "total": tc["total"], "tc": tc})
     return out
 
@@ -47,23 +53,29 @@ def applies(db: Database, ref: Reference, regime: str, at: datetime) -> bool:
         peak = _thr(ref, "bis_702_7_cluster_peak_ops_per_s", at)
         if ops is None:
             return False
-        if frontier_versions(db, ref, ops):
+        if frontier_versions(db, ref, "bis_702_7_training_ops", at):
             return True
         if any(
-            float(p["expected_ops"]) >= ops and from_iso(p["planned_start"]) <= at + PLANNING_WINDOW
+            ref.threshold_met("bis_702_7_training_ops", float(p["expected_ops"]), at)
+            and from_iso(p["planned_start"]) <= at + PLANNING_WINDOW
             for p in store.planned_runs()
         ):
             return True
         return any(
             gbps is not None and peak is not None
-            and float(c["interconnect_gbps"]) > gbps and float(c["peak_ops_per_s"]) > peak
+            and ref.threshold_met(GBPS, float(c["interconnect_gbps"]), at)
+            and ref.threshold_met(PEAK, float(c["peak_ops_per_s"]), at)
             for c in store.clusters()
         )  # fmt: skip
     if regime == "sb53":
         flop = _thr(ref, "sb53_frontier_flop", at)
         rev = _thr(ref, "sb53_large_developer_revenue_usd", at)
-        if flop is None or not frontier_versions(db, ref, flop):
+        if flop is None or not frontier_versions(db, ref, "sb53_frontier_flop", at):
             return False
         revenue = store.profile().get("revenue_usd")
-        return revenue is None or rev is None or float(revenue) > rev
+        return (
+            revenue is None
+            or rev is None
+            or ref.threshold_met("sb53_large_developer_revenue_usd", float(revenue), at)
+        )
     return True

@@ -28,6 +28,13 @@ KIND = "bis_702_7_quarterly_notice"
 PLANNING_WINDOW = timedelta(days=183)  # "planned within the next six months"
 
 
+OPS, GBPS, PEAK = (
+    "bis_702_7_training_ops",
+    "bis_702_7_cluster_network_gbps",
+    "bis_702_7_cluster_peak_ops_per_s",
+)
+
+
 def quarter_due(ref: Reference, at: datetime) -> datetime:
     """The next quarterly notice date after `at`, from the pack's calendar clock."""
     clock = ref.clock("bis_702_7", "quarterly_notice")
@@ -41,16 +48,16 @@ def quarter_due(ref: Reference, at: datetime) -> datetime:
 def _material(db: Database, ref: Reference, at: datetime) -> dict[str, Any]:
     store = ReportsStore(db)
     reg = registry(db)
-    thr_ops = threshold(ref, "bis_702_7_training_ops", at)
-    thr_gbps = threshold(ref, "bis_702_7_cluster_network_gbps", at)
-    thr_peak = threshold(ref, "bis_702_7_cluster_peak_ops_per_s", at)
-    from distillguard.reports.facts import training_compute
+    thr_ops = threshold(ref, OPS, at)
+    thr_gbps = threshold(ref, GBPS, at)
+    thr_peak = threshold(ref, PEAK, at)
+    from distillguard.reports.facts import meets, training_compute
 
     completed: list[dict[str, Any]] = []
     covered_models: list[tuple[str, str]] = []
     for v in reg.versions():
         tc = training_compute(db, ref, f"{v['name']}@{v['version']}")
-        if tc["total"] is None or tc["total"] < thr_ops:
+        if tc["total"] is None or not meets(ref, OPS, tc["total"], at):
             continue
         covered_models.append((str(v["name"]), str(v["version"])))
         completed.append(
@@ -71,13 +78,14 @@ def _material(db: Database, ref: Reference, at: datetime) -> dict[str, Any]:
             "cluster": or_missing(p.get("cluster"), "cluster not yet chosen"),
         }
         for p in store.planned_runs()
-        if float(p["expected_ops"]) >= thr_ops and from_iso(p["planned_start"]) <= horizon
+        if meets(ref, OPS, float(p["expected_ops"]), at) and from_iso(p["planned_start"]) <= horizon
     ]
     clusters = store.clusters()
     qual = [
         c
         for c in clusters
-        if float(c["interconnect_gbps"]) > thr_gbps and float(c["peak_ops_per_s"]) > thr_peak
+        if meets(ref, GBPS, float(c["interconnect_gbps"]), at)
+        and meets(ref, PEAK, float(c["peak_ops_per_s"]), at)
     ]
     prof = store.profile()
     holdings = []

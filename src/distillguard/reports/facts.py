@@ -108,3 +108,11 @@ def threshold(ref: Reference, name: str, at: Any) -> float:
         return ref.threshold(name, at)
     except KeyError:
         raise DistillguardError(f"the rule pack has no threshold {name} in force") from None
+
+
+def meets(ref: Reference, name: str, x: float, at: Any) -> bool:
+    """Whether `x` meets threshold `name` at `at` with the law's comparison (its `compare`)."""
+    try:
+        return ref.threshold_met(name, x, at)
+    except KeyError:
+        raise DistillguardError(f"the rule pack has no threshold {name} in force") from None

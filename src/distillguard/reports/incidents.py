@@ -65,13 +65,16 @@ def import_threshold_crossings(db: Database, ref: Reference) -> list[str]:
     from distillguard.reports.applicability import frontier_versions
     from distillguard.reports.model_reports import crossing_time
 
+    now = _dt.now(UTC)
     try:
-        thr = ref.threshold("eu_systemic_risk_flop", _dt.now(UTC))
+        thr = ref.threshold("eu_systemic_risk_flop", now)
     except KeyError:
         return []
     out = []
-    for v in frontier_versions(db, ref, thr):
-        crossed = crossing_time(v["tc"]["phases"], thr)
+    for v in frontier_versions(db, ref, "eu_systemic_risk_flop", now):
+        crossed = crossing_time(
+            v["tc"]["phases"], lambda x: ref.threshold_met("eu_systemic_risk_flop", x, now)
+        )
         if crossed is None:
             continue
         spec = f"{v['name']}@{v['version']}"

@@ -9,11 +9,12 @@ large developer, systemic-risk presumption) comes from the pack's thresholds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from distillguard.reports.document import missing, new_document, or_missing
-from distillguard.reports.facts import evaluation, provider, threshold, training_compute
+from distillguard.reports.facts import evaluation, meets, provider, threshold, training_compute
 from distillguard.reports.store import ReportsStore
 from distillguard.reports.timeutil import from_iso, iso
 from distillguard.rules.reference import Reference
@@ -42,7 +43,7 @@ def build_sb53_transparency(db: Database, engine: Any, spec: str, at: datetime) 
     large: Any = (
         missing("prior-year revenue not in the organisation profile")
         if revenue is None
-        else float(revenue) > rev_thr
+        else meets(ref, "sb53_large_developer_revenue_usd", float(revenue), at)
     )
     evals = [evaluation(r) for r in store.evaluations(vref.model)]
     third = sorted({e["evaluator"] for e in evals if isinstance(e["evaluator"], str)})
@@ -77,7 +78,8 @@ def build_sb53_transparency(db: Database, engine: Any, spec: str, at: datetime) 
             },
         },
         "coverage": {
-            "frontier_model": total is None or total >= thr,  # unknown compute: covered
+            # unknown compute: covered (fail closed)
+            "frontier_model": total is None or meets(ref, "sb53_frontier_flop", total, at),
             "training_ops": or_missing(total, "no training compute in the weights registry"),
             "threshold": thr,
             "large_frontier_developer": large,
@@ -111,7 +113,7 @@ def build_eu_annex_xi(db: Database, engine: Any, spec: str, at: datetime) -> dic
     prof = store.profile()
     thr = threshold(ref, "eu_systemic_risk_flop", at)
     total = tc["total"]
-    presumed = total is None or total >= thr
+    presumed = total is None or meets(ref, "eu_systemic_risk_flop", total, at)
     m = vref.model
     evals = [evaluation(r) for r in store.evaluations(m)]
     try:
@@ -165,12 +167,13 @@ def build_eu_annex_xi(db: Database, engine: Any, spec: str, at: datetime) -> dic
     )
 
 
-def crossing_time(phases: list[dict[str, Any]], thr: float) -> datetime | None:
-    """When the recorded compute first reached `thr` (entries in recording order)."""
+def crossing_time(phases: list[dict[str, Any]], met: Callable[[float], bool]) -> datetime | None:
+    """When the recorded compute first met the threshold (`met`: its law's comparison;
+    entries in recording order)."""
     acc = 0.0
     for p in phases:
         acc += float(p["ops"])
-        if acc >= thr:
+        if met(acc):
             return from_iso(str(p["recorded_at"]))
     return None
 
@@ -184,12 +187,14 @@ def build_eu_notice(db: Database, engine: Any, spec: str, at: datetime) -> dict[
     tc = training_compute(db, ref, spec)
     vref = tc["ref"]
     thr = threshold(ref, "eu_systemic_risk_flop", at)
-    if tc["total"] is None or tc["total"] < thr:
+    if tc["total"] is None or not meets(ref, "eu_systemic_risk_flop", tc["total"], at):
         raise DistillguardError(
             f"{vref} has {tc['total'] or 0:.3g} training FLOP recorded, below the EU "
             f"threshold {thr:.3g}: no notice is due"
         )
-    crossed = crossing_time(tc["phases"], thr)
+    crossed = crossing_time(
+        tc["phases"], lambda x: ref.threshold_met("eu_systemic_risk_flop", x, at)
+    )
     clock = ref.clock("eu_ai_act", "systemic_risk_threshold_notification")
     delay = clock.deadline if clock is not None and clock.deadline else timedelta(days=14)
     prof = store.profile()

@@ -14,7 +14,7 @@ from typing import Any
 from distillguard.errors import DistillguardError
 from distillguard.reports.applicability import frontier_versions
 from distillguard.reports.document import new_document, or_missing
-from distillguard.reports.facts import evaluation, provider, threshold
+from distillguard.reports.facts import evaluation, provider
 from distillguard.reports.store import ReportsStore
 from distillguard.reports.timeutil import from_iso, iso
 from distillguard.rules.reference import Reference
@@ -43,7 +43,7 @@ def build_sb53_internal_use_summary(db: Database, engine: Any, at: datetime) -> 
     start = previous_date(clock.dates, due)
     store = ReportsStore(db)
     models = []
-    for v in frontier_versions(db, ref, threshold(ref, "sb53_frontier_flop", at)):
+    for v in frontier_versions(db, ref, "sb53_frontier_flop", at):
         name = str(v["name"])
         evals = [
             evaluation(r)

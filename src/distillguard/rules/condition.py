@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from distillguard.rules.iso3166 import ISO_3166_ALPHA2, country_hint
+from distillguard.rules.reference import COMPARES, NOT_MET
 from distillguard.rules.schema import (
     BOOL,
     COUNTRY,
@@ -48,6 +49,7 @@ _CMP = {
     ast.In: "in",
     ast.NotIn: "not in",
 }
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _LITERAL_NAMES = {
     "true": True,
     "false": False,
@@ -72,6 +74,7 @@ class Typed:
     path: str = ""
     const: object = None
     is_const: bool = False
+    threshold: str | None = None  # set on the value of threshold("name")
 
 
 @dataclass(slots=True)
@@ -81,7 +84,7 @@ class CompileEnv:
     sections: dict[str, dict[str, Field]]
     scalars: dict[str, Field]
     groups: frozenset[str]
-    thresholds: frozenset[str]
+    thresholds: Mapping[str, str]  # name -> compare ("gte" | "gt")
     models: frozenset[str]
     definitions: dict[str, Typed] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)  # name -> frozenset literal
@@ -309,6 +312,7 @@ class _Checker:
         # ordering: numbers only; a missing side makes the comparison false
         if ta != NUM or tb != NUM:
             raise _err(node, f"'{sym}' compares numbers, got {a.type} and {b.type}")
+        self._check_threshold_op(sym, a, b, node)
         checks: list[str] = []
         ca, cb = a.code, b.code
         if not a.is_const:
@@ -320,6 +324,25 @@ class _Checker:
             checks.append(f"({t} := {b.code}) is not None")
             cb = t
         return "(" + " and ".join([*checks, f"{ca} {sym} {cb}"]) + ")"
+
+    def _check_threshold_op(self, sym: str, a: Typed, b: Typed, node: ast.AST) -> None:
+        """`x OP threshold("n")` must use the law's comparison of n (its `compare`): for
+        gte, `>=` (met) or `<` (not met); for gt, `>` or `<=`. Otherwise a value exactly at
+        the threshold would be decided against the law's wording."""
+        if b.threshold is not None:
+            name, op = b.threshold, sym
+        elif a.threshold is not None:  # threshold on the left: read it mirrored
+            name, op = a.threshold, _MIRROR.get(sym, sym)
+        else:
+            return
+        compare = self.env.thresholds.get(name, "gte")
+        if op not in (COMPARES[compare], NOT_MET[compare]):
+            raise _err(
+                node,
+                f"threshold '{name}' has compare: {compare}, so write "
+                f"'value {COMPARES[compare]} threshold(...)' (met) or "
+                f"'value {NOT_MET[compare]} threshold(...)' (not met), not '{op}'",
+            )
 
     def _call(self, node: ast.Call, depth: int) -> Typed:
         if not isinstance(node.func, ast.Name) or node.func.id not in self.funcs:
@@ -401,7 +424,7 @@ class _Checker:
                 f"unknown threshold '{a.const}' (known: {', '.join(sorted(self.env.thresholds))})",
             )
         # resolved per decision date (thresholds have effective dates): never None
-        return Typed(f"_THR[{a.const!r}]", NUM, is_const=True)
+        return Typed(f"_THR[{a.const!r}]", NUM, is_const=True, threshold=a.const)
 
     def _f_len(self, node: ast.Call, args: list[Typed]) -> Typed:
         self._arity(node, args, 1)

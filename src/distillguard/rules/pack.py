@@ -204,7 +204,7 @@ def make_env(domain: str, ref: Reference) -> CompileEnv:
         sections=sections,
         scalars=scalars,
         groups=frozenset(ref.groups),
-        thresholds=frozenset(ref.thresholds),
+        thresholds={n: vs[0].compare for n, vs in ref.thresholds.items()},
         models=frozenset(ref.models),
     )
 

@@ -90,12 +90,28 @@ class ModelInfo:
     notes: str | None = None
 
 
+# How a value is compared with a threshold, as each law words it: "10^26 or more" is
+# gte (met at exactly 10^26); "greater than" / "more than" / "above" / "in excess of"
+# is gt (not met at exactly the threshold).
+COMPARES = {"gte": ">=", "gt": ">"}
+NOT_MET = {"gte": "<", "gt": "<="}
+
+
 @dataclass(frozen=True, slots=True)
 class Threshold:
     name: str
     value: float
     unit: str
     meta: Meta
+    compare: str = "gte"  # "gte" | "gt" (see COMPARES)
+
+    def met(self, x: float) -> bool:
+        """Whether `x` meets this threshold under its law's comparison."""
+        return float(x) > self.value if self.compare == "gt" else float(x) >= self.value
+
+    @property
+    def symbol(self) -> str:
+        return COMPARES[self.compare]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +263,36 @@ class Reference:
                 return v.value
         raise KeyError(f"no threshold {name!r} in force")
 
+    def threshold_entry(
+        self, name: str, at: date | datetime | float | None = None
+    ) -> tuple[Threshold | None, bool]:
+        """The entry of `name` in force at `at` (True), else the next to come into force,
+        else the last one (False); (None, False) when the pack has no such threshold."""
+        t = to_epoch(at)
+        entries = self.thresholds.get(name, [])
+        for v in entries:
+            if v.meta.in_force(t):
+                return v, True
+        future = [v for v in entries if v.meta.effective_from and v.meta.effective_from > t]
+        if future:
+            return min(future, key=lambda v: v.meta.effective_from or 0.0), False
+        return (entries[-1] if entries else None), False
+
+    def threshold_met(self, name: str, x: float, at: date | datetime | float | None = None) -> bool:
+        """Whether `x` meets the threshold in force at `at`, with its comparison (KeyError
+        if none is in force)."""
+        for v in self.thresholds.get(name, []):
+            if v.meta.in_force(to_epoch(at)):
+                return v.met(x)
+        raise KeyError(f"no threshold {name!r} in force")
+
+    def threshold_compare(self, name: str) -> str:
+        """The comparison of threshold `name` ("gte" or "gt"); all its entries share it."""
+        entries = self.thresholds.get(name)
+        if not entries:
+            raise KeyError(f"no threshold {name!r}")
+        return entries[0].compare
+
     def flag(self, name: str) -> bool:
         return self.flags[name].value
 
@@ -312,7 +358,7 @@ class Reference:
         for vs in self.thresholds.values():
             for i, v in enumerate(vs):
                 key = f"thresholds.{v.name}" + (f"[{i}]" if len(vs) > 1 else "")
-                out.append((key, f"{v.value:g} {v.unit}".strip(), v.meta))
+                out.append((key, f"{v.symbol} {v.value:g} {v.unit}".strip(), v.meta))
         for f in self.flags.values():
             out.append((f"flags.{f.name}", f.value, f.meta))
         for le in self.licence_exceptions.values():

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from distillguard.rules.reference import (
+    COMPARES,
     Allowlist,
     CountryGroup,
     Flag,
@@ -110,13 +111,28 @@ def _thresholds(ref: Reference, thresholds: dict[str, Any], w: Where) -> None:
         for i, e in enumerate(entries):
             ew = tw.at(item_line(entries, i)) if isinstance(v, list) else tw
             e = mapping(e, ew, "threshold")
-            check_keys(e, ew, {"value", "unit", *META_KEYS}, {"value", "citation"}, "threshold")
+            check_keys(
+                e, ew, {"value", "unit", "compare", *META_KEYS}, {"value", "citation"}, "threshold"
+            )
+            compare = str(e.get("compare", "gte"))
+            if compare not in COMPARES:
+                raise ew.at(line_of(e, "compare")).error(
+                    f"threshold compare must be one of {', '.join(COMPARES)} "
+                    f"(gte: 'X or more'; gt: 'more than X'), got {compare!r}"
+                )
+            prior = ref.thresholds.get(name)
+            if prior and prior[0].compare != compare:
+                raise ew.error(
+                    f"threshold {name} entries disagree on compare ({prior[0].compare} vs "
+                    f"{compare}): give the changed comparison a new threshold name"
+                )
             ref.thresholds.setdefault(name, []).append(
                 Threshold(
                     name,
                     number(e["value"], ew.at(line_of(e, "value")), "value"),
                     str(e.get("unit", "")),
                     parse_meta(e, ew),
+                    compare,
                 )
             )
 

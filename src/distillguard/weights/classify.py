@@ -1,18 +1,17 @@
 """Per-regime classification of a model version from its training-compute ledger.
 
-Why here and not hard-coded: the thresholds (10^26, 10^25, $500M), their dates and the
-[U] synthetic-data flag are read from the rule pack's reference data, so a pack update
-re-classifies every model; only the comparison each law's text uses is fixed below
-(4E091: "10^26 or more"; EU AI Act Art. 51(2): "greater than 10^25"; SB 53 and RAISE:
-"more than 10^26", revenue "more than $500M"). Results are stored with the pack hash and
-a digest of their inputs; a new row is written whenever either changes, so the history
-of every classification stays queryable.
+Why here: the weights registry owns the compute ledger (pre-training, fine-tuning, RL,
+synthetic data; 6·N·D estimates) and keeps a history of every classification. The
+decision itself is the rules part's `classify_model`, the one implementation: thresholds,
+their dates and each law's comparison (`compare: gte` for 4E091's "10^26 or more", `gt`
+for "greater than" / "more than" in the EU AI Act, SB 53, RAISE and BIS 702.7) are pack
+data. Results are stored with the pack hash and a digest of their inputs; a new row is
+written whenever either changes, so the history of every classification stays queryable.
 
-Totals sum pre-training, fine-tuning, RL and other phases; synthetic-data compute is
-added when the pack's `us_4e091_count_synthetic_data_compute` flag (unverified) says so.
-When no compute is recorded but parameters N and tokens D are, the 6·N·D estimate is used
-and the result says it is an estimate. With no compute at all, US 4E091 fails closed
-(treated as controlled) and the other regimes say "unknown".
+With no compute at all every regime fails closed (counted as in scope, status "unknown";
+4E091 "controlled"); unknown developer revenue gives large_developer None (unknown) but
+treated_as_large_developer True. Incident deadlines come from the pack's
+`reference.incident_types["weight_exfiltration"]` through the reports part's clock code.
 """
 
 from __future__ import annotations
@@ -23,35 +22,21 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from distillguard.rules.classify import SYNTHETIC_FLAG, classify_model, training_compute
+from distillguard.rules.classify import RegimeResult as RulesResult
 from distillguard.weights import deps
 from distillguard.weights.registry import Registry, VersionRef, iso, now
 
-SYNTHETIC_FLAG = "us_4e091_count_synthetic_data_compute"
+INCIDENT_TYPE = "weight_exfiltration"
+__all__ = ["SYNTHETIC_FLAG", "Classification", "RegimeResult", "classify", "incident_deadlines"]
 
-
-@dataclass(frozen=True)
-class Regime:
-    key: str
-    title: str
-    threshold: str
-    strict: bool  # True: compute must exceed the threshold; False: reach it
-    revenue_threshold: str | None = None
-    published_exclusion: bool = False
-    incident_clocks: tuple[tuple[str, str], ...] = ()  # (clock regime, event)
-
-
-REGIMES = (
-    Regime("us_4e091", "US ECCN 4E091 (model weights)", "us_4e091_training_flop", False,
-           published_exclusion=True),
-    Regime("eu_gpai_systemic_risk", "EU AI Act: general-purpose model with systemic risk "
-           "(presumption)", "eu_systemic_risk_flop", True,
-           incident_clocks=(("eu_cop", "serious_cybersecurity_incident_or_weight_exfiltration"),)),
-    Regime("ca_sb53", "California SB 53 frontier model", "sb53_frontier_flop", True,
-           "sb53_large_developer_revenue_usd",
-           incident_clocks=(("sb53", "critical_safety_incident"),)),
-    Regime("ny_raise", "New York RAISE Act frontier model", "raise_frontier_flop", True,
-           "raise_large_developer_revenue_usd", incident_clocks=(("raise", "safety_incident"),)),
-)  # fmt: skip
+# The registry's names for the rules part's regimes (kept: they are in stored histories
+# and the CLI output).
+REGIME_KEYS = {
+    "eu_systemic_risk": "eu_gpai_systemic_risk",
+    "sb53_frontier": "ca_sb53",
+    "raise_frontier": "ny_raise",
+}
 
 
 def estimate_flop(parameters: float, tokens: float) -> float:
@@ -63,14 +48,18 @@ def estimate_flop(parameters: float, tokens: float) -> float:
 class RegimeResult:
     regime: str
     title: str
-    in_scope: bool | None  # None: unknown (no compute recorded)
+    in_scope: bool  # threshold met, or compute unknown (fail closed); ignores in_force
     status: str
     in_force: bool
-    threshold: float
+    threshold: float | None
     citation: str
     verification: str
     explanation: list[str] = field(default_factory=list)
-    large_developer: bool | None = None
+    large_developer: bool | None = None  # None: no revenue test, or revenue unknown
+    compare: str = "gte"
+    covered: bool = False  # in force and in scope: what starts incident clocks
+    treated_as_large_developer: bool = False
+    clock_regime: str | None = None
 
 
 @dataclass
@@ -98,100 +87,69 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _total(
-    reg: Registry, ref: VersionRef, count_synthetic: bool
-) -> tuple[float | None, bool, list[str]]:
+def _facts(reg: Registry, ref: VersionRef) -> tuple[dict[str, Any], bool, list[str]]:
+    """The version's facts for `classify_model`, whether they include estimates, and notes."""
     entries = reg.compute(ref)
     row = reg.version_row(ref)
-    notes: list[str] = []
+    facts: dict[str, Any] = {
+        "published": bool(row["published"]),
+        "developer_revenue_usd": row["developer_revenue_usd"],
+    }
     if not entries:
         if row["parameters"] and row["training_tokens"]:
             est = estimate_flop(row["parameters"], row["training_tokens"])
-            notes.append(
+            facts["training_flop"] = est
+            note = (
                 f"no measured compute: ESTIMATE 6·N·D = 6 x {_fmt(row['parameters'])} params x "
                 f"{_fmt(row['training_tokens'])} tokens = {_fmt(est)}"
             )
-            return est, True, notes
-        return None, False, ["no training compute recorded and no N, D to estimate it"]
-    total = 0.0
-    estimated = False
+            return facts, True, [note]
+        return facts, False, ["no training compute recorded and no N, D to estimate it"]
+    base = synth = 0.0
+    notes: list[str] = []
     for e in entries:
-        if e["phase"] == "synthetic_data" and not count_synthetic:
-            notes.append(f"synthetic-data compute {_fmt(e['flop'])} not counted (pack flag)")
-            continue
         if e["phase"] == "synthetic_data":
-            notes.append(f"synthetic-data compute {_fmt(e['flop'])} counted (pack flag)")
-        total += float(e["flop"])
-        estimated = estimated or bool(e["estimated"])
+            synth += float(e["flop"])
+        else:
+            base += float(e["flop"])
         tag = " (estimate)" if e["estimated"] else ""
         notes.append(f"{e['phase']}: {_fmt(e['flop'])}{tag}, source: {e['source']}")
-    return total, estimated, notes
+    facts["training_flop"] = base
+    facts["synthetic_data_flop"] = synth
+    return facts, any(bool(e["estimated"]) for e in entries), notes
+
+
+def _status(r: RulesResult) -> str:
+    if r.regime == "us_4e091":
+        return "controlled" if r.scope in ("in_scope", "unknown") else "not_controlled"
+    return r.scope
+
+
+def _result(r: RulesResult, notes: list[str], estimated: bool) -> RegimeResult:
+    expl = list(notes)
+    for line in r.reasons:
+        if line.startswith("training compute") and estimated:
+            line += " (total includes estimates)"
+        if line not in expl:
+            expl.append(line)
+    return RegimeResult(
+        REGIME_KEYS.get(r.regime, r.regime), r.title, r.scope in ("in_scope", "unknown"),
+        _status(r), r.in_force, r.threshold, r.citation, r.verification, expl,
+        r.large_developer, r.compare, r.covered, r.treated_as_large_developer, r.clock_regime,
+    )  # fmt: skip
 
 
 def classify(
     reg: Registry, engine: Any, ref: VersionRef, at: datetime | None = None
 ) -> Classification:
-    """Classify one version under every regime, with the reasons."""
-    t = (at or now()).timestamp()
-    count_syn, syn_tag = deps.flag(engine, SYNTHETIC_FLAG, True)
-    total, estimated, notes = _total(reg, ref, count_syn)
-    row = reg.version_row(ref)
-    published = bool(row["published"])
-    revenue = row["developer_revenue_usd"]
-    results = []
-    for rg in REGIMES:
-        th = deps.threshold(engine, rg.threshold, t)
-        expl = list(notes)
-        if any(e.startswith("synthetic") for e in notes):
-            expl.append(f"pack flag {SYNTHETIC_FLAG}={count_syn} (verification {syn_tag})")
-        op = ">" if rg.strict else ">="
-        if total is None:
-            in_scope: bool | None = None
-            status = "unknown"
-            if rg.published_exclusion and not published:
-                in_scope, status = True, "controlled"
-                expl.append("no compute on record: treated as controlled (fail closed)")
-        else:
-            over = total > th.value if rg.strict else total >= th.value
-            expl.append(
-                f"total {_fmt(total)} {op if over else 'not ' + op} threshold {_fmt(th.value)}"
-                + (" (total includes estimates)" if estimated else "")
-            )
-            in_scope = over
-            status = "in_scope" if over else "below_threshold"
-            if rg.published_exclusion:
-                if published:
-                    in_scope, status = False, "not_controlled"
-                    expl.append("weights are published: not subject to the EAR (734.7(a))")
-                else:
-                    status = "controlled" if over else "not_controlled"
-        large: bool | None = None
-        if rg.revenue_threshold:
-            rv = deps.threshold(engine, rg.revenue_threshold, t)
-            if revenue is None:
-                expl.append("developer revenue unknown: large-developer status unknown")
-            else:
-                large = float(revenue) > rv.value
-                expl.append(
-                    f"developer revenue ${_fmt(float(revenue))} "
-                    f"{'>' if large else '<='} ${_fmt(rv.value)}: "
-                    f"{'large' if large else 'not a large'} developer"
-                )
-        if not th.in_force:
-            if th.effective_from and th.effective_from > t:
-                when = datetime.fromtimestamp(th.effective_from, UTC).date().isoformat()
-                expl.append(f"not in force yet: applies from {when}")
-            else:
-                expl.append("threshold no longer in force in this pack (shown for reference)")
-        results.append(
-            RegimeResult(
-                rg.key, rg.title, in_scope, status, th.in_force, th.value, th.citation,
-                th.verification, expl, large,
-            )
-        )  # fmt: skip
+    """Classify one version under every regime of `rules.classify_model`, with the reasons."""
+    when = at or now()
+    facts, estimated, notes = _facts(reg, ref)
+    total, _ = training_compute(engine.reference, facts)
+    results = [_result(r, notes, estimated) for r in classify_model(engine, facts, when).values()]
     return Classification(
-        ref.model, ref.version, total, estimated, published, results,
-        deps.pack_hash(engine), iso(datetime.fromtimestamp(t, UTC)),
+        ref.model, ref.version, total, estimated, facts["published"], results,
+        deps.pack_hash(engine), iso(datetime.fromtimestamp(when.timestamp(), UTC)),
     )  # fmt: skip
 
 
@@ -250,25 +208,24 @@ def history(reg: Registry, ref: VersionRef) -> list[dict[str, Any]]:
 
 
 def incident_deadlines(
-    c: Classification, engine: Any, discovered: datetime
+    c: Classification, engine: Any, discovered: datetime, imminent: bool = False
 ) -> list[dict[str, Any]]:
-    """Reporting deadlines a weight-exfiltration incident starts, per in-scope regime."""
+    """Reports a weight-exfiltration incident owes: the clocks the pack's incident type
+    starts (reports part), kept for the regimes this version is covered by. A clock whose
+    regime no classification regime owns is kept (fail closed)."""
+    owned = {r.clock_regime for r in c.regimes if r.clock_regime}
+    live = {r.clock_regime for r in c.regimes if r.clock_regime and r.covered}
     out = []
-    t = discovered.timestamp()
-    for rg in REGIMES:
-        res = c.get(rg.key)
-        if not res.in_scope:
+    for d in deps.incident_plan(engine, INCIDENT_TYPE, discovered, imminent):
+        if d.regime in owned and d.regime not in live:
             continue
-        for clock_regime, event in rg.incident_clocks:
-            for clk in deps.incident_clocks(engine, clock_regime):
-                if clk.event != event or not clk.meta.in_force(t):
-                    continue
-                out.append(
-                    {
-                        "regime": clock_regime,
-                        "event": event,
-                        "due": iso(clk.due(discovered)),
-                        "citation": clk.meta.citation,
-                    }
-                )
+        out.append(
+            {
+                "regime": d.regime,
+                "event": d.event,
+                "due": iso(d.due),
+                "citation": d.citation,
+                "verification": d.verification,
+            }
+        )
     return out

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,18 +56,11 @@ class ThresholdValue:
 
 def threshold(engine: Any, name: str, t: float) -> ThresholdValue:
     """The threshold in force at `t`, else the next one to come into force."""
-    entries = list(engine.reference.thresholds.get(name, []))
-    if not entries:
+    e, in_force = engine.reference.threshold_entry(name, t)
+    if e is None:
         raise DistillguardError(f"the rule pack has no threshold {name!r}")
-    for e in entries:
-        if e.meta.in_force(t):
-            return ThresholdValue(
-                name, e.value, e.meta.citation, e.meta.verification, e.meta.effective_from, True
-            )
-    future = [e for e in entries if e.meta.effective_from and e.meta.effective_from > t]
-    e = min(future, key=lambda e: e.meta.effective_from) if future else entries[-1]
     return ThresholdValue(
-        name, e.value, e.meta.citation, e.meta.verification, e.meta.effective_from, False
+        name, e.value, e.meta.citation, e.meta.verification, e.meta.effective_from, in_force
     )
 
 
@@ -78,8 +72,12 @@ def flag(engine: Any, name: str, default: bool) -> tuple[bool, str]:
     return bool(f.value), str(f.meta.verification)
 
 
-def incident_clocks(engine: Any, regime: str) -> list[Any]:
-    return list(engine.reference.clocks(regime))
+def incident_plan(engine: Any, kind: str, discovered: datetime, imminent: bool) -> list[Any]:
+    """Deadlines an incident of `kind` starts, from the pack's `reference.incident_types`
+    (the reports part's clock code; clocks not in force at discovery start nothing)."""
+    from distillguard.reports.clocks import plan
+
+    return list(plan(engine.reference, kind, discovered, imminent).deadlines)
 
 
 def decide_transfer(engine: Any, ctx: dict[str, Any], at: float | None = None) -> Any:
