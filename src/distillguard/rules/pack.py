@@ -305,8 +305,9 @@ def _parse_rule(r: dict[str, Any], rw: Where, envs: dict[str, CompileEnv], ref: 
     for t in transforms:
         if parse_transform(t) is None:
             raise rw.at(line_of(r, "transforms")).error(
-                f"unknown transform {t!r} (strip_reasoning, drop_logprobs, cap_max_tokens:N, "
-                "cap_n:N)"
+                f"unknown transform {t!r} (strip_reasoning, drop_logprobs, "
+                "summarise_reasoning[:count|first_sentence], leak_check:on|off, "
+                "cap_max_tokens:N, cap_n:N)"
             )
     if transforms and action not in ("degrade", "throttle"):
         raise rw.at(line_of(r, "transforms")).error(

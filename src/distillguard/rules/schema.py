@@ -117,8 +117,13 @@ DEFAULT_ACTION = {"access": "allow", "transfer": "licence_required"}
 
 # Output/request transforms a `degrade` (or `throttle`) rule may name; `:N` takes an int.
 # The vocabulary is the one distillguard.guard.transforms applies.
-TRANSFORMS_PLAIN = ("strip_reasoning", "drop_logprobs")
+TRANSFORMS_PLAIN = ("strip_reasoning", "drop_logprobs", "summarise_reasoning")
 TRANSFORMS_INT = ("cap_max_tokens", "cap_n")
+# `name:mode` transforms; the mode is kept verbatim.
+TRANSFORMS_MODE = {
+    "summarise_reasoning": ("count", "first_sentence"),
+    "leak_check": ("on", "off"),
+}
 
 STATUSES = ("in_force", "suspended", "proposed")
 VERIFICATION = ("V", "S", "U")
@@ -168,6 +173,8 @@ def parse_transform(t: str) -> tuple[str, int | None] | None:
     name, sep, arg = t.partition(":")
     if name in TRANSFORMS_PLAIN and not sep:
         return name, None
+    if name in TRANSFORMS_MODE and sep and arg in TRANSFORMS_MODE[name]:
+        return t, None
     if name in TRANSFORMS_INT and sep and arg.isdigit() and int(arg) > 0:
         return name, int(arg)
     return None
