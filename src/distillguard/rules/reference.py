@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from distillguard.rules.instants import to_epoch
+from distillguard.rules.instants import AtLike, to_epoch
 from distillguard.rules.validate import fmt_epoch
 
 
@@ -263,9 +263,7 @@ class Reference:
                 return v.value
         raise KeyError(f"no threshold {name!r} in force")
 
-    def threshold_entry(
-        self, name: str, at: date | datetime | float | None = None
-    ) -> tuple[Threshold | None, bool]:
+    def threshold_entry(self, name: str, at: AtLike = None) -> tuple[Threshold | None, bool]:
         """The entry of `name` in force at `at` (True), else the next to come into force,
         else the last one (False); (None, False) when the pack has no such threshold."""
         t = to_epoch(at)
@@ -278,7 +276,7 @@ class Reference:
             return min(future, key=lambda v: v.meta.effective_from or 0.0), False
         return (entries[-1] if entries else None), False
 
-    def threshold_met(self, name: str, x: float, at: date | datetime | float | None = None) -> bool:
+    def threshold_met(self, name: str, x: float, at: AtLike = None) -> bool:
         """Whether `x` meets the threshold in force at `at`, with its comparison (KeyError
         if none is in force)."""
         for v in self.thresholds.get(name, []):
