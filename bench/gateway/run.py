@@ -166,7 +166,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--duration", type=float, default=6.0)
+    ap.add_argument("--duration", type=float, default=6.0, help="throughput seconds per target")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per mode")
     a = ap.parse_args()
     n_lat = 200 if a.quick else 1000
     dur = 2.0 if a.quick else a.duration
@@ -193,6 +194,8 @@ def main() -> None:
         key = str(keys_file)
         dp = free_port()
         dg = ROOT / ".venv" / "bin" / "distillguard"
+        # detector and ledger in their worker process (the recommended production setting)
+        env = {**env, "DISTILLGUARD_STORE_CONSUMERS": "process"}
         procs.append(
             subprocess.Popen(
                 [str(dg), "serve", "--config", str(cfg), "--port", str(dp)],
@@ -245,23 +248,33 @@ def main() -> None:
             loadgen(url, k, stream=False, conc=4, count=100)
             loadgen(url, k, stream=True, conc=4, count=50)
 
+        # Rounds, target order rotated each round: the machine's load drifts within a run,
+        # so every target gets measured early and late.
         results: dict[str, dict[str, Any]] = {}
+        names = list(targets)
         for stream in (False, True):
             mode = "stream" if stream else "json"
-            for name, (url, k) in targets.items():
-                n = n_lat // 5 if name == "LiteLLM proxy" else n_lat
-                lat = loadgen(url, k, stream=stream, conc=1, count=n)
-                tput = loadgen(url, k, stream=stream, conc=a.concurrency, dur=dur)
-                ok = tput["statuses"].get("200", 0)
-                results.setdefault(name, {})[mode] = {
-                    "p50_ms": pct(lat["latencies_ms"], 0.5),
-                    "p99_ms": pct(lat["latencies_ms"], 0.99),
-                    "lat_statuses": lat["statuses"],
-                    "rps": ok / tput["elapsed_s"],
-                    "tput_statuses": tput["statuses"],
-                    "errors": tput["errors"][:2],
+            lat_ms: dict[str, list[float]] = {n: [] for n in names}
+            ok = dict.fromkeys(names, 0)
+            elapsed = dict.fromkeys(names, 0.0)
+            statuses: dict[str, dict[str, int]] = {n: {} for n in names}
+            for rnd in range(a.rounds):
+                for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
+                    url, k = targets[name]
+                    n = (n_lat // 5 if name == "LiteLLM proxy" else n_lat) // a.rounds
+                    lat_ms[name] += loadgen(url, k, stream=stream, conc=1, count=n)["latencies_ms"]
+                    t = loadgen(url, k, stream=stream, conc=a.concurrency, dur=dur / a.rounds)
+                    ok[name] += t["statuses"].get("200", 0)
+                    elapsed[name] += t["elapsed_s"]
+                    for st, c in t["statuses"].items():
+                        statuses[name][st] = statuses[name].get(st, 0) + c
+            for name in names:
+                r = results.setdefault(name, {})[mode] = {
+                    "p50_ms": pct(lat_ms[name], 0.5),
+                    "p99_ms": pct(lat_ms[name], 0.99),
+                    "rps": ok[name] / elapsed[name],
+                    "tput_statuses": statuses[name],
                 }
-                r = results[name][mode]
                 print(
                     f"{mode:6} {name:24} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
                     f"{r['rps']:.0f} req/s  {r['tput_statuses']}",
