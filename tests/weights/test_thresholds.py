@@ -123,3 +123,14 @@ def test_cli_at_and_around(env: Path, side: str) -> None:  # noqa: F811
         r = next(x for x in data["regimes"] if x["regime"] == regime)
         assert r["in_scope"] is _want(regime, side), (regime, side, r["explanation"])
         assert r["in_force"] and r["compare"] == ("gte" if regime == "us_4e091" else "gt")
+
+
+def test_phases_summing_to_exactly_the_threshold(svc: WeightsService) -> None:
+    """8.2e25 + 1.1e25 + 7e24 is 10^26 exactly (float addition would give one step less)."""
+    ref = svc.reg.add_version("sum", "1", revenue_usd=1e9)
+    for phase, flop in [("pretraining", 8.2e25), ("fine_tuning", 1.1e25), ("rl", 7e24)]:
+        svc.reg.add_compute(ref, phase, flop, source="log", recorded_by="t")
+    c = svc.classify("sum@1", at=AT)[0]
+    assert c.total_flop == 1e26
+    assert c.get("us_4e091").status == "controlled"  # 10^26 or more
+    assert c.get("ca_sb53").status == "below_threshold"  # more than 10^26

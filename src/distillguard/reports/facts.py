@@ -13,6 +13,7 @@ from distillguard.errors import DistillguardError
 from distillguard.reports.document import missing, or_missing
 from distillguard.reports.store import ReportsStore
 from distillguard.reports.timeutil import from_iso, iso
+from distillguard.rules.classify import exact_sum
 from distillguard.rules.reference import Reference
 from distillguard.store import Database
 
@@ -83,7 +84,9 @@ def training_compute(db: Database, ref: Reference, spec: str) -> dict[str, Any]:
     rows = reg.compute(vref)
     flag = ref.flags.get("us_4e091_count_synthetic_data_compute")
     count_synth = bool(flag and flag.value)
-    total = sum(float(r["flop"]) for r in rows if r["phase"] != "synthetic_data" or count_synth)
+    total = exact_sum(
+        float(r["flop"]) for r in rows if r["phase"] != "synthetic_data" or count_synth
+    )
     return {
         "ref": vref,
         "row": reg.version_row(vref),

@@ -17,6 +17,7 @@ from distillguard.reports.document import missing, new_document, or_missing
 from distillguard.reports.facts import evaluation, meets, provider, threshold, training_compute
 from distillguard.reports.store import ReportsStore
 from distillguard.reports.timeutil import from_iso, iso
+from distillguard.rules.classify import exact_sum
 from distillguard.rules.reference import Reference
 from distillguard.store import Database
 
@@ -170,10 +171,10 @@ def build_eu_annex_xi(db: Database, engine: Any, spec: str, at: datetime) -> dic
 def crossing_time(phases: list[dict[str, Any]], met: Callable[[float], bool]) -> datetime | None:
     """When the recorded compute first met the threshold (`met`: its law's comparison;
     entries in recording order)."""
-    acc = 0.0
+    seen: list[float] = []
     for p in phases:
-        acc += float(p["ops"])
-        if met(acc):
+        seen.append(float(p["ops"]))
+        if met(exact_sum(seen)):
             return from_iso(str(p["recorded_at"]))
     return None
 

@@ -13,7 +13,9 @@ against the threshold to come (`in_force` False) and is not covered.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from distillguard.rules.engine import RuleEngine
@@ -94,6 +96,19 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _vs(x: float, thr: float) -> tuple[str, str]:
+    """Both numbers, with full precision when 3 digits would make them look equal."""
+    a, b = _g(x), _g(thr)
+    return (repr(x), repr(thr)) if a == b and x != thr else (a, b)
+
+
+def exact_sum(values: Iterable[float]) -> float:
+    """Sum compute figures as the decimals they were written as (8.2e25 + 1.1e25 + 7e24 is
+    exactly 1e26, where float addition gives 9.999999999999999e25 and would miss a
+    10^26-or-more threshold by one rounding step)."""
+    return float(sum((Decimal(repr(float(v))) for v in values), Decimal(0)))
+
+
 def _flag(ref: Reference, name: str) -> tuple[bool, str]:
     """A flag's value and verification; a missing flag counts as on (conservative)."""
     f = ref.flags.get(name)
@@ -115,7 +130,7 @@ def training_compute(ref: Reference, facts: dict[str, Any]) -> tuple[float | Non
     )
     if not count:
         return (None if flop is None else float(flop)), [note]
-    return float(flop or 0.0) + synth, [note]
+    return exact_sum([float(flop or 0.0), synth]), [note]
 
 
 def _revenue(
@@ -160,9 +175,8 @@ def _one(
         met = thr.met(flop)
         scope = "in_scope" if met else "below_threshold"
         op = thr.symbol if met else NOT_MET[thr.compare]
-        reasons.append(
-            f"training compute {_g(flop)} {op} threshold {_g(thr.value)} ({thr.compare})"
-        )
+        a, b = _vs(flop, thr.value)
+        reasons.append(f"training compute {a} {op} threshold {b} ({thr.compare})")
     if spec.published_exclusion and facts.get("published"):
         scope = "excluded"
         reasons.append("published weights are not subject to the EAR (734.7(a))")

@@ -22,7 +22,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from distillguard.rules.classify import SYNTHETIC_FLAG, classify_model, training_compute
+from distillguard.rules.classify import (
+    SYNTHETIC_FLAG,
+    classify_model,
+    exact_sum,
+    training_compute,
+)
 from distillguard.rules.classify import RegimeResult as RulesResult
 from distillguard.weights import deps
 from distillguard.weights.registry import Registry, VersionRef, iso, now
@@ -105,17 +110,15 @@ def _facts(reg: Registry, ref: VersionRef) -> tuple[dict[str, Any], bool, list[s
             )
             return facts, True, [note]
         return facts, False, ["no training compute recorded and no N, D to estimate it"]
-    base = synth = 0.0
     notes: list[str] = []
     for e in entries:
-        if e["phase"] == "synthetic_data":
-            synth += float(e["flop"])
-        else:
-            base += float(e["flop"])
         tag = " (estimate)" if e["estimated"] else ""
         notes.append(f"{e['phase']}: {_fmt(e['flop'])}{tag}, source: {e['source']}")
-    facts["training_flop"] = base
-    facts["synthetic_data_flop"] = synth
+    syn = [float(e["flop"]) for e in entries if e["phase"] == "synthetic_data"]
+    facts["training_flop"] = exact_sum(
+        float(e["flop"]) for e in entries if e["phase"] != "synthetic_data"
+    )
+    facts["synthetic_data_flop"] = exact_sum(syn)
     return facts, any(bool(e["estimated"]) for e in entries), notes
 
 
