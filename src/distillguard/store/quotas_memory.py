@@ -63,6 +63,43 @@ class _Subject:
         at = self.log[idx].at if idx < len(self.log) else now
         return at + window - now
 
+    def check(
+        self,
+        name: str,
+        lim: Limits,
+        est_tokens: int,
+        now: float,
+        p: QuotaPolicy,
+        refusals: list[tuple[str, float | None]],
+    ) -> tuple[int | None, int | None]:
+        """Append to `refusals` every limit one more request would break (with the wait
+        before it could fit, None: never); return the requests and tokens that would be
+        left after it (None: unlimited). The window must already be expired to `now`."""
+        window = p.window_s
+        left_req = left_tok = None
+        if lim.rpm is not None:
+            left_req = lim.rpm - self.requests - 1
+            if left_req < 0:
+                refusals.append((f"{name}_rpm", self.request_retry(now, window, lim.rpm)))
+        if lim.tpm is not None:
+            left_tok = lim.tpm - self.tokens - est_tokens
+            if left_tok < 0:
+                wait = None if est_tokens > lim.tpm else self.token_retry(now, window, -left_tok)
+                refusals.append((f"{name}_tpm", wait))
+        conc = lim.concurrency
+        if conc is not None and len(self.leases) >= conc and self.inflight(now) >= conc:
+            refusals.append((f"{name}_concurrency", None if conc == 0 else p.concurrency_retry_s))
+        return left_req, left_tok
+
+    def charge(self, lease_id: str, tokens: int, now: float, lease_expiry: float) -> None:
+        """Count one admitted request: its tokens in the window and its concurrency slot."""
+        c = _Charge(now, lease_id, tokens, True)
+        self.log.append(c)
+        self.by_id[lease_id] = c
+        self.requests += 1
+        self.tokens += tokens
+        self.leases[lease_id] = lease_expiry
+
     def token_retry(self, now: float, window: float, need: int) -> float:
         freed = 0
         for c in self.log:
@@ -70,6 +107,14 @@ class _Subject:
             if freed >= need:
                 return c.at + window - now
         return window
+
+
+def _smallest(acc: int | None, left: int | None) -> int | None:
+    """The running minimum of what is left over the subjects (floored at 0; None: unlimited)."""
+    if left is None:
+        return acc
+    left = max(left, 0)
+    return left if acc is None else min(acc, left)
 
 
 class MemoryQuotas:
@@ -110,24 +155,9 @@ class MemoryQuotas:
                 if s.log and s.log[0].at <= now - window:
                     s.expire(now, window)
                 states.append(s)
-                if lim.rpm is not None:
-                    left = lim.rpm - s.requests - 1
-                    if left < 0:
-                        refusals.append((f"{name}_rpm", s.request_retry(now, window, lim.rpm)))
-                    rem_req = max(left, 0) if rem_req is None else min(rem_req, max(left, 0))
-                if lim.tpm is not None:
-                    left = lim.tpm - s.tokens - est_tokens
-                    if left < 0:
-                        wait = None if est_tokens > lim.tpm else s.token_retry(now, window, -left)
-                        refusals.append((f"{name}_tpm", wait))
-                    rem_tok = max(left, 0) if rem_tok is None else min(rem_tok, max(left, 0))
-                if (
-                    lim.concurrency is not None
-                    and len(s.leases) >= lim.concurrency
-                    and s.inflight(now) >= lim.concurrency
-                ):
-                    wait = None if lim.concurrency == 0 else p.concurrency_retry_s
-                    refusals.append((f"{name}_concurrency", wait))
+                left_req, left_tok = s.check(name, lim, est_tokens, now, p, refusals)
+                rem_req = _smallest(rem_req, left_req)
+                rem_tok = _smallest(rem_tok, left_tok)
             reason = refusals[0][0] if refusals else None
             if refusals and not p.shadow:
                 waits = [w for _, w in refusals]
@@ -135,12 +165,7 @@ class MemoryQuotas:
                 return Admission(False, reason, retry, None, rem_req, rem_tok)
             lease = Lease(self._ids.next(), account_id, org_id, est_tokens)
             for s in states:
-                c = _Charge(now, lease.id, est_tokens, True)
-                s.log.append(c)
-                s.by_id[lease.id] = c
-                s.requests += 1
-                s.tokens += est_tokens
-                s.leases[lease.id] = now + p.lease_ttl_s
+                s.charge(lease.id, est_tokens, now, now + p.lease_ttl_s)
             return Admission(True, reason, None, lease, rem_req, rem_tok, shadow=bool(refusals))
 
     def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
