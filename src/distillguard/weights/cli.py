@@ -298,7 +298,7 @@ def classify_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     show_history: bool = typer.Option(False, "--history", help="Show the classification history."),
 ) -> None:
-    """Classify a version per regime (US 4E091, EU systemic risk, SB 53, RAISE), explained."""
+    """Classify a version per regime (US 4E091, EU systemic risk, SB 53, RAISE, BIS 702.7)."""
     from datetime import UTC
 
     from distillguard.errors import DistillguardError
@@ -505,7 +505,8 @@ def incidents() -> None:
             f"{json.dumps(i['detail'])}"
         )
         for d in i["deadlines"]:
-            typer.echo(f"    report to {d['regime']} by {d['due']} ({d['citation']})")
+            what = d.get("event", "report")
+            typer.echo(f"    report to {d['regime']} by {d['due']}: {what} ({d['citation']})")
 
 
 # -- grants ---------------------------------------------------------------------------------
