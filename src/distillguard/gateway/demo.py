@@ -327,6 +327,13 @@ async def _demo(home: Path, port: int, serve: bool, n_campaign: int, seed: int) 
 
     print_report(console, app, parts, actors, results, examples)
 
+    from distillguard.gateway.demo_reports import build_demo_reports
+
+    console.rule("[bold]reports built from what just happened[/]")
+    await asyncio.to_thread(
+        build_demo_reports, console, parts, Path(cfg.store.events_jsonl), home / "reports"
+    )
+
     if serve:
         demo_key = next(a.key for a in actors if a.label == "Tier 1 customer")
         console.rule("[bold]the gateway keeps serving[/] (Ctrl-C to stop)")
