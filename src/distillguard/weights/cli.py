@@ -505,7 +505,7 @@ def incidents() -> None:
             f"{json.dumps(i['detail'])}"
         )
         for d in i["deadlines"]:
-            what = d.get("event", "report")
+            what = str(d.get("event", "report")).replace("_", " ")
             typer.echo(f"    report to {d['regime']} by {d['due']}: {what} ({d['citation']})")
 
 
