@@ -10,7 +10,10 @@ API as agreed in INTERFACES.md, with these additions and differences:
   `detail` (the error text for `rule_error`).
 - Classification is the helper `classify_model(engine, facts, at=None)` -> per-regime
   `RegimeResult` (us_4e091, eu_systemic_risk, sb53_frontier, raise_frontier,
-  bis_702_7_reporting), not a third decide() domain.
+  bis_702_7_reporting), not a third decide() domain; the one implementation (weights
+  and reports use it or the pack's comparisons).
+- Every threshold has `compare: gte | gt` (the law's wording at exactly the value);
+  `threshold()` conditions must use its operator, `threshold_met(name, x, at)` applies it.
 - `engine.reference`: `tier(code, at)`, `in_group(code, group, at)`, `threshold(name, at)`,
   `flag(name)`, `model_class(name)`, `allowlist(model, at)`, `licence_exceptions`,
   `clocks(regime)` -> `IncidentClock(event, deadline | every | dates, meta).due(t0)`,
