@@ -42,6 +42,18 @@ def test_validate_bad_pack_raises_clear_error(tmp_path: Path) -> None:
     assert "rule account.suspended" in str(r.exception) and "'frozen'" in str(r.exception)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"), [(b"\xff", "not UTF-8 text"), (b"{", "line 1: invalid JSON")]
+)
+def test_explain_unreadable_context(tmp_path: Path, content: bytes, message: str) -> None:
+    from distillguard.errors import DistillguardError
+
+    ctx = tmp_path / "ctx.json"
+    ctx.write_bytes(content)
+    r = runner.invoke(app, ["rules", "explain", "--context", str(ctx)])
+    assert isinstance(r.exception, DistillguardError) and message in str(r.exception)
+
+
 def test_test_command_reports_failures(tmp_path: Path) -> None:
     pack = tmp_path / "p.yaml"
     shutil.copy(default_pack_path(), pack)

@@ -172,6 +172,8 @@ def explain(
         raise DistillguardError(f"cannot read {context}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise DistillguardError(f"{context}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise DistillguardError(f"{context}: not UTF-8 text") from None
     check_context(domain, ctx, Where(str(context)))
     _check_at(at)
     eng = _engine(pack)
