@@ -171,7 +171,7 @@ def test_conflict_size_and_content_type(client: TestClient) -> None:
     _err(client.post("/admin/orgs", headers=AUTH, json=body), 409, "conflict")
     big = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     _err(client.post("/admin/orgs", headers=AUTH, content=big), 413, "request_too_large")
-    # without a content-length (chunked), reading stops at the limit
+    # a chunked body (no content-length) over the limit is refused too
     chunks = iter([b'{"name": "', *[b"x" * 65536] * 17, b'"}'])
     _err(client.post("/admin/orgs", headers=AUTH, content=chunks), 413, "request_too_large")
     # `curl -d` labels JSON as a form; the body is what counts
