@@ -8,7 +8,9 @@ a *target* (the model's own reasoning / chain of thought / inner monologue), usu
 (repeat, continue, translate, encode, summarise...). Those concepts have a small number
 of names per language, so we list them (English, Chinese, Spanish, French, German,
 Russian, Japanese, Arabic, Portuguese, Italian, Korean, Turkish, Polish, Dutch,
-Vietnamese, Indonesian, Hindi) and let the classifier learn how they combine. Patterns
+Vietnamese, Indonesian, Hindi; `lexicon_more` adds Greek, Hebrew, Thai, Czech/Slovak,
+Ukrainian, Swahili, Bengali, Urdu, Tamil, Persian, Romanian, Hungarian, Finnish,
+Scandinavian, Malay, Tagalog and indirect English) and let the classifier learn how they combine. Patterns
 are matched on NFKC-casefolded text; Latin-script entries are word-prefix anchored.
 
 Categories:
@@ -30,6 +32,8 @@ from __future__ import annotations
 
 import itertools
 import re
+
+from distillguard.guard.lexicon_more import MORE
 
 _LATIN_PREFIX = r"(?<![a-z0-9à-öø-ÿа-яё])"
 
@@ -1123,6 +1127,8 @@ LEXICON: dict[str, list[str]] = {
     ],
 }
 
+for _cat, _pats in MORE.items():  # more languages and indirect English (lexicon_more.py)
+    LEXICON[_cat].extend(_pats)
 CATEGORIES: tuple[str, ...] = tuple(LEXICON)
 
 # Matching: Python's `re` tries every alternative at every position, which for ~1,000
@@ -1130,7 +1136,9 @@ CATEGORIES: tuple[str, ...] = tuple(LEXICON)
 # characters; we visit only word starts (and every CJK character), look the key up in a
 # dict, and run the few patterns filed under it anchored at that position. Patterns
 # without a literal start (a handful) run as one ordinary regex per category.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Hebrew and Thai are matched at every character too: Hebrew attaches prefixes (ה, ו, ש,
+# ל, ב) to words, and Thai writes no spaces between words.
+_CJK = "\u0590-\u05ff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD_START = re.compile(rf"[^\W\d_{_CJK}][^\W{_CJK}]*|[{_CJK}]|[<`\[#(]")
 
 
@@ -1267,6 +1275,38 @@ ANCHOR_STEMS: tuple[str, ...] = (
     "pensier",
     "racioc",
     "pensament",
+    # more languages (lexicon_more.py)
+    "σκέψ",
+    "σκεψ",
+    "συλλογ",
+    "מחשב",
+    "חשיב",
+    "ความคิด",
+    "การคิด",
+    "myšl",
+    "uvaž",
+    "úvah",
+    "міркув",
+    "думк",
+    "роздум",
+    "mawazo",
+    "kufikiri",
+    "चिंत",
+    "সোচ",
+    "চিন্তা",
+    "افکار",
+    "فکر",
+    "سوچ",
+    "gondol",
+    "ajat",
+    "päättel",
+    "tank",
+    "resonem",
+    "raționam",
+    "gând",
+    "racioc",
+    "musing",
+    "self-talk",
 )
 ANCHOR_CJK: tuple[str, ...] = ("思", "想", "推理", "推演", "脑", "推論", "考え", "心")
 _ANCHOR_BY_KEY: dict[str, tuple[str, ...]] = {}
