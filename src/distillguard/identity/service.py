@@ -125,7 +125,9 @@ class IdentityService(IdentityRecords):
         """
         if len(key) > _MAX_KEY_LEN:
             return None
-        digest = hash_key(key, self._pepper)
+        return self._authenticate(key, hash_key(key, self._pepper))
+
+    def _authenticate(self, key: str, digest: str) -> AccountSnapshot | None:
         self._maybe_sync()
         entry = self._cache.get(digest)
         if entry is not None:  # only well-formed keys are ever cached
@@ -141,13 +143,14 @@ class IdentityService(IdentityRecords):
         that needs the database (a miss, or a due cross-replica poll) runs in a thread."""
         if len(key) > _MAX_KEY_LEN:
             return None
+        digest = hash_key(key, self._pepper)
         now = time.monotonic()
         if now - self._last_sync < self.sync_interval_s and not self._sync_due:
             self._check_stale(now)
-            entry = self._cache.get(hash_key(key, self._pepper))
+            entry = self._cache.get(digest)
             if entry is not None:
                 return self._accept(entry.snap)
-        return await asyncio.to_thread(self.authenticate, key)
+        return await asyncio.to_thread(self._authenticate, key, digest)
 
     def _accept(self, snap: AccountSnapshot | None) -> AccountSnapshot | None:
         if snap is None or snap.expired():
