@@ -145,7 +145,7 @@ class IdentityService(IdentityRecords):
             return None
         digest = hash_key(key, self._pepper)
         now = time.monotonic()
-        if now - self._last_sync < self.sync_interval_s and not self._sync_due:
+        if not self._poll_due(now):  # as `_maybe_sync` decides (also while a retry waits)
             self._check_stale(now)
             entry = self._cache.get(digest)
             if entry is not None:
@@ -177,10 +177,14 @@ class IdentityService(IdentityRecords):
         self._cache.put(digest, snap, generation, ttl=self.sync_interval_s)
         return snap
 
+    def _poll_due(self, now: float) -> bool:
+        """A poll is due (interval over, or a change notice) and no failed poll's retry waits."""
+        due = self._sync_due or now - self._last_sync >= self.sync_interval_s
+        return due and now >= self._next_try
+
     def _maybe_sync(self) -> None:
         now = time.monotonic()
-        due = self._sync_due or now - self._last_sync >= self.sync_interval_s
-        if not due or now < self._next_try:
+        if not self._poll_due(now):
             self._check_stale(now)
             return
         if not self._sync_lock.acquire(blocking=False):
