@@ -26,7 +26,7 @@ class Snapshot(Protocol):
 
 
 class IdentityPort(Protocol):
-    def authenticate(self, plaintext: str) -> Any: ...
+    async def authenticate_async(self, plaintext: str) -> Any: ...
 
     def set_risk(
         self, account_id: str, score: float, verdict: str, campaign: str | None
@@ -102,7 +102,10 @@ def load_parts(cfg: GatewayConfig) -> Parts:
 
     db = open_database(cfg.database_url())
     closers: list[Any] = [db.close]
-    ids = IdentityService(db)
+    # with Redis, identity changes reach the other replicas by pub/sub in milliseconds
+    # (the change-feed poll stays the bound if a message is lost)
+    ids = IdentityService(db, notify_url=cfg.store.redis_url or None)
+    closers.append(ids.close)
     q = cfg.quotas
     policy = QuotaPolicy.from_mapping(
         {

@@ -344,15 +344,20 @@ class GatewayApp:
                 break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def _authenticate(self, auth: bytes | None, r: _Req) -> dict[str, Any]:
+    async def _authenticate(self, auth: bytes | None, r: _Req) -> dict[str, Any]:
         key = _bearer(auth)
         if key is None:
             raise ApiError("invalid_api_key", "missing API key: send 'Authorization: Bearer <key>'")
         try:
-            snap = self.parts.identity.authenticate(key)
+            # cache hits answer in the loop; a miss or a due change-feed poll runs in a thread
+            snap = await self.parts.identity.authenticate_async(key)
         except DistillguardError as exc:  # identity store unreachable: fail closed
             log.error("identity unavailable: %s", exc)
-            raise ApiError("identity_unavailable", "cannot verify the API key right now") from None
+            raise ApiError(
+                "identity_unavailable",
+                "cannot verify the API key right now; retry shortly",
+                headers=[(b"retry-after", b"1")],
+            ) from None
         if snap is None:
             raise ApiError("invalid_api_key", "invalid, expired or revoked API key")
         r.snap = snap
@@ -536,7 +541,7 @@ class GatewayApp:
         if scope["method"] != "POST":
             raise ApiError("method_not_allowed", f"{r.endpoint} accepts POST only")
         auth, clen = self._scan_headers(scope, r)
-        base = self._authenticate(auth, r)
+        base = await self._authenticate(auth, r)
         data = self._parse_json(await self._read_body(receive, clen))
         route = self._route(data, r.endpoint, r)
         self._extract(data, r)
@@ -649,9 +654,17 @@ class GatewayApp:
         org_limits = getattr(snap, "org_limits", None)
         if r.action == "throttle":
             acct_limits, org_limits = self._throttled(acct_limits, org_limits)
-        adm = await self.parts.quotas.acquire_async(
-            r.account or "", r.org, est, account_limits=acct_limits, org_limits=org_limits
-        )
+        try:
+            adm = await self.parts.quotas.acquire_async(
+                r.account or "", r.org, est, account_limits=acct_limits, org_limits=org_limits
+            )
+        except DistillguardError as exc:  # QuotaUnavailable (Redis down): fail closed
+            log.error("quota store unavailable: %s", exc)
+            raise ApiError(
+                "quota_unavailable",
+                "cannot check the rate limits right now; retry shortly",
+                headers=[(b"retry-after", b"1")],
+            ) from None
         hdrs = adm.headers() if hasattr(adm, "headers") else {}
         r.rl_headers = [(k.encode(), v.encode()) for k, v in hdrs.items() if k != "retry-after"]
         if not adm.ok:
@@ -856,7 +869,7 @@ class GatewayApp:
             if scope["method"] != "GET":
                 raise ApiError("method_not_allowed", "/v1/models accepts GET only")
             auth, _ = self._scan_headers(scope, r)
-            base = self._authenticate(auth, r)
+            base = await self._authenticate(auth, r)
             allowed = []
             for name, route in self.routes.items():
                 r.params = {}

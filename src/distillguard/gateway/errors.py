@@ -34,6 +34,7 @@ CODES: dict[str, tuple[int, str]] = {
     "internal_error": (500, "server_error"),
     "policy_error": (503, "server_error"),
     "identity_unavailable": (503, "server_error"),
+    "quota_unavailable": (503, "server_error"),
     "upstream_error": (502, "server_error"),
     "upstream_unavailable": (503, "server_error"),
     "upstream_timeout": (504, "server_error"),
