@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from distillguard.ledger import merkle, open_ledger
+from distillguard.ledger import open_ledger
 from distillguard.ledger.canonical import canonical_json
 from distillguard.ledger.verify import verify_inclusion_proof
 
@@ -172,13 +172,14 @@ def main() -> None:
     cp = led.storage.latest_checkpoint()
     assert cp is not None and cp.size == size
     led.prove_inclusion(0)
-    for i in idx[:2000]:  # warm the upper-level node cache, as a long-running service has it
-        led._fold_plan(merkle.inclusion_plan(i, size), i)
+    warm_s = led.warm_proof_cache()  # load the cached tree levels, as a proof service does
+    for i in idx[:2000]:
+        led._proof_hashes(i, size)
     core_lat = []
     c = time.process_time()
     for i in idx:
         t0 = time.perf_counter()
-        led._fold_plan(merkle.inclusion_plan(i, size), i)
+        led._proof_hashes(i, size)
         core_lat.append(time.perf_counter() - t0)
     core, core_cpu = statistics.mean(core_lat), (time.process_time() - c) / len(idx)
     core_p50 = sorted(core_lat)[len(core_lat) // 2]
@@ -208,6 +209,9 @@ def main() -> None:
                  f"{full * 1e6:.0f} µs mean, {p50 * 1e6:.0f} µs median, "
                  f"{full_cpu * 1e6:.0f} µs CPU", "<= 100 µs",
                  "met" if full <= 1e-4 else "MISSED (mean wall)"))  # fmt: skip
+    rows.append(("  one-off warm-up: load the cached tree levels (`warm_proof_cache`)",
+                 f"{warm_s:.2f} s, {led._node_cache.nbytes() / 2**20:.0f} MiB",
+                 "", ""))  # fmt: skip
     rows.append(("  baseline: one primary-key SELECT of a record",
                  f"{one * 1e6:.0f} µs wall, {one_cpu * 1e6:.0f} µs CPU",
                  f"proof/SELECT: wall {core / one:.1f}x", ""))  # fmt: skip

@@ -9,7 +9,7 @@ another process has appended in between, so several processes may share one ledg
 
 from __future__ import annotations
 
-import base64
+import binascii
 import secrets
 import threading
 import time
@@ -23,6 +23,7 @@ from distillguard.errors import DistillguardError, VerificationError
 from . import merkle, note
 from .canonical import canonical_json
 from .keys import public_pem
+from .nodecache import NodeCache
 from .records import COMMIT_ALG, ENVELOPE, commit, now_stamp, parse_envelope
 from .storage import Batch, PayloadRow, RecordRow, Storage, StoredCheckpoint
 
@@ -33,12 +34,10 @@ FORMAT = "distillguard-ledger/1"
 INCLUSION_TYPE = "distillguard.ledger.inclusion/v1"
 CONSISTENCY_TYPE = "distillguard.ledger.consistency/v1"
 DEFAULT_RETENTION_DAYS = 365.0
-CACHE_LEVEL = 4  # nodes over >= 16 records: 1/16 of the log, ~11 MB per million records
-CACHE_MAX = 250_000  # about 45 MB at most
 
 
 def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode()
+    return binascii.b2a_base64(b, newline=False).decode("ascii")
 
 
 class Ledger:
@@ -61,7 +60,8 @@ class Ledger:
         self._lock = threading.Lock()
         self._frontier = merkle.Frontier()
         self._writer: LedgerWriter | None = None
-        self._node_cache: dict[merkle.NodeKey, bytes] = {}
+        self._node_cache = NodeCache()
+        self._edges: dict[tuple[int, int], bytes] = {}  # folded right-edge proof entries
         self._cp_cache: StoredCheckpoint | None = None
 
     # ---- appending -------------------------------------------------------------------
@@ -252,13 +252,12 @@ class Ledger:
         self, keys: Sequence[merkle.NodeKey], record: int = -1
     ) -> tuple[dict[merkle.NodeKey, bytes], tuple[bytes, bytes] | None]:
         """Stored node hashes (and optionally one record's leaf and body), with the upper
-        levels served from memory: a complete subtree never changes, and the upper nodes
-        are the ones every proof needs, so only the lowest levels cost a database read."""
+        levels served from memory (`NodeCache`): a complete subtree never changes, so only
+        nodes not yet cached cost a database read, all of them in one query."""
         cache = self._node_cache
         found = {}
         missing = []
-        for k in keys:
-            h = cache.get(k)
+        for k, h in zip(keys, cache.get_many(list(keys)), strict=True):
             if h is None:
                 missing.append(k)
             else:
@@ -266,9 +265,9 @@ class Ledger:
         rec = None
         if missing or record >= 0:
             fetched, rec = self.storage.nodes_and_record(missing, record)
+            put = cache.put
             for k, h in fetched.items():
-                if k[0] >= CACHE_LEVEL and len(cache) < CACHE_MAX:
-                    cache[k] = h
+                put(k, h)
             found.update(fetched)
         return found, rec
 
@@ -290,6 +289,65 @@ class Ledger:
                 ) from None
         return out, rec
 
+    def warm_proof_cache(self, chunk: int = 65536) -> float:
+        """Load the cached tree levels for the latest checkpoint in one scan; return seconds.
+
+        A service that serves many proofs calls this once (about 0.5 s per million
+        records); without it the cache fills lazily, proof by proof.
+        """
+        t = time.perf_counter()
+        cp = self.storage.latest_checkpoint()
+        size = cp.size if cp is not None else self.size
+        cache = self._node_cache
+        cache.grow(size)
+        for start in range(0, size, chunk):
+            cache.load_rows(self.storage.node_rows(start, min(start + chunk, size)))
+        return time.perf_counter() - t
+
+    def _proof_hashes(
+        self, index: int, size: int
+    ) -> tuple[list[bytes], tuple[bytes, bytes] | None]:
+        """PATH(index, D[size]) (leaf first) and the record's (leaf, body), in one read.
+
+        The same proof as folding `merkle.inclusion_plan`, with the plan computed inline
+        and the right-edge entry (a fold that only depends on the fork and the tree size)
+        memoised: siblings below the fork, the right edge, then the complete subtrees left
+        of the fork, smallest first.
+        """
+        self._node_cache.grow(size)
+        inner = (index ^ size).bit_length() - 1
+        keys: list[merkle.NodeKey] = [(lv, (index >> lv) ^ 1) for lv in range(inner)]
+        begin = (index >> inner) << inner
+        end = begin + (1 << inner)
+        edge_at = -1
+        edge: bytes | None = None
+        edge_keys: list[merkle.NodeKey] = []
+        if end < size:
+            edge_at = len(keys)
+            edge = self._edges.get((end, size))
+            if edge is None:
+                edge_keys = merkle.range_keys(end, size)
+        b = begin
+        while b:  # range_keys(0, begin) reversed: peel the lowest set bit
+            lv = (b & -b).bit_length() - 1
+            keys.append((lv, (b >> lv) - 1))
+            b &= b - 1
+        found, rec = self._nodes(keys + edge_keys, index)
+        try:
+            hashes = [found[k] for k in keys]
+            if edge_at >= 0:
+                if edge is None:
+                    edge = merkle.fold([found[k] for k in edge_keys])
+                    if len(self._edges) > 4096:
+                        self._edges.clear()
+                    self._edges[(end, size)] = edge
+                hashes.insert(edge_at, edge)
+        except KeyError as exc:
+            raise DistillguardError(
+                f"ledger storage is damaged: node {exc.args[0]} is missing"
+            ) from None
+        return hashes, rec
+
     def prove_inclusion(self, index: int, tree_size: int | None = None) -> dict[str, Any]:
         """An inclusion proof of record `index` against a signed checkpoint (JSON-able).
 
@@ -306,7 +364,7 @@ class Ledger:
         cp = self._checkpoint_for(tree_size, index + 1)
         if index >= cp.size:
             raise DistillguardError(f"record {index} is not in the tree of size {cp.size}")
-        hashes, got = self._fold_plan(merkle.inclusion_plan(index, cp.size), index)
+        hashes, got = self._proof_hashes(index, cp.size)
         if got is None:
             raise VerificationError(f"record {index} is missing from the ledger storage")
         leaf, body = got

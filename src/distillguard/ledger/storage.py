@@ -120,6 +120,14 @@ class Storage(ABC):
         rec = (row[0], row[2]) if row is not None and row[2] is not None else None
         return out, rec
 
+    def node_rows(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """(idx, nodes) of the rows in [start, end) that completed interior nodes (odd idx)."""
+        rows = self._read(
+            "SELECT idx, nodes FROM ledger_records WHERE idx >= ? AND idx < ? AND idx % 2 = 1",
+            (start, end),
+        )
+        return [(int(i), as_bytes(n)) for i, n in rows]
+
     def meta(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in self._read("SELECT key, value FROM ledger_meta")}
 
