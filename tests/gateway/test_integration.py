@@ -5,6 +5,7 @@ mode, screening -> identity wiring, and the reporting-deadline gauge."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -78,3 +79,113 @@ def test_revocation_reaches_another_replica_by_pubsub(
     while (r := chat(b, key)).status_code == 200 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+ADMIN = "admin-token-0123456789abcdef"
+EXTRA_RULE = """rules:
+  - id: ops.temperature_probe
+    domain: access
+    title: Probe requests at temperature 0.123 are refused
+    citation: operator change under test
+    status: in_force
+    verification: V
+    condition: params.temperature == 0.123
+    action: block
+    reason_code: probe_refused
+"""
+
+
+def write_pack(path: Path, *, extra_rule: bool = False) -> None:
+    """The default pack (and its test cases) at `path`, optionally with one more rule."""
+    from distillguard.rules import default_pack_path
+
+    src = Path(default_pack_path())
+    text = src.read_text()
+    if extra_rule:
+        assert text.count("\nrules:\n") == 1
+        text = text.replace("\nrules:\n", "\n" + EXTRA_RULE, 1)
+    path.write_text(text)
+    tests = src.with_name(src.stem + ".tests.yaml")
+    path.with_name(path.stem + ".tests.yaml").write_text(tests.read_text())
+
+
+def probe(gw: Gw, key: str) -> httpx.Response:
+    body = {"model": "general-chat", "messages": [{"role": "user", "content": "hi"}]}
+    h = {"authorization": f"Bearer {key}"}
+    return httpx.post(gw.url + CHAT, json={**body, "temperature": 0.123}, headers=h)
+
+
+def metric(gw: Gw, series: str) -> float | None:
+    """The value of one series (name with its labels) on /metrics, None when absent."""
+    for line in httpx.get(gw.url + "/metrics").text.splitlines():
+        if line.rsplit(" ", 1)[0] == series:
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_shadow_pack_counts_differences_and_reload_keeps_live_pack_on_error(
+    make_gateway, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    live, cand = tmp_path / "pack.yaml", tmp_path / "candidate.yaml"
+    write_pack(live)
+    write_pack(cand, extra_rule=True)
+
+    def conf(cfg: GatewayConfig) -> None:
+        cfg.rules.pack = str(live)
+        cfg.rules.shadow_pack = str(cand)
+        cfg.admin.token = ADMIN
+
+    gw = make_gateway(conf)
+    adm = {"authorization": f"Bearer {ADMIN}"}
+    _, key = gw.customer()
+    r = probe(gw, key)
+    assert r.status_code == 200 and r.headers["x-distillguard-decision"] == "allow"
+    diff = 'distillguard_rules_shadow_differences_total{live="allow",shadow="block"}'
+    assert metric(gw, diff) == 1.0
+    st = httpx.get(gw.url + "/admin/rules", headers=adm).json()
+    assert st["shadow_stats"]["differences"] == 1
+    assert st["shadow_stats"]["rules"] == {"+ops.temperature_probe": 1}
+    hash0 = st["live"]["hash"]
+    assert httpx.post(gw.url + "/admin/rules/reload").status_code == 401
+
+    # a broken pack never replaces the live one; the reload answers with the error
+    live.write_text(live.read_text().replace("rules:\n", "rules:\n  - id: [broken\n", 1))
+    r = httpx.post(gw.url + "/admin/rules/reload", headers=adm)
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["code"] == "pack_rejected" and "kept" in err["message"]
+    assert str(live) in err["message"]
+    assert probe(gw, key).status_code == 200  # still decided by the old pack
+    st = httpx.get(gw.url + "/admin/rules", headers=adm).json()
+    assert st["live"]["hash"] == hash0 and st["last_error"]
+    assert metric(gw, 'distillguard_rules_reloads_total{result="rejected"}') == 1.0
+
+    # a good pack goes live at once, without a restart
+    write_pack(live, extra_rule=True)
+    r = httpx.post(gw.url + "/admin/rules/reload", headers=adm)
+    assert r.status_code == 200 and r.json()["live"]["hash"] != hash0
+    r = probe(gw, key)
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["rule_ids"] == ["ops.temperature_probe"]
+    assert chat(gw, key).status_code == 200  # other requests unaffected
+
+
+def test_pack_file_poll_hot_reloads(make_gateway, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    live = tmp_path / "pack.yaml"
+    write_pack(live)
+
+    def conf(cfg: GatewayConfig) -> None:
+        cfg.rules.pack = str(live)
+        cfg.rules.reload_poll_s = 0.1
+
+    gw = make_gateway(conf)
+    _, key = gw.customer()
+    assert probe(gw, key).status_code == 200
+    live.write_text("pack: {name: half-written")  # a broken intermediate state is ignored
+    time.sleep(0.4)
+    assert probe(gw, key).status_code == 200
+    write_pack(live, extra_rule=True)
+    deadline = time.monotonic() + 5.0
+    while (r := probe(gw, key)).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert r.status_code == 403 and r.json()["error"]["rule_ids"] == ["ops.temperature_probe"]

@@ -71,6 +71,11 @@ class Parts:
     active: dict[str, bool] = field(default_factory=dict)
     closers: list[Any] = field(default_factory=list)
 
+    @property
+    def engine(self) -> Any:
+        """The live RuleEngine (the manager's current one): reference data, pack hash."""
+        return getattr(self.rules, "engine", self.rules)
+
     def close(self) -> None:
         for fn in reversed(self.closers):
             try:
@@ -80,7 +85,7 @@ class Parts:
         self.closers.clear()
 
 
-def _model_classes(engine: Any, cfg: GatewayConfig) -> dict[str, str]:
+def model_classes(engine: Any, cfg: GatewayConfig) -> dict[str, str]:
     """Model name -> classification: the config's override, else the pack's reference data."""
     ref = engine.reference
     return {
@@ -95,7 +100,7 @@ def load_parts(cfg: GatewayConfig) -> Parts:
 
     try:
         from distillguard.identity import IdentityService
-        from distillguard.rules import RuleEngine, default_pack_path
+        from distillguard.rules import PackManager, default_pack_path
         from distillguard.store.quotas import MemoryQuotas, QuotaPolicy, RedisQuotas
     except ImportError as exc:  # fail closed: no identity or rules, no gateway
         raise DistillguardError(f"the gateway needs the {exc.name} part, which is missing") from exc
@@ -126,18 +131,26 @@ def load_parts(cfg: GatewayConfig) -> Parts:
         quotas = MemoryQuotas(policy)
     if hasattr(quotas, "close"):
         closers.append(quotas.close)
-    engine = RuleEngine.from_path(cfg.rules.pack or default_pack_path())
+    # the manager holds the live pack (hot reload) and an optional shadow pack; a pack that
+    # fails validation or its own tests refuses the start, as a failed reload keeps the old
+    rules = PackManager.from_path(
+        cfg.rules.pack or default_pack_path(), require_tests=cfg.rules.require_tests
+    )
+    if cfg.rules.shadow_pack:
+        rules.set_shadow(cfg.rules.shadow_pack, require_tests=cfg.rules.require_tests)
+    closers.append(rules.stop)
     parts = Parts(
         identity=ids,
         quotas=quotas,
-        rules=engine,
-        model_classes=_model_classes(engine, cfg),
+        rules=rules,
+        model_classes=model_classes(rules.engine, cfg),
         db=db,
         closers=closers,
     )
     parts.active = {
         "identity": True,
         "rules": True,
+        "shadow_pack": rules.shadow is not None,
         "redis_quotas": bool(cfg.store.redis_url),
         "consumer_process": cfg.store.consumers == "process",
     }

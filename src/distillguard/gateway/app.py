@@ -32,6 +32,7 @@ from distillguard.gateway.adapters import Parts
 from distillguard.gateway.config import GatewayConfig, ModelRoute
 from distillguard.gateway.errors import ApiError, error_code
 from distillguard.gateway.metrics import Metrics
+from distillguard.gateway.rules_live import LiveRules
 from distillguard.gateway.sink import EventSink, Outcome
 from distillguard.gateway.sse import SSESplitter, event_data
 from distillguard.gateway.upstream import Upstream
@@ -200,12 +201,18 @@ class GatewayApp:
         self._ctx_cache: dict[int, tuple[Any, dict[str, Any], float]] = {}
         self._ts_cache: tuple[int, str] = (0, "")
         self._children: dict[tuple[str, ...], Any] = {}
+        self.live_rules = LiveRules(cfg, parts, self.metrics)
         self._admin: Any = None
         if parts.admin_app is not None:
             from starlette.applications import Starlette
-            from starlette.routing import Mount
+            from starlette.routing import BaseRoute, Mount
 
-            self._admin = Starlette(routes=[Mount("/admin", app=parts.admin_app)])
+            from distillguard.gateway.ops import rules_routes
+
+            # the gateway's own operator routes first, then identity's admin API
+            routes: list[BaseRoute] = [*rules_routes(cfg.admin.token, self.live_rules)]
+            routes.append(Mount("/admin", app=parts.admin_app))
+            self._admin = Starlette(routes=routes)
         self._http: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             CHAT: self._proxy_chat,
             COMPLETIONS: self._proxy_completions,
@@ -251,12 +258,14 @@ class GatewayApp:
     async def startup(self) -> None:
         await self.upstream.start()
         self.sink.start()
+        self.live_rules.start()
         self.ready = True
         log.info("gateway ready", extra={"models": sorted(self.routes), **self.parts.active})
 
     async def shutdown(self) -> None:
         """Called after the server stopped taking requests and drained in-flight ones."""
         self.ready = False
+        await self.live_rules.stop()
         await self.upstream.close()
         await asyncio.to_thread(self.sink.close)
         await asyncio.to_thread(self.parts.close)
@@ -871,11 +880,13 @@ class GatewayApp:
             auth, _ = self._scan_headers(scope, r)
             base = await self._authenticate(auth, r)
             allowed = []
+            # the live engine only: listing models is not traffic for the shadow statistics
+            rules = self.parts.engine
             for name, route in self.routes.items():
                 r.params = {}
                 ctx = self._context(base, r, route, {"verdict": "allow", "family": None})
                 try:
-                    d = self.parts.rules.decide("access", ctx)
+                    d = rules.decide("access", ctx)
                 except Exception:
                     log.exception("rules engine failed on /v1/models")
                     continue  # fail closed: not listed

@@ -58,6 +58,9 @@ class RulesConfig:
     pack: str = ""  # default: the rules part's default pack
     guard: bool = True  # run distillguard.guard's InputGuard on every prompt
     detector: bool = True  # feed the online distillation detector (off the hot path)
+    shadow_pack: str = ""  # candidate pack decided alongside the live one, never enforced
+    reload_poll_s: float = 0.0  # > 0: hot-reload the pack when its file changes
+    require_tests: bool = True  # a pack (live, reloaded or shadow) must pass its own tests
 
 
 @dataclass(slots=True)

@@ -34,7 +34,7 @@ def _build(console: Console, parts: Any, events_jsonl: Path, out_dir: Path) -> N
     from distillguard.reports.clocks import due_items
     from distillguard.reports.incidents import open_campaign_incident
 
-    led, db, engine = parts.ledger, parts.db, parts.rules
+    led, db, engine = parts.ledger, parts.db, parts.engine
     if led is None:
         console.print("[yellow]reports skipped: no ledger[/]")
         return

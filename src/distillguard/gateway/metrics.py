@@ -61,5 +61,18 @@ class Metrics:
             registry=r,
         )
 
+        self.shadow_differences = Counter(
+            "distillguard_rules_shadow_differences",
+            "Requests where the shadow (candidate) pack decided differently from the live one",
+            ["live", "shadow"],
+            registry=r,
+        )
+        self.rule_reloads = Counter(
+            "distillguard_rules_reloads",
+            "Rule pack reloads (rejected: the live pack was kept)",
+            ["result"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
