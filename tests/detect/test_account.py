@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 from distillguard.detect import OnlineDetector
-from distillguard.detect.account import RING, TOP_K
+from distillguard.detect.account import RING, TOP_K, TPL_COT_W
 
 from .helpers import chat_user, event, harvester, student
 from .helpers import run as _run
@@ -90,3 +91,48 @@ def test_out_of_order_timestamps_are_counted_not_fatal() -> None:
     det.observe(event("o", 50, [{"role": "user", "content": "hi again"}]))
     assert det.states["o"].n_out_of_order == 1
     assert det.states["o"].dt_n == 0
+
+
+def test_templated_reasoning_sweep_of_instructions_is_flagged() -> None:
+    """Instruction-style payloads score low as problem items; a recurring reasoning wrapper
+    around hundreds of fresh single-turn payloads is still a pipeline."""
+    rng = random.Random(11)
+    tasks = [
+        "Write a short poem about {a} autumn leaves.",
+        "Give three tips for staying focused while studying for {a} minutes.",
+        "Describe a sunset over the sea in {a} words.",
+        "Suggest a name for a coffee shop that opens at {a} am.",
+    ]
+    wrappers = [
+        "{p}\nThink it through step by step and explain your reasoning before answering.",
+        "Before answering, reason through it step by step and show your work.\n{p}",
+    ]
+    wrapper = wrappers[1]
+    evs = [
+        event(
+            "i",
+            i * 1.0,
+            [{"role": "user", "content": wrappers[i % 2].format(p=rng.choice(tasks).format(a=i))}],
+            ua="python-requests/2.32.3",
+            params={"temperature": 0.7, "max_tokens": 4096},
+        )
+        for i in range(300)
+    ]
+    det = _run(evs)
+    st = det.states["i"]
+    assert st.raw_harvest() < 0.7  # not recognised as problem items alone
+    without_term = st.own_logit() - TPL_COT_W * st.n_tpl_cot / (st.n + 5.0)
+    assert 1 / (1 + math.exp(-without_term)) < 0.85  # the sustained-template term decides
+    sig = det.account_state("i")
+    assert sig is not None and sig.verdict == "distillation"
+    # the same wrapper on a student's few dozen requests with follow-ups stays benign
+    stud = student("s", 40, rng)
+    for k, ev in enumerate(stud):
+        if len(ev.messages) == 1:
+            stud[k] = event(
+                "s",
+                k * 300.0,
+                [{"role": "user", "content": wrapper.format(p=ev.messages[0]["content"])}],
+            )
+    sig_s = _run(stud).account_state("s")
+    assert sig_s is not None and sig_s.verdict != "distillation"

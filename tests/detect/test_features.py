@@ -132,3 +132,43 @@ def test_odd_input_never_raises() -> None:
         f = extract(ev)
         assert 0.0 <= f.harvest <= 1.0
     assert extract(odd[3]).cot
+
+
+def test_topic_jump_is_an_unrelated_problem_under_a_history() -> None:
+    hist = [
+        {"role": "user", "content": "What should I plant in a shady garden bed?"},
+        {"role": "assistant", "content": "Ferns, hostas and astilbe do well in shade."},
+    ]
+    jump = extract(
+        event(
+            "a",
+            0,
+            [
+                *hist,
+                {
+                    "role": "user",
+                    "content": "A tank holds 40 litres and leaks 3 litres per hour. "
+                    "How many hours until it holds 16 litres?",
+                },
+            ],
+        )
+    )
+    assert jump.topic_jump and not jump.followup
+    related = extract(
+        event(
+            "a",
+            0,
+            [
+                {"role": "user", "content": "A tank holds 40 litres and leaks 3 litres per hour."},
+                {"role": "assistant", "content": "It loses 3 litres each hour."},
+                {
+                    "role": "user",
+                    "content": "If the tank holds 40 litres and leaks 5 litres per hour, "
+                    "how many hours until it is empty?",
+                },
+            ],
+        )
+    )
+    assert not related.topic_jump
+    single = extract(event("a", 0, [{"role": "user", "content": "Solve for x: 3x + 4 = 19."}]))
+    assert not single.topic_jump

@@ -24,6 +24,8 @@ from distillguard.detect.features import DOMAINS, RequestFeatures
 TOP_K = 24  # wrapper keys tracked per account (space-saving)
 RING = 64  # recent payload hashes kept for the near-duplicate rate
 PRIOR_N = 5.0  # pseudo-requests of benign prior behind every rate
+TPL_COT_W = 1.5  # weight of templated reasoning demands sustained over volume
+TPL_COT_VOL = 100.0  # requests over which that term ramps up (students send tens)
 
 DISTILLATION = "distillation"
 SUSPICIOUS = "suspicious"
@@ -53,12 +55,14 @@ class AccountState:
     n_coerce: int = 0
     n_format: int = 0
     n_follow: int = 0
+    n_jump: int = 0
     n_multi: int = 0
     n_lp: int = 0
     n_temp0: int = 0
     n_big: int = 0
     n_templated: int = 0
     n_tpl_harvest: int = 0
+    n_tpl_cot: int = 0
     n_dup: int = 0
     n_out_of_order: int = 0
     domains: list[int] = field(default_factory=lambda: [0] * len(DOMAINS))
@@ -100,7 +104,8 @@ class AccountState:
         self.n_coerce += f.coercion
         self.n_format += f.answer_format
         self.n_follow += f.followup
-        self.n_multi += f.multi_turn
+        self.n_jump += f.topic_jump
+        self.n_multi += f.multi_turn and not f.topic_jump  # a fake history is no conversation
         self.n_lp += f.logprobs or f.n > 1
         self.n_temp0 += f.temperature == 0.0
         self.n_big += f.max_tokens >= 2048
@@ -119,6 +124,7 @@ class AccountState:
                 self.templates[k] = self.templates.pop(victim) + 1
         self.n_templated += recurring
         self.n_tpl_harvest += recurring and harvest
+        self.n_tpl_cot += recurring and f.cot and not f.multi_turn
         if f.payload_key in self.ring:
             self.n_dup += 1
         self.ring.append(f.payload_key)
@@ -172,6 +178,7 @@ class AccountState:
         tpl = self.n_tpl_harvest / (self.n + PRIOR_N)
         lp = self.n_lp / (self.n + PRIOR_N)
         single = 1.0 - self.n_multi / self.n if self.n else 0.0
+        tpl_cot = self.n_tpl_cot / (self.n + PRIOR_N)
         z = (
             -5.0
             + 6.0 * h
@@ -180,6 +187,9 @@ class AccountState:
             + 3.0 * tpl
             + 1.5 * lp
             - 8.0 * follow
+            # a recurring wrapper demanding reasoning around ever-new single-turn payloads,
+            # hundreds of times: a pipeline, whatever the payloads are (math or instructions)
+            + TPL_COT_W * tpl_cot * single * min(1.0, self.n / TPL_COT_VOL)
             # sustained problem traffic with no conversation at all: suspicious on its own
             + 1.5 * max(0.0, h - 0.3) / 0.7 * single * min(1.0, self.n / 30)
         )
@@ -249,6 +259,11 @@ class AccountState:
             out.append("no follow-ups to earlier answers")
         elif self.n_follow:
             out.append(f"{round(100 * self.n_follow / n)}% are follow-ups to earlier answers")
+        if self.n_jump:
+            out.append(
+                f"{round(100 * self.n_jump / n)}% are problems sent under an unrelated chat "
+                "history (counted as single-turn)"
+            )
         cv = self.spacing_cv()
         if cv is not None and cv < 0.35:
             out.append(f"{self.dt_mean:.1f} s regular spacing (CV {cv:.2f})")

@@ -398,6 +398,9 @@ class RequestFeatures:
     answer_format: bool  # demands a checkable answer format
     multi_turn: bool  # carries prior assistant turns
     followup: bool  # a genuine continuation: prior assistant turn and a reference to it
+    topic_jump: (
+        bool  # a problem under a chat history whose previous user turn it shares no topic with
+    )
     logprobs: bool  # token probabilities requested
     n: int  # samples requested
     max_tokens: int
@@ -427,10 +430,12 @@ class RequestFeatures:
         return min(1.0, h)
 
 
-def _last_user_and_context(ev: RequestEvent) -> tuple[str, str | None, bool]:
+def _last_user_and_context(ev: RequestEvent) -> tuple[str, str | None, bool, str]:
+    """Last user message, system prompt, whether an assistant turn precedes the last user
+    message, and the user message before it ("" if none)."""
     if ev.prompt is not None:
-        return ev.prompt, None, False
-    last = ""
+        return ev.prompt, None, False, ""
+    last = prev = ""
     system: str | None = None
     seen_assistant = False
     assistant_before_last = False
@@ -443,9 +448,9 @@ def _last_user_and_context(ev: RequestEvent) -> tuple[str, str | None, bool]:
         elif role == "assistant":
             seen_assistant = True
         elif role == "user":
-            last = content
+            prev, last = last, content
             assistant_before_last = seen_assistant
-    return last, system, assistant_before_last
+    return last, system, assistant_before_last, prev
 
 
 def _content_text(c: Any) -> str:
@@ -579,6 +584,84 @@ def _coercion(low: str) -> bool:
     return not low.isascii() and any(c in low for c in _COERCE_CJK)
 
 
+# function words too common to show two messages share a topic
+_STOP_B = _b(
+    {
+        "that",
+        "this",
+        "with",
+        "what",
+        "have",
+        "from",
+        "your",
+        "will",
+        "there",
+        "their",
+        "which",
+        "would",
+        "about",
+        "could",
+        "when",
+        "where",
+        "they",
+        "them",
+        "then",
+        "than",
+        "into",
+        "some",
+        "does",
+        "were",
+        "been",
+        "each",
+        "more",
+        "also",
+        "only",
+        "other",
+        "these",
+        "those",
+        "just",
+        "like",
+        "make",
+        "many",
+        "much",
+        "such",
+        "very",
+        "want",
+        "need",
+        "know",
+        "please",
+        "help",
+        "following",
+        "question",
+        "answer",
+        "problem",
+        "here",
+        "over",
+        "thanks",
+        "thank",
+        "should",
+        "think",
+        "explain",
+        "step",
+    }
+)
+
+
+def _shares_topic(words: set[bytes], prev: str) -> bool:
+    """Whether two user turns share at least two content words (4+ letters, not function
+    words): a continuation or a related question does; an unrelated problem does not."""
+    if not prev:
+        return False
+    pw = set(prev[:600].lower().encode("utf-8", "ignore").translate(_PUNCT).split())
+    shared = 0
+    for w in words & pw:
+        if len(w) >= 4 and w not in _STOP_B and not w[:1].isdigit():
+            shared += 1
+            if shared >= 2:
+                return True
+    return False
+
+
 _BOUNDS = ("\n", ". ", "? ", "! ", ": ", "。", "？")
 
 
@@ -629,7 +712,7 @@ def _ua_family(ua: str | None) -> str:
 
 def extract(ev: RequestEvent) -> RequestFeatures:
     """All features of one request. Never raises on odd input (garbage gives weak features)."""
-    text, system, has_assistant = _last_user_and_context(ev)
+    text, system, has_assistant, prev_user = _last_user_and_context(ev)
     win = _window(text)
     sys_text = (system or "")[:1000]
     sc = _Scan.of(win + "\n" + sys_text if sys_text else win)
@@ -649,6 +732,9 @@ def extract(ev: RequestEvent) -> RequestFeatures:
         followup = (
             len(text) < 400 and problem < 0.5 and (not _REFER_W_B.isdisjoint(ws) or len(text) < 150)
         )
+    # a fresh problem sent under a chat history it has nothing to do with: the history is
+    # decoration (a pipeline faking a conversation), not context the question needs
+    topic_jump = has_assistant and problem >= 0.5 and not _shares_topic(ws, prev_user)
     p = ev.params
     logprobs = bool(p.get("logprobs")) or _num(p.get("top_logprobs"), 0) > 0
     n = int(_num(p.get("n"), 1)) if isinstance(p.get("n"), int | float) else 1
@@ -664,6 +750,7 @@ def extract(ev: RequestEvent) -> RequestFeatures:
         answer_format=answer_format,
         multi_turn=has_assistant,
         followup=followup,
+        topic_jump=topic_jump,
         logprobs=logprobs,
         n=max(1, n),
         max_tokens=max(0, max_tokens),
