@@ -189,3 +189,70 @@ def test_pack_file_poll_hot_reloads(make_gateway, tmp_path: Path) -> None:  # ty
     while (r := probe(gw, key)).status_code == 200 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert r.status_code == 403 and r.json()["error"]["rule_ids"] == ["ops.temperature_probe"]
+
+
+LIST_HEADER = "id,name,type,programs,remarks\n"
+
+
+def admin_post(gw: Gw, path: str, body: dict, method: str = "POST") -> httpx.Response:  # type: ignore[type-arg]
+    h = {"authorization": f"Bearer {ADMIN}"}
+    return httpx.request(method, gw.url + path, json=body, headers=h)
+
+
+def test_list_import_reaches_identity_and_onboarding_is_screened(
+    make_gateway, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    def conf(cfg: GatewayConfig) -> None:
+        cfg.admin.token = ADMIN
+
+    gw = make_gateway(conf)
+    assert gw.parts.active["screening"]
+    # an existing customer, onboarded before any list was loaded
+    org = gw.ids.create_org("Volkov Photonics Trading LLC", "AE")
+    acct = gw.ids.create_account(
+        "ops", type="organization", org_id=org.id, kyc_level="verified", nationality="US"
+    )
+    _, key = gw.ids.issue_key(acct.id)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    first = tmp_path / "internal-1.csv"
+    first.write_text(LIST_HEADER + "x1,Marlowe Shipping Holdings,entity,TEST,unrelated\n")
+    r = admin_post(
+        gw,
+        "/admin/screening/import",
+        {"path": str(first), "source": "internal", "list_date": today},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["screened"][org.id] == "clear"  # first screen of the existing customer
+    assert gw.ids.get_org(org.id).screening_status == "clear"
+    assert chat(gw, key).status_code == 200
+
+    # onboarding through the admin API screens the new customer before answering
+    r = admin_post(gw, "/admin/orgs", {"name": "Marlowe Shipping Holdings Ltd", "hq_country": "GB"})
+    assert r.status_code == 201, r.text
+    new_org = r.json()["id"]
+    assert gw.ids.get_org(new_org).screening_status in ("hit", "review")
+
+    # a new list naming the existing customer: its very next request is refused
+    second = tmp_path / "internal-2.csv"
+    second.write_text(
+        LIST_HEADER
+        + "x1,Marlowe Shipping Holdings,entity,TEST,unrelated\n"
+        + "x2,Volkov Photonics Trading,entity,TEST,procurement for a listed end user\n"
+    )
+    r = admin_post(
+        gw,
+        "/admin/screening/import",
+        {"path": str(second), "source": "internal", "list_date": today},
+    )
+    assert r.status_code == 200, r.text
+    assert {"subject_id": org.id, "old": "clear", "new": "hit"} in r.json()["changes"]
+    r = chat(gw, key)
+    assert r.status_code == 403, r.text
+    err = r.json()["error"]
+    assert err["code"] == "export_control_denied" and err["reason_code"] == "denied_party_hit"
+    assert "screening.hit" in err["rule_ids"]
+    # bad imports are 400s with the reason, never 500s
+    r = admin_post(
+        gw, "/admin/screening/import", {"path": str(tmp_path / "nope.csv"), "source": "internal"}
+    )
+    assert r.status_code == 400 and "no such file" in r.json()["error"]["message"]

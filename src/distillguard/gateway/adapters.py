@@ -68,6 +68,7 @@ class Parts:
     ledger_writer: Any = None  # its writer() (enqueue/flush/close) or None
     db: Any = None  # distillguard.store.Database
     admin_app: Any = None  # ASGI app mounted under /admin, or None
+    screening: Any = None  # gateway.wiring.ScreeningLink (screening -> identity), or None
     active: dict[str, bool] = field(default_factory=dict)
     closers: list[Any] = field(default_factory=list)
 
@@ -157,6 +158,7 @@ def load_parts(cfg: GatewayConfig) -> Parts:
     _load_guard(parts, cfg)
     _load_detector(parts, cfg)
     _load_ledger(parts, cfg)
+    _load_screening(parts, ids, db)
     if cfg.admin.token:
         from distillguard.gateway.admin import build_admin_app
 
@@ -210,6 +212,20 @@ def _load_detector(parts: Parts, cfg: GatewayConfig) -> None:
     if cfg.store.consumers != "process":  # else it runs in the worker process
         parts.detector = OnlineDetector()
     parts.active["detector"] = True
+
+
+def _load_screening(parts: Parts, ids: Any, db: Any) -> None:
+    """Screening on the identity database, linked to identity (gateway/wiring.py)."""
+    parts.active["screening"] = False
+    try:
+        from distillguard.screening import ScreeningService
+    except ImportError:
+        log.warning("distillguard.screening missing: list imports do not reach identity")
+        return
+    from distillguard.gateway.wiring import ScreeningLink
+
+    parts.screening = ScreeningLink(ids, ScreeningService(db))
+    parts.active["screening"] = True
 
 
 def ledger_location(cfg: GatewayConfig) -> tuple[str, str]:

@@ -207,12 +207,17 @@ class GatewayApp:
             from starlette.applications import Starlette
             from starlette.routing import BaseRoute, Mount
 
-            from distillguard.gateway.ops import rules_routes
+            from distillguard.gateway.ops import rules_routes, screening_routes
+            from distillguard.gateway.wiring import OnboardingScreen
 
             # the gateway's own operator routes first, then identity's admin API
             routes: list[BaseRoute] = [*rules_routes(cfg.admin.token, self.live_rules)]
+            if parts.screening is not None:
+                routes += screening_routes(cfg.admin.token, parts.screening)
             routes.append(Mount("/admin", app=parts.admin_app))
             self._admin = Starlette(routes=routes)
+            if parts.screening is not None:  # customers are screened as they are onboarded
+                self._admin = OnboardingScreen(self._admin, parts.screening)
         self._http: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             CHAT: self._proxy_chat,
             COMPLETIONS: self._proxy_completions,

@@ -7,12 +7,17 @@ token and the same OpenAI-style error shape. Mounted only when `[admin] token` i
 - `GET  /admin/rules`         live and shadow pack, shadow statistics, last reload error
 - `POST /admin/rules/reload`  reload the pack file; 200 with the new status, or 422
                               `pack_rejected` with the reason (the live pack is kept)
+- `POST /admin/screening/import`  {"path", "source", "list_date"?, "format"?}: import a
+                              list file readable by the gateway (screening part) and push
+                              the verdict changes to identity (gateway/wiring.py)
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,6 +27,7 @@ from starlette.routing import Route
 
 from distillguard.errors import DistillguardError
 from distillguard.gateway.rules_live import LiveRules
+from distillguard.gateway.wiring import ScreeningLink
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -65,3 +71,42 @@ def rules_routes(token: str, live: LiveRules) -> list[Route]:
         Route("/admin/rules", guarded(token, status), methods=["GET"]),
         Route("/admin/rules/reload", guarded(token, reload), methods=["POST"]),
     ]
+
+
+_IMPORT_FIELDS = {"path", "source", "list_date", "format"}
+
+
+def screening_routes(token: str, link: ScreeningLink) -> list[Route]:
+    async def import_list(request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return error_response(400, "invalid_json", "body is not valid JSON")
+        if not isinstance(body, dict) or set(body) - _IMPORT_FIELDS:
+            return error_response(
+                400, "invalid_request", f"body: an object with {sorted(_IMPORT_FIELDS)}"
+            )
+        path, source = body.get("path"), body.get("source")
+        if not isinstance(path, str) or not isinstance(source, str):
+            return error_response(400, "invalid_request", "'path' and 'source' are required")
+        opts = {"list_date": body.get("list_date"), "fmt": body.get("format")}
+        try:
+            rep, sync = await asyncio.to_thread(link.import_list, Path(path), source, **opts)
+        except DistillguardError as exc:
+            return error_response(400, "invalid_request", str(exc))
+        snap = rep.snapshot
+        return json_response(
+            200,
+            {
+                "source": source,
+                "snapshot_id": snap.id,
+                "entries": snap.entry_count,
+                "added": rep.added,
+                "changed": rep.changed,
+                "removed": rep.removed,
+                "skipped": rep.skipped,
+                **sync.to_dict(),
+            },
+        )
+
+    return [Route("/admin/screening/import", guarded(token, import_list), methods=["POST"])]
