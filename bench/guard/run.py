@@ -4,7 +4,9 @@ Runs `distillguard.guard.evaluate.run` (the same code as `distillguard guard eva
 the held-out sets in bench/guard/data: heldout.jsonl (`heldout_dev`, looked at during
 development), heldout2.jsonl (scored once, then informed a last round of general
 changes) and heldout3.jsonl (`heldout3_final`, written after the last change: the clean
-check). Writes bench/guard/results.json and results.md, and prints the markdown.
+check of that round) and heldout4.jsonl (`heldout4_blind`, written and committed before
+the multilingual/indirect lexicon round, scored once before and once after it).
+Writes bench/guard/results.json and results.md, and prints the markdown.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def main() -> None:
             "heldout_dev": HERE / "data" / "heldout.jsonl",
             "heldout2": HERE / "data" / "heldout2.jsonl",
             "heldout3_final": HERE / "data" / "heldout3.jsonl",
+            "heldout4_blind": HERE / "data" / "heldout4.jsonl",
         },
         progress=lambda s: print(f"  {s}", file=sys.stderr, flush=True),
     )
