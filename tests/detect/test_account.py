@@ -136,3 +136,18 @@ def test_templated_reasoning_sweep_of_instructions_is_flagged() -> None:
             )
     sig_s = _run(stud).account_state("s")
     assert sig_s is not None and sig_s.verdict != "distillation"
+
+
+def test_fake_histories_count_only_inside_a_campaign() -> None:
+    """Problems under unrelated chat histories raise a campaign member's score; alone they
+    are what a student in a chat app does, so they change nothing."""
+    from distillguard.detect.account import AccountState
+
+    st = AccountState("x", n=60, sum_harvest=20.0, n_harvest=20, n_multi=5, n_follow=8)
+    base = st.score()
+    st.n_jump = 12
+    assert st.score() == base
+    st.campaign_boost = 3.0
+    boosted = st.score()
+    st.n_jump = 0
+    assert boosted > st.score()

@@ -25,6 +25,7 @@ TOP_K = 24  # wrapper keys tracked per account (space-saving)
 RING = 64  # recent payload hashes kept for the near-duplicate rate
 PRIOR_N = 5.0  # pseudo-requests of benign prior behind every rate
 TPL_COT_W = 1.5  # weight of templated reasoning demands sustained over volume
+JUMP_W = 10.0  # weight of fake-history problems, for campaign members only
 TPL_COT_VOL = 100.0  # requests over which that term ramps up (students send tens)
 
 DISTILLATION = "distillation"
@@ -215,6 +216,10 @@ class AccountState:
 
     def score(self) -> float:
         z = self.own_logit() + self.campaign_boost * self.consistency()
+        if self.campaign_boost > 0:
+            # inside a harvesting campaign, problems pasted under unrelated chat histories
+            # are decoration to look conversational (alone they are a chat-app student)
+            z += JUMP_W * self.n_jump / (self.n + PRIOR_N)
         s = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         if self.evaluation_like():
             s = min(s, 0.8)  # gray: a benchmark run is for review, not blocking

@@ -366,7 +366,6 @@ _REFER_W_B = _b(_REFER_W)
 _DOC_BI_B = _bb(_DOC_BI)
 
 _DIGITS = str.maketrans("0123456789", "##########")
-_SPACE_DIGITS = tuple(b" " + bytes([c]) for c in b"0123456789")  # token starts with a digit
 _REAL_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]{3}")  # a word of 3+ letters
 
 
@@ -501,7 +500,8 @@ class _Scan:
         low = text.lower()
         toks = low.encode("utf-8", "ignore").translate(_PUNCT).split()
         joined = b" " + b" ".join(toks[:150])
-        nums = sum(joined.count(d) for d in _SPACE_DIGITS) if len(joined) > 1 else 0
+        # "#" never survives _PUNCT, so " #" after digit masking marks a token starting with a digit
+        nums = joined.translate(_DIGITS_B).count(b" #") if len(joined) > 1 else 0
         return cls(low, set(toks), set(itertools.pairwise(toks)), toks[0] if toks else b"", nums)
 
 
