@@ -110,9 +110,12 @@ class Ledger:
             # Frontier.append inlined: this loop is the ledger's hot path.
             sha, env, hashes = merkle._sha256, ENVELOPE, fr.hashes
             add, push, pop = recs.append, hashes.append, hashes.pop
+            leaf_state = merkle.LEAF_PREFIX.copy  # SHA-256 already fed the 0x00 prefix
             for i, (rec, ts) in enumerate(items, start=size):
                 body = env % (i, rec, ts)
-                leaf = h = sha(b"\x00" + body).digest()
+                x = leaf_state()
+                x.update(body)
+                leaf = h = x.digest()
                 done = b""
                 n = i
                 while n & 1:

@@ -38,6 +38,7 @@ def node_location(key: NodeKey) -> tuple[int, int]:
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 _sha256 = hashlib.sha256
+LEAF_PREFIX = hashlib.sha256(b"\x00")  # copy() it and update with an entry: its leaf hash
 
 
 def leaf_hash(data: bytes) -> bytes:
