@@ -256,3 +256,22 @@ def test_list_import_reaches_identity_and_onboarding_is_screened(
         gw, "/admin/screening/import", {"path": str(tmp_path / "nope.csv"), "source": "internal"}
     )
     assert r.status_code == 400 and "no such file" in r.json()["error"]["message"]
+
+
+def test_metrics_expose_the_nearest_reporting_deadline(gw: Gw) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from distillguard.reports.incidents import open_incident
+
+    series = "distillguard_report_nearest_deadline_seconds"
+    assert metric(gw, series) == float("inf")  # nothing outstanding yet
+    discovered = datetime.now(UTC) - timedelta(hours=1)
+    open_incident(gw.parts.db, gw.parts.engine.reference, "distillation_campaign", discovered)
+    assert metric(gw, series) == float("inf")  # cached for a few seconds: no query per scrape
+    gw.app.deadline._next = 0.0  # as if the cache had expired
+    got = metric(gw, series)
+    from distillguard.reports.clocks import nearest_deadline_seconds
+
+    want = nearest_deadline_seconds(gw.parts.db, gw.parts.engine, datetime.now(UTC))
+    assert want is not None and got is not None
+    assert abs(got - want) < 5.0 and 0 < got < 400 * 86400

@@ -30,6 +30,7 @@ from distillguard.errors import DistillguardError
 from distillguard.events import RequestEvent, format_ts
 from distillguard.gateway.adapters import Parts
 from distillguard.gateway.config import GatewayConfig, ModelRoute
+from distillguard.gateway.deadlines import DeadlineGauge
 from distillguard.gateway.errors import ApiError, error_code
 from distillguard.gateway.metrics import Metrics
 from distillguard.gateway.rules_live import LiveRules
@@ -202,6 +203,7 @@ class GatewayApp:
         self._ts_cache: tuple[int, str] = (0, "")
         self._children: dict[tuple[str, ...], Any] = {}
         self.live_rules = LiveRules(cfg, parts, self.metrics)
+        self.deadline = DeadlineGauge(self.metrics.report_deadline, parts)
         self._admin: Any = None
         if parts.admin_app is not None:
             from starlette.applications import Starlette
@@ -295,6 +297,7 @@ class GatewayApp:
 
     async def _metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.metrics.event_queue.set(self.sink.pending())
+        await self.deadline.refresh()
         ct = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
         await self._plain(send, 200, self.metrics.render(), [ct])
 

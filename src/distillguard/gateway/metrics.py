@@ -73,6 +73,12 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        self.report_deadline = Gauge(
+            "distillguard_report_nearest_deadline_seconds",
+            "Seconds to the nearest outstanding reporting deadline (negative: overdue; "
+            "+Inf: none outstanding; NaN: not computed)",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
