@@ -66,12 +66,21 @@ def consumer_main(
             try:
                 d = orjson.loads(raw)
                 ev = RequestEvent.from_dict(d)
-                if kind == DETECT and detect is not None:
-                    detect(ev)
-                if ledger is not None and d.get("decision", {}).get("decided"):
-                    ledger(Outcome(ev, d["decision"], None, True))
             except Exception:
-                log.exception("consumer failed on one event")
+                log.exception("consumer could not read one event")
+                continue
+            # separately, as in the sink thread: a detector failure must never cost the
+            # decision its ledger record (the audit trail), nor the other way round
+            if kind == DETECT and detect is not None:
+                try:
+                    detect(ev)
+                except Exception:
+                    log.exception("detector failed on %s", ev.request_id)
+            if ledger is not None and d.get("decision", {}).get("decided"):
+                try:
+                    ledger(Outcome(ev, d["decision"], None, True))
+                except Exception:
+                    log.exception("ledger enqueue failed on %s", ev.request_id)
     for fn in reversed(closers):
         try:
             fn()
