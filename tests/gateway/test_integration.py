@@ -109,10 +109,10 @@ def write_pack(path: Path, *, extra_rule: bool = False) -> None:
     path.with_name(path.stem + ".tests.yaml").write_text(tests.read_text())
 
 
-def probe(gw: Gw, key: str) -> httpx.Response:
+def probe(url: str, key: str) -> httpx.Response:
     body = {"model": "general-chat", "messages": [{"role": "user", "content": "hi"}]}
     h = {"authorization": f"Bearer {key}"}
-    return httpx.post(gw.url + CHAT, json={**body, "temperature": 0.123}, headers=h)
+    return httpx.post(url + CHAT, json={**body, "temperature": 0.123}, headers=h)
 
 
 def metric(gw: Gw, series: str) -> float | None:
@@ -138,7 +138,7 @@ def test_shadow_pack_counts_differences_and_reload_keeps_live_pack_on_error(
     gw = make_gateway(conf)
     adm = {"authorization": f"Bearer {ADMIN}"}
     _, key = gw.customer()
-    r = probe(gw, key)
+    r = probe(gw.url, key)
     assert r.status_code == 200 and r.headers["x-distillguard-decision"] == "allow"
     diff = 'distillguard_rules_shadow_differences_total{live="allow",shadow="block"}'
     assert metric(gw, diff) == 1.0
@@ -155,7 +155,7 @@ def test_shadow_pack_counts_differences_and_reload_keeps_live_pack_on_error(
     err = r.json()["error"]
     assert err["code"] == "pack_rejected" and "kept" in err["message"]
     assert str(live) in err["message"]
-    assert probe(gw, key).status_code == 200  # still decided by the old pack
+    assert probe(gw.url, key).status_code == 200  # still decided by the old pack
     st = httpx.get(gw.url + "/admin/rules", headers=adm).json()
     assert st["live"]["hash"] == hash0 and st["last_error"]
     assert metric(gw, 'distillguard_rules_reloads_total{result="rejected"}') == 1.0
@@ -164,7 +164,7 @@ def test_shadow_pack_counts_differences_and_reload_keeps_live_pack_on_error(
     write_pack(live, extra_rule=True)
     r = httpx.post(gw.url + "/admin/rules/reload", headers=adm)
     assert r.status_code == 200 and r.json()["live"]["hash"] != hash0
-    r = probe(gw, key)
+    r = probe(gw.url, key)
     assert r.status_code == 403, r.text
     assert r.json()["error"]["rule_ids"] == ["ops.temperature_probe"]
     assert chat(gw, key).status_code == 200  # other requests unaffected
@@ -180,13 +180,13 @@ def test_pack_file_poll_hot_reloads(make_gateway, tmp_path: Path) -> None:  # ty
 
     gw = make_gateway(conf)
     _, key = gw.customer()
-    assert probe(gw, key).status_code == 200
+    assert probe(gw.url, key).status_code == 200
     live.write_text("pack: {name: half-written")  # a broken intermediate state is ignored
     time.sleep(0.4)
-    assert probe(gw, key).status_code == 200
+    assert probe(gw.url, key).status_code == 200
     write_pack(live, extra_rule=True)
     deadline = time.monotonic() + 5.0
-    while (r := probe(gw, key)).status_code == 200 and time.monotonic() < deadline:
+    while (r := probe(gw.url, key)).status_code == 200 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert r.status_code == 403 and r.json()["error"]["rule_ids"] == ["ops.temperature_probe"]
 
@@ -275,3 +275,53 @@ def test_metrics_expose_the_nearest_reporting_deadline(gw: Gw) -> None:
     want = nearest_deadline_seconds(gw.parts.db, gw.parts.engine, datetime.now(UTC))
     assert want is not None and got is not None
     assert abs(got - want) < 5.0 and 0 < got < 400 * 86400
+
+
+def test_sighup_reloads_the_pack_of_a_serving_process(stub_url: str, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from distillguard.identity import IdentityService
+    from distillguard.store.db import open_database
+
+    pack = tmp_path / "pack.yaml"
+    write_pack(pack)
+    db = open_database(f"sqlite:///{tmp_path / 'distillguard.db'}")
+    ids = IdentityService(db)
+    acct = ids.create_account("solo", nationality="US", kyc_level="verified")
+    ids.set_screening_status(acct.id, "clear", "test")
+    _, key = ids.issue_key(acct.id)
+    ids.close()
+    db.close()
+    port = free_port()
+    conf = tmp_path / "gateway.toml"
+    conf.write_text(
+        f'[server]\nport = {port}\n[store]\nhome = "{tmp_path}"\nledger = false\n'
+        f'[rules]\npack = "{pack}"\nguard = false\ndetector = false\n'
+        f'[models."general-chat"]\nurl = "{stub_url}/v1"\nupstream_model = "stub"\n'
+    )
+    exe = Path(sys.executable).with_name("distillguard")
+    proc = subprocess.Popen([str(exe), "serve", "--config", str(conf)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "gateway did not start"
+            time.sleep(0.1)
+        assert probe(url, key).status_code == 200
+        write_pack(pack, extra_rule=True)
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while (r := probe(url, key)).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r.status_code == 403 and r.json()["error"]["rule_ids"] == ["ops.temperature_probe"]
+        assert proc.poll() is None  # reloaded, not killed
+    finally:
+        proc.terminate()
+        proc.wait(30)
