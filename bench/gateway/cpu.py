@@ -107,7 +107,7 @@ async def measure(n: int) -> None:
         t0 = pc()
         r = _Req(CHAT, t0)
         auth, _ = app._scan_headers(scope, r)
-        base = app._authenticate(auth, r)
+        base = await app._authenticate(auth, r)
         t1 = pc()
         data = app._parse_json(body)
         route = app._route(data, CHAT, r)
