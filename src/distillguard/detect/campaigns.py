@@ -211,9 +211,11 @@ class CampaignLinker:
                 ks = self.keys[k] = KeyStat()
             ks.n_req += 1
             ks.sum_h += h
-            if f.payload_key != ks.last_payload:
+            # A wrapper wraps changing payloads; compared unmasked, so a drill whose problems
+            # differ only in their numbers still counts as many payloads.
+            if f.payload_raw != ks.last_payload:
                 ks.n_payloads += 1
-                ks.last_payload = f.payload_key
+                ks.last_payload = f.payload_raw
             if ks.last_account != st.account:
                 ks.n_accounts += 1
                 ks.last_account = st.account

@@ -406,6 +406,7 @@ class RequestFeatures:
     temperature: float | None
     wrapper_keys: tuple[str, ...]  # masked short first/last/label segments (template candidates)
     payload_key: int  # hash of the masked whole last user message (near-duplicate test)
+    payload_raw: int  # the same unmasked: problems differing only in their numbers differ
     system_key: str | None  # masked system prompt (first 160 chars)
     subnet: str | None  # /24 for IPv4, /48 for IPv6
     user_agent: str
@@ -742,6 +743,7 @@ def extract(ev: RequestEvent) -> RequestFeatures:
     temp_v = p.get("temperature")
     temperature = float(temp_v) if isinstance(temp_v, int | float) else None
     sys_key = mask(sys_text[:MAX_SEG]) if system else None
+    payload = win[:400].lower().encode("utf-8", "ignore")
     return RequestFeatures(
         problem=problem,
         domain=domain,
@@ -756,7 +758,8 @@ def extract(ev: RequestEvent) -> RequestFeatures:
         max_tokens=max(0, max_tokens),
         temperature=temperature,
         wrapper_keys=wrapper_keys(text) + (("Y:" + sys_key,) if sys_key is not None else ()),
-        payload_key=hash(win[:400].lower().encode("utf-8", "ignore").translate(_DIGITS_B)),
+        payload_key=hash(payload.translate(_DIGITS_B)),
+        payload_raw=hash(payload),
         system_key=sys_key,
         subnet=subnet_of(ev.ip),
         user_agent=_ua_family(ev.user_agent),
