@@ -54,7 +54,7 @@ async def measure(n: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="dg-cpu-"))
     os.environ["DISTILLGUARD_HOME"] = str(home)
     from distillguard.gateway.adapters import load_parts
-    from distillguard.gateway.app import CHAT, _Req
+    from distillguard.gateway.app import CHAT, Req
     from distillguard.gateway.config import GatewayConfig, ModelRoute
     from distillguard.gateway.server import build_gateway
 
@@ -105,7 +105,7 @@ async def measure(n: int) -> None:
     for i in range(n):
         body = bodies[i % len(bodies)]
         t0 = pc()
-        r = _Req(CHAT, t0)
+        r = Req(CHAT, t0)
         auth, _ = app._scan_headers(scope, r)
         base = await app._authenticate(auth, r)
         t1 = pc()

@@ -114,3 +114,15 @@ class ApiError(Exception):
         if request_id:
             err["request_id"] = request_id
         return orjson.dumps({"error": err})
+
+
+def store_unavailable(code: str, what: str, exc: Exception) -> ApiError:
+    """A 503 for a backing store that cannot be reached (logged; the client may retry)."""
+    import logging
+
+    logging.getLogger("distillguard.gateway").error("%s unavailable: %s", what, exc)
+    return ApiError(
+        code,
+        f"the {what} cannot be reached right now; refused, retry shortly",
+        headers=[(b"retry-after", b"1")],
+    )
