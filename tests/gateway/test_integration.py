@@ -325,3 +325,40 @@ def test_sighup_reloads_the_pack_of_a_serving_process(stub_url: str, tmp_path: P
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_sync_screening_cli_applies_lists_imported_elsewhere(gw: Gw, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distillguard.cli import app
+    from distillguard.screening import ScreeningService
+
+    org = gw.ids.create_org("Kestrel Avionics Group", "SG")
+    acct = gw.ids.create_account(
+        "ops", type="organization", org_id=org.id, kyc_level="verified", nationality="US"
+    )
+    _, key = gw.ids.issue_key(acct.id)
+    gw.ids.set_screening_status(org.id, "clear", "manual")
+    assert chat(gw, key).status_code == 200
+    # as `distillguard lists import` in another process: identity is not told
+    listed = tmp_path / "internal.csv"
+    listed.write_text(LIST_HEADER + "k1,Kestrel Avionics Group,entity,TEST,listed\n")
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    ScreeningService(gw.parts.db).import_list(listed, "internal", list_date=today)
+    assert chat(gw, key).status_code == 200
+    out = CliRunner().invoke(app, ["sync-screening", "--home", gw.cfg.store.home])
+    assert out.exit_code == 0, out.output
+    assert f"{org.id}: first screen -> hit" in out.output
+    r = chat(gw, key)  # the CLI's change reaches the serving gateway through the change feed
+    deadline = time.monotonic() + 3.0
+    while r.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        r = chat(gw, key)
+    assert r.status_code == 403 and r.json()["error"]["reason_code"] == "denied_party_hit"
+    again = CliRunner().invoke(app, ["sync-screening", "--home", gw.cfg.store.home])
+    assert again.exit_code == 0 and "0 status change(s), 0 first screen(s)" in again.output
+    # delisted elsewhere: the stored verdict changes, and the sync carries it over
+    listed.write_text(LIST_HEADER + "k9,Unrelated Holdings,entity,TEST,listed\n")
+    ScreeningService(gw.parts.db).import_list(listed, "internal", list_date=today)
+    out = CliRunner().invoke(app, ["sync-screening", "--home", gw.cfg.store.home])
+    assert f"{org.id}: hit -> clear" in out.output, out.output

@@ -16,7 +16,39 @@ events_app = typer.Typer(help="The gateway's RequestEvent log.", no_args_is_help
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("demo")(demo)
+    app.command("sync-screening")(sync_screening)
     app.add_typer(events_app, name="events")
+
+
+def sync_screening(
+    config: Path | None = typer.Option(None, "--config", "-c", help="Gateway TOML config."),
+    home: Path | None = typer.Option(None, help="Data directory (overrides [store] home)."),
+) -> None:
+    """Set every customer's screening status to the current denied-party verdict (after
+    `distillguard lists import`, or when lists went stale); screen the never-screened."""
+    from distillguard.gateway.config import load_config
+    from distillguard.gateway.wiring import ScreeningLink
+    from distillguard.identity import IdentityService
+    from distillguard.screening import ScreeningService
+    from distillguard.store.db import open_database
+
+    cfg = load_config(config)
+    if home is not None:
+        cfg.store.home = str(home)
+    db = open_database(cfg.database_url())
+    ids = IdentityService(db, notify_url=cfg.store.redis_url or None)
+    try:
+        sync = ScreeningLink(ids, ScreeningService(db)).reconcile()
+    finally:
+        ids.close()
+        db.close()
+    for sid, old, new in sync.propagated:
+        typer.echo(f"{sid}: {old} -> {new}")
+    for sid, status in sync.screened.items():
+        typer.echo(f"{sid}: first screen -> {status or 'no names to screen'}")
+    typer.echo(
+        f"{len(sync.propagated)} status change(s), {len(sync.screened)} first screen(s)", err=True
+    )
 
 
 @events_app.command("export")

@@ -14,7 +14,10 @@ request. So the composition lives in the gateway, behind the admin token:
 - `screen`: screen one account or organisation (all its names: holder, organisation,
   ultimate parent, legal name, beneficial owners, resellers, from
   `distillguard.identity.targets`) and record the verdict in identity; called when the
-  admin API onboards or changes a customer (`OnboardingScreen`), once lists are loaded.
+  admin API onboards or changes a customer (`OnboardingScreen`), once lists are loaded;
+- `reconcile`: make every customer's status equal to the screening part's current
+  verdict (lists imported by `distillguard lists import` in another process; lists that
+  went stale, which the rules hold): `distillguard sync-screening`.
 """
 
 from __future__ import annotations
@@ -74,6 +77,27 @@ class ScreeningLink:
             len(sync.screened),
         )
         return report, sync
+
+    def reconcile(self) -> SyncReport:
+        """Identity's screening statuses := the screening part's verdicts (first-screening
+        the customers that have none). Idempotent; safe to run at any time."""
+        sync = SyncReport()
+        for subject_id in self._targets():
+            status = self.screening.status_of(subject_id)
+            if status == "unknown":
+                sync.screened[subject_id] = self.screen(subject_id)
+                continue
+            verdict = self.screening.verdict(subject_id)
+            if status == "stale" and verdict is not None and verdict.status == "hit":
+                status = "hit"  # old lists do not make a denied party less denied
+            acct = self.ids.find_account(subject_id)
+            rec = acct if acct is not None else self.ids.find_org(subject_id)
+            current = str(rec.screening_status) if rec is not None else None
+            if rec is not None and current != status:
+                ref = verdict.ref if verdict is not None else "screening"
+                self.ids.set_screening_status(subject_id, status, ref)
+                sync.propagated.append((subject_id, str(current), status))
+        return sync
 
     def screen(self, subject_id: str) -> str:
         """Screen one account/organisation by all its names; record the verdict in identity.
