@@ -295,7 +295,7 @@ class Ledger:
     def warm_proof_cache(self, chunk: int = 65536) -> float:
         """Load the cached tree levels for the latest checkpoint in one scan; return seconds.
 
-        A service that serves many proofs calls this once (about 0.5 s per million
+        A service that serves many proofs calls this once (1-2 s per million
         records); without it the cache fills lazily, proof by proof.
         """
         t = time.perf_counter()
