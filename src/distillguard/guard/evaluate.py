@@ -132,8 +132,8 @@ def eval_heldout(guard: InputGuard, path: Path) -> dict[str, Any]:
     }
 
 
-def input_cost(guard: InputGuard, n: int = 3000) -> dict[str, Any]:
-    """Per-request latency of `InputGuard.check` on real benign prompts and our attacks."""
+def cost_texts(n: int = 3000) -> list[str]:
+    """The prompts timed by the cost sections: every k-th real benign prompt and attack."""
     texts: list[str] = []
     for name in T.TRAINABLE_BENIGN + T.EVAL_ONLY_BENIGN:
         p = shared_data("benign", name)
@@ -143,7 +143,12 @@ def input_cost(guard: InputGuard, n: int = 3000) -> dict[str, Any]:
 
     texts.extend(e.text for e in attacks.generate(60))
     step = max(1, len(texts) // n)
-    texts = texts[::step][:n]
+    return texts[::step][:n]
+
+
+def input_cost(guard: InputGuard, n: int = 3000) -> dict[str, Any]:
+    """Per-request latency of `InputGuard.check` on real benign prompts and our attacks."""
+    texts = cost_texts(n)
     lat: list[float] = []
     lat_min3: list[float] = []
     base: list[float] = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def normalise(text: str) -> str:
         t = unicodedata.normalize("NFKC", text).translate(_ZW).casefold()
     if "_" in t:  # snake_case keys ("hidden_reasoning") read as words
         t = t.replace("_", " ")
-    if len(t) <= LEET_MAX_CHARS and any(ch.isdigit() for ch in t):
+    if len(t) <= LEET_MAX_CHARS and any(map(str.isdigit, t)):
         t = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), t)
     return t
 
@@ -108,7 +109,7 @@ def _common_share(text: str) -> float:
     words = re.findall(r"[a-z']+", text[:3000].lower())
     if not words:
         return 0.0
-    return sum(w in _COMMON for w in words) / len(words)
+    return sum(map(_COMMON.__contains__, words)) / len(words)
 
 
 def _printable(raw: bytes) -> str | None:
@@ -196,11 +197,15 @@ def _near(a: list[int], b: list[int], w: int) -> bool:
     return False
 
 
-def _ngrams(text: str, out: set[str]) -> None:
+def _ngrams(text: str) -> frozenset[str]:
+    """Character 3-5-grams of " text " (zip of shifted copies: no per-gram Python frame)."""
     t = f" {text} "
-    n = len(t)
-    for k in range(NGRAM_MIN, NGRAM_MAX + 1):
-        out.update(t[i : i + k] for i in range(n - k + 1))
+    shifted = [t[i:] for i in range(NGRAM_MAX)]
+    return frozenset(
+        itertools.chain.from_iterable(
+            map("".join, zip(*shifted[:k], strict=False)) for k in range(NGRAM_MIN, NGRAM_MAX + 1)
+        )
+    )
 
 
 def focus(norm: str) -> str:
@@ -251,6 +256,4 @@ def extract(text: str) -> Extracted:
         dh = lexicon.find("\n".join(normalise(d) for d in decoded))
         dec_tgt = bool(dh["tgt_strong"] or dh["tgt_weak"])
     dense.append(1.0 if dec_tgt else 0.0)
-    grams: set[str] = set()
-    _ngrams(norm[:MAX_NGRAM_CHARS], grams)
-    return Extracted(tuple(dense), frozenset(grams), hits, decoded, norm)
+    return Extracted(tuple(dense), _ngrams(norm[:MAX_NGRAM_CHARS]), hits, decoded, norm)

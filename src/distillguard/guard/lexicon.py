@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from re import _constants as _C  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any
 
 from distillguard.guard.lexicon_more import MORE
 
@@ -1196,8 +1199,65 @@ def _build() -> None:
                 _BY_KEY.setdefault(k, []).append((cat, rx))
                 lens.add(len(k))
     for cat, pats in residual.items():
-        _RESIDUAL[cat] = re.compile("|".join(f"(?:{p})" for p in pats))
+        joined = "|".join(f"(?:{p})" for p in pats)
+        _RESIDUAL[cat] = re.compile(_start_filter(joined) + f"(?:{joined})")
     _KEY_LENS = tuple(sorted(lens))
+
+
+_Parsed = Any  # re._parser's items (untyped)
+
+
+def _first(items: _Parsed) -> tuple[set[str] | None, bool, bool]:
+    """(characters a match can start with or None if unknown, can be empty, may start at
+    the beginning of the text) of a parsed regex sequence; conservative."""
+    chars: set[str] = set()
+    at_start = False
+    for op, av in items:
+        if op is _C.LITERAL:
+            return chars | {chr(av)}, False, at_start
+        if op is _C.IN:
+            if any(o is not _C.LITERAL for o, _ in av):
+                return None, False, at_start
+            return chars | {chr(a) for _, a in av}, False, at_start
+        if op is _C.AT and av is _C.AT_BOUNDARY:
+            continue  # zero-width: the match starts at the next character
+        if op in (_C.SUBPATTERN, _C.BRANCH, _C.MAX_REPEAT, _C.MIN_REPEAT):
+            if op is _C.SUBPATTERN:
+                alts, min_rep = [av[3]], 1
+            elif op is _C.BRANCH:
+                alts, min_rep = av[1], 1
+            else:
+                alts, min_rep = [av[2]], av[0]
+            nullable = min_rep == 0
+            for alt in alts:
+                if alt and alt[0] == (_C.AT, _C.AT_BEGINNING):
+                    at_start = True  # `^` without MULTILINE: the match starts at 0
+                    continue
+                c, n, a = _first(alt)
+                if c is None:
+                    return None, False, at_start
+                chars |= c
+                nullable = nullable or n
+                at_start = at_start or a
+            if not nullable:
+                return chars, False, at_start
+            continue
+        return None, False, at_start
+    return chars, True, at_start
+
+
+def _start_filter(pattern: str) -> str:
+    """A lookahead that rejects, with one character test, positions where no match can
+    start (Python's `re` would otherwise try every alternative at every position); it
+    changes no match. Empty when the first characters cannot be determined."""
+    try:
+        chars, nullable, at_start = _first(_parser.parse(pattern))
+    except re.error:  # the compile below reports it
+        return ""
+    if chars is None or nullable or not chars:
+        return ""
+    cls = "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
+    return rf"(?:\A|{cls})" if at_start else cls
 
 
 _build()
@@ -1333,20 +1393,38 @@ def anchors(text: str, limit: int) -> list[int]:
     return sorted(out)
 
 
+# The patterns filed under every key length for one word head (its first few characters),
+# looked up once per word start instead of once per key length; heads are cached as met.
+_PREFIX_LEN = max(_KEY_LENS)
+_BY_PREFIX: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {}
+_BY_PREFIX_MAX = 200_000  # bound on cached heads (memory); beyond it heads are not cached
+
+
+def _candidates(head: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    found: list[tuple[str, re.Pattern[str]]] = []
+    for k in _KEY_LENS:
+        found.extend(_BY_KEY.get(head[:k], ()))
+    cands = tuple(found)
+    if len(_BY_PREFIX) < _BY_PREFIX_MAX:
+        _BY_PREFIX[head] = cands
+    return cands
+
+
 def find(text: str) -> dict[str, list[int]]:
     """Positions of every category hit in casefolded text."""
     out: dict[str, list[int]] = {c: [] for c in CATEGORIES}
-    by_key, lens = _BY_KEY, _KEY_LENS
+    memo = _BY_PREFIX
     seen: set[tuple[str, int]] = set()
     for m in _WORD_START.finditer(text):
         p = m.start()
-        for k in lens:
-            cands = by_key.get(text[p : p + k])
-            if cands:
-                for cat, rx in cands:
-                    if (cat, p) not in seen and rx.match(text, p):
-                        seen.add((cat, p))
-                        out[cat].append(p)
+        head = text[p : p + _PREFIX_LEN]
+        cands = memo.get(head)
+        if cands is None:
+            cands = _candidates(head)
+        for cat, rx in cands:
+            if (cat, p) not in seen and rx.match(text, p):
+                seen.add((cat, p))
+                out[cat].append(p)
     for cat, rx in _RESIDUAL.items():
         out[cat].extend(mm.start() for mm in rx.finditer(text))
     return out

@@ -13,6 +13,7 @@ holds no strings derived from third-party data (which may only shape the weights
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
@@ -43,10 +44,8 @@ class LinearModel:
         for w, v in zip(self.dense_w, x.dense, strict=True):
             if v:
                 z += w * v
-        get = self.ngram_w.get
-        for g in x.ngrams:
-            z += get(g, 0.0)
-        return z
+        # sum() with a start value adds left to right, as the loop it replaces did
+        return sum(map(self.ngram_w.get, x.ngrams, itertools.repeat(0.0)), z)
 
     def prob(self, x: Extracted) -> float:
         z = self.logit(x)
