@@ -157,6 +157,18 @@ class ReadStats:
             self.errors.append(f"line {lineno}: {reason}")
 
 
+def load_line(raw: bytes) -> tuple[RequestEvent, dict[str, Any]]:
+    """Parse one JSONL line into the event and its raw object (extra fields such as the
+    gateway's `context` stay readable). Raises ValueError with a one-line reason."""
+    try:
+        if len(raw) > MAX_LINE_BYTES:
+            raise ValueError(f"line longer than {MAX_LINE_BYTES} bytes")
+        d = orjson.loads(raw)
+        return RequestEvent.from_dict(d), d
+    except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
+        raise ValueError(str(exc).splitlines()[0][:200] or type(exc).__name__) from None
+
+
 def read_events(
     path: Path, stats: ReadStats | None = None, *, strict: bool = False
 ) -> Iterator[RequestEvent]:
@@ -174,11 +186,9 @@ def read_events(
             if not raw.strip():
                 continue
             try:
-                if len(raw) > MAX_LINE_BYTES:
-                    raise ValueError(f"line longer than {MAX_LINE_BYTES} bytes")
-                ev = RequestEvent.from_dict(orjson.loads(raw))
-            except (ValueError, orjson.JSONDecodeError) as exc:
-                reason = str(exc).splitlines()[0][:200] or type(exc).__name__
+                ev, _ = load_line(raw)
+            except ValueError as exc:
+                reason = str(exc)
                 if strict:
                     raise DistillguardError(f"{path}: line {lineno}: {reason}") from None
                 stats.skip(lineno, reason)

@@ -14,12 +14,10 @@ import multiprocessing as mp
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import orjson
-
 from distillguard.detect.features import RequestFeatures, extract
 from distillguard.detect.offline import ScanResult, scan_stream
 from distillguard.errors import DistillguardError
-from distillguard.events import MAX_LINE_BYTES, ReadStats, RequestEvent
+from distillguard.events import ReadStats, load_line
 
 CHUNK = 2048  # lines per task
 
@@ -36,11 +34,9 @@ def _work(chunk: Chunk) -> Result:
         if not raw.strip():
             continue
         try:
-            if len(raw) > MAX_LINE_BYTES:
-                raise ValueError(f"line longer than {MAX_LINE_BYTES} bytes")
-            ev = RequestEvent.from_dict(orjson.loads(raw))
-        except (ValueError, orjson.JSONDecodeError) as exc:
-            bad.append((first + i, str(exc).splitlines()[0][:200] or type(exc).__name__))
+            ev, _ = load_line(raw)
+        except ValueError as exc:
+            bad.append((first + i, str(exc)))
             continue
         ok.append((ev.account, ev.ts.timestamp(), ev.org, extract(ev)))
     return ok, bad

@@ -16,10 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from distillguard.errors import DistillguardError
-from distillguard.events import MAX_LINE_BYTES, ReadStats, RequestEvent, format_ts
+from distillguard.events import ReadStats, RequestEvent, format_ts, load_line
 from distillguard.rules.engine import Decision, RuleEngine
 from distillguard.rules.instants import AtLike, to_epoch
 from distillguard.rules.schema import ACCESS_SCHEMA
@@ -213,12 +211,9 @@ def replay(
             if not raw.strip():
                 continue
             try:
-                if len(raw) > MAX_LINE_BYTES:
-                    raise ValueError(f"line longer than {MAX_LINE_BYTES} bytes")
-                d = orjson.loads(raw)
-                ev = RequestEvent.from_dict(d)
-            except (ValueError, orjson.JSONDecodeError) as exc:
-                reason = str(exc).splitlines()[0][:200] or type(exc).__name__
+                ev, d = load_line(raw)
+            except ValueError as exc:
+                reason = str(exc)
                 if strict:
                     raise DistillguardError(f"{path}: line {lineno}: {reason}") from None
                 stats.skip(lineno, reason)
