@@ -31,6 +31,8 @@ _LEET = str.maketrans("0134578@$", "oieastbas")
 _B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _B64URL = re.compile(r"[A-Za-z0-9_\-]{24,}")
 _HEX = re.compile(r"[0-9a-fA-F]{24,}")
+# every match of the three patterns above lies inside a match of this one
+_CODE_RUN = re.compile(r"[A-Za-z0-9+/_\-]{16,}")
 LEET_MAX_CHARS = 4000
 MAX_SEGMENTS = 200  # gibberish-looking segments tried as rot13 / reversed text
 _LETTERS3 = re.compile(r"[a-zA-Z]{3}")
@@ -122,8 +124,8 @@ def _printable(raw: bytes) -> str | None:
     return s
 
 
-def decode_hidden(text: str) -> list[str]:
-    """Plain text recovered from base64, hex, rot13 and reversed segments of a prompt."""
+def _decode_runs(text: str) -> list[str]:
+    """Plain text decoded from the base64, base64url and hex runs of `text`."""
     found: list[str] = []
     runs = [m.group(0) for m in _B64.finditer(text)]
     runs += [m.group(0) for m in _B64URL.finditer(text) if "-" in m.group(0) or "_" in m.group(0)]
@@ -147,6 +149,13 @@ def decode_hidden(text: str) -> list[str]:
             s = None
         if s is not None and _looks_like_text(s):
             found.append(s)
+    return found
+
+
+def decode_hidden(text: str) -> list[str]:
+    """Plain text recovered from base64, hex, rot13 and reversed segments of a prompt."""
+    # most prompts have no run that base64, base64url or hex could match: one scan, not three
+    found = _decode_runs(text) if _CODE_RUN.search(text) else []
     low = text.lower()
     if _common_share(text) >= 0.25 and not any(c in low for c in _DECODE_CUES):
         return found  # reads as plain language and asks for no decoding
