@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from distillguard.guard import training as T
 from distillguard.guard.evaluate import cost_texts
 from distillguard.guard.inputguard import InputGuard
+from distillguard.paths import shared_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference
@@ -30,17 +32,35 @@ def _pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def file_prompts(files: list[str], per_file: int) -> list[str]:
+    out: list[str] = []
+    for f in files:
+        p = shared_data(*f.split("/"))
+        if p is None:
+            sys.exit(f"../shared/data/{f} not found")
+        out.extend(T.read_prompts(p)[:per_file])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rev", default="4c3e0c6")
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--rounds", type=int, default=3, help="best of this many per request")
+    ap.add_argument(
+        "--files",
+        nargs="*",
+        help="time the first --per-file prompts of these ../shared/data files instead "
+        "(e.g. benign/alpaca_eval_805.jsonl distill/gsm8k_train.jsonl: the gateway bench's)",
+    )
+    ap.add_argument("--per-file", type=int, default=200)
     args = ap.parse_args()
     guards: dict[str, Any] = {
         "before": reference.input_guard(args.rev),
         "after": InputGuard.default(),
     }
-    reqs = [[{"role": "user", "content": t}] for t in cost_texts(args.n)]
+    prompts = file_prompts(args.files, args.per_file) if args.files else cost_texts(args.n)
+    reqs = [[{"role": "user", "content": t}] for t in prompts]
     lat: dict[str, list[float]] = {k: [] for k in guards}
     best: dict[str, list[float]] = {k: [] for k in guards}
     noise: list[float] = []
