@@ -8,8 +8,10 @@ of `distillguard.guard` are renamed, so both versions live in one process.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import io
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -28,6 +30,7 @@ def load(rev: str, name: str = "dg_guard_ref") -> ModuleType:
         capture_output=True,
     ).stdout
     tmp = Path(tempfile.mkdtemp(prefix="dg-guard-ref-"))
+    atexit.register(shutil.rmtree, tmp, True)
     with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
         tar.extractall(tmp, filter="data")
     src = tmp / "src" / "distillguard" / "guard"
