@@ -4,7 +4,8 @@ and the EU two-week systemic-risk notice.
 Why together: all three describe one model version from the same records (the weights
 registry's compute ledger, the evaluations, the model documentation facts and the
 organisation profile); only the fields each law asks for differ. Coverage (frontier model,
-large developer, systemic-risk presumption) comes from the pack's thresholds.
+large developer, systemic-risk presumption) is `distillguard.rules.classify_model`'s answer,
+the one implementation shared with the weights registry, so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -14,15 +15,31 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from distillguard.reports.document import missing, new_document, or_missing
-from distillguard.reports.facts import evaluation, meets, provider, threshold, training_compute
+from distillguard.reports.facts import evaluation, provider, threshold, training_compute
 from distillguard.reports.store import ReportsStore
 from distillguard.reports.timeutil import from_iso, iso
+from distillguard.rules import RegimeResult, classify_model
 from distillguard.rules.classify import exact_sum
 from distillguard.rules.reference import Reference
 from distillguard.store import Database
 
 RETENTION_YEARS = 10  # EU AI Act Art. 53 / Annex XI: keep documentation 10 years
 NO_FACT = "not recorded (reports inputs model-fact set {model} {key} ...)"
+
+
+def _coverage(
+    ref: Reference, total: float | None, revenue: Any, at: datetime
+) -> dict[str, RegimeResult]:
+    """Per-regime classification of a model with `total` training FLOP (None: unknown)."""
+    facts: dict[str, Any] = {"training_flop": total}
+    if revenue is not None:
+        facts["developer_revenue_usd"] = float(revenue)
+    return classify_model(ref, facts, at)
+
+
+def _in_scope(r: RegimeResult) -> bool:
+    """At or over the threshold, or compute unknown (fail closed)."""
+    return r.scope in ("in_scope", "unknown")
 
 
 def _fact(facts: dict[str, str], model: str, key: str) -> Any:
@@ -41,10 +58,11 @@ def build_sb53_transparency(db: Database, engine: Any, spec: str, at: datetime) 
     rev_thr = threshold(ref, "sb53_large_developer_revenue_usd", at)
     revenue = prof.get("revenue_usd")
     total = tc["total"]
+    sb53 = _coverage(ref, total, revenue, at)["sb53_frontier"]
     large: Any = (
         missing("prior-year revenue not in the organisation profile")
-        if revenue is None
-        else meets(ref, "sb53_large_developer_revenue_usd", float(revenue), at)
+        if sb53.large_developer is None
+        else sb53.large_developer
     )
     evals = [evaluation(r) for r in store.evaluations(vref.model)]
     third = sorted({e["evaluator"] for e in evals if isinstance(e["evaluator"], str)})
@@ -79,8 +97,7 @@ def build_sb53_transparency(db: Database, engine: Any, spec: str, at: datetime) 
             },
         },
         "coverage": {
-            # unknown compute: covered (fail closed)
-            "frontier_model": total is None or meets(ref, "sb53_frontier_flop", total, at),
+            "frontier_model": _in_scope(sb53),
             "training_ops": or_missing(total, "no training compute in the weights registry"),
             "threshold": thr,
             "large_frontier_developer": large,
@@ -114,7 +131,7 @@ def build_eu_annex_xi(db: Database, engine: Any, spec: str, at: datetime) -> dic
     prof = store.profile()
     thr = threshold(ref, "eu_systemic_risk_flop", at)
     total = tc["total"]
-    presumed = total is None or meets(ref, "eu_systemic_risk_flop", total, at)
+    presumed = _in_scope(_coverage(ref, total, None, at)["eu_systemic_risk"])
     m = vref.model
     evals = [evaluation(r) for r in store.evaluations(m)]
     try:
@@ -188,7 +205,8 @@ def build_eu_notice(db: Database, engine: Any, spec: str, at: datetime) -> dict[
     tc = training_compute(db, ref, spec)
     vref = tc["ref"]
     thr = threshold(ref, "eu_systemic_risk_flop", at)
-    if tc["total"] is None or not meets(ref, "eu_systemic_risk_flop", tc["total"], at):
+    eu = _coverage(ref, tc["total"], None, at)["eu_systemic_risk"]
+    if tc["total"] is None or eu.scope != "in_scope":
         raise DistillguardError(
             f"{vref} has {tc['total'] or 0:.3g} training FLOP recorded, below the EU "
             f"threshold {thr:.3g}: no notice is due"
