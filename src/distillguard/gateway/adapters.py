@@ -161,8 +161,10 @@ def load_parts(cfg: GatewayConfig) -> Parts:
     _load_screening(parts, ids, db)
     if cfg.admin.token:
         from distillguard.gateway.admin import build_admin_app
+        from distillguard.gateway.admin_reports import ReportsContext
 
-        parts.admin_app = build_admin_app(ids, cfg.admin.token)
+        live = ReportsContext(db, lambda: rules.engine.reference)  # the pack being served
+        parts.admin_app = build_admin_app(ids, cfg.admin.token, live)
     parts.active["admin"] = parts.admin_app is not None
     return parts
 

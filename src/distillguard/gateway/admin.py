@@ -1,4 +1,5 @@
-"""The admin HTTP API: organisations, accounts, KYC records, keys, screening and risk.
+"""The admin HTTP API: organisations, accounts, KYC records, keys, screening and risk, and
+the report inputs (routes in `admin_reports`).
 
 Why a separate Starlette app with its own bearer token: administration must never be
 reachable with a customer's API key, and the gateway mounts it under /admin only when an
@@ -28,6 +29,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from distillguard.errors import DistillguardError
+from distillguard.gateway.admin_reports import ROUTES as REPORT_ROUTES
+from distillguard.gateway.admin_reports import ReportsContext, ReportsHandler
 from distillguard.identity import (
     ConflictError,
     IdentityService,
@@ -74,11 +77,13 @@ def _json(status: int, data: Any) -> Response:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """What a handler gets: path parameters, query parameters and the validated body."""
+    """What a handler gets: path parameters, query parameters and the validated body (and,
+    for the report routes, where the reports part records)."""
 
     path: dict[str, str]
     query: dict[str, str]
     body: dict[str, Any]
+    reports: ReportsContext | None = None
 
 
 Handler = Callable[[IdentityService, Call], tuple[int, Any]]
@@ -233,6 +238,20 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
 ]  # fmt: skip
 
 
+def _reports_route(handler: ReportsHandler) -> Handler:
+    """A report-input handler as an admin handler (its context travels in the call)."""
+
+    def run(ids: IdentityService, call: Call) -> tuple[int, Any]:
+        if call.reports is None:
+            raise IdentityUnavailable("report inputs are not configured on this admin API")
+        return handler(call.reports, call)
+
+    return run
+
+
+ROUTES += [(m, p, op, _reports_route(h)) for m, p, op, h in REPORT_ROUTES]
+
+
 # -- the app ---------------------------------------------------------------------------
 def _as_actor(actor: str, handler: Handler, ids: IdentityService, call: Call) -> tuple[int, Any]:
     """Run a handler (in a worker thread) with `actor` recorded in the audit trail."""
@@ -323,8 +342,20 @@ def _parse_body(
     return cast(dict[str, Any], body)
 
 
-def build_admin_app(ids: IdentityService, admin_token: str) -> Starlette:
-    """The admin API as a Starlette app (routes relative to where it is mounted, /admin)."""
+@cache
+def _default_reference() -> Any:
+    from distillguard.rules import RuleEngine, default_pack_path
+
+    return RuleEngine.from_path(default_pack_path()).reference
+
+
+def build_admin_app(
+    ids: IdentityService, admin_token: str, reports: ReportsContext | None = None
+) -> Starlette:
+    """The admin API as a Starlette app (routes relative to where it is mounted, /admin).
+
+    `reports`: where the report-input routes record; default the identity database and
+    the shipped rule pack."""
     if not isinstance(admin_token, str) or len(admin_token) < MIN_TOKEN_LEN:
         raise DistillguardError(
             f"the admin token must be at least {MIN_TOKEN_LEN} characters "
@@ -333,6 +364,8 @@ def build_admin_app(ids: IdentityService, admin_token: str) -> Starlette:
     expected = f"Bearer {admin_token}".encode()
     spec = openapi_spec()
     validators = _body_validators(spec)
+    if reports is None:
+        reports = ReportsContext(ids.db, _default_reference)
 
     def authorised(request: Request) -> bool:
         given = request.headers.get("authorization", "").encode("latin-1", "replace")
@@ -352,7 +385,7 @@ def build_admin_app(ids: IdentityService, admin_token: str) -> Starlette:
             body = _parse_body(raw, validator, f"{method} {path}")
             if isinstance(body, Response):
                 return body
-            call = Call(dict(request.path_params), dict(request.query_params), body)
+            call = Call(dict(request.path_params), dict(request.query_params), body, reports)
             actor = "admin-api"
             named = request.headers.get("x-actor", "").strip()
             if named:  # an operator's name for the audit trail (recorded, not verified)
