@@ -291,12 +291,37 @@ def _mapped(fd: int, size: int) -> Iterator[_Map]:
         m.close()
 
 
-def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+def _pwrite_all(fd: int, data: bytes | memoryview, offset: int, behind: int = 0) -> None:
+    """Write all of `data` at `offset`; with `behind` > 0, then write behind (see below)."""
     view = memoryview(data)
+    start, length = offset, len(view)
     while len(view):
         n = os.pwrite(fd, view, offset)
         view = view[n:]
         offset += n
+    if behind > 0:
+        _write_behind(fd, start, length, behind)
+
+
+WRITE_BEHIND_CHUNKS = 8  # how far behind the newest write written pages are dropped
+
+
+def _write_behind(fd: int, start: int, length: int, lag: int) -> None:
+    """Start writeback of the range just written and drop the range `lag` bytes back.
+
+    Why (issue 8): buffered writes of a whole file into fresh page-cache pages ran at
+    0.3-0.5 GB/s on this VM (one core in the kernel allocating pages), and the final
+    fsync then had the whole file to write. POSIX_FADV_DONTNEED on a dirty range starts
+    its writeback without waiting; on a range already written back it frees the pages,
+    which the next chunks reuse. Measured on /tmp (ext4), 512 MiB with fallocate +
+    8 MiB pwrites + fsync: 0.31-0.50 GB/s plain, 1.40-1.92 GB/s with this. Durability is
+    unchanged: the caller's fsync still waits for every page and the extent metadata.
+    Pages still dirty or under writeback are skipped by the kernel, never lost.
+    """
+    with suppress(OSError):  # advice only: a filesystem that refuses it just goes slower
+        os.posix_fadvise(fd, start, length, os.POSIX_FADV_DONTNEED)
+        if start >= lag:
+            os.posix_fadvise(fd, start - lag, length, os.POSIX_FADV_DONTNEED)
 
 
 def _bounded(
@@ -390,9 +415,11 @@ def encrypt_file(
             out = getattr(local, "out", None)
             if out is None:  # a per-thread output buffer: no allocation per chunk
                 out = local.out = memoryview(bytearray(chunk_size + 2 * TAG))
-            return _encrypt_chunk(aes, header, src_map, out, dst_fd, i)
+            return _encrypt_chunk(aes, header, src_map, out, dst_fd, i, behind)
 
         procs = processes or 1
+        # durable outputs go to disk anyway: write behind instead of filling the cache
+        behind = WRITE_BEHIND_CHUNKS * (chunk_size + TAG) if durable else 0
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_beside(dst)
@@ -401,7 +428,8 @@ def encrypt_file(
             _reserve(dst_fd, header.ciphertext_size, dst)
             _pwrite_all(dst_fd, header.raw, 0)
             if procs > 1 and n >= 2 * procs:
-                for ln in _in_processes(_encrypt_span, src, tmp, dek, header, procs):
+                spans = _in_processes(_encrypt_span, src, tmp, dek, header, procs, behind)
+                for ln in spans:
                     if progress:
                         progress(ln)
             else:
@@ -435,7 +463,13 @@ def encrypt_file(
 
 
 def _encrypt_chunk(
-    aes: algorithms.AES256, header: Header, src_map: _Map, out: memoryview, dst_fd: int, i: int
+    aes: algorithms.AES256,
+    header: Header,
+    src_map: _Map,
+    out: memoryview,
+    dst_fd: int,
+    i: int,
+    behind: int = 0,
 ) -> int:
     """Encrypt chunk i into `out` and write it at its place; returns plaintext bytes."""
     cs, size = header.chunk_size, header.plaintext_size
@@ -448,11 +482,13 @@ def _encrypt_chunk(
     src_map.done(off, ln)
     enc.finalize()
     out[done : done + TAG] = enc.tag
-    _pwrite_all(dst_fd, out[: done + TAG], len(header.raw) + off + i * TAG)
+    _pwrite_all(dst_fd, out[: done + TAG], len(header.raw) + off + i * TAG, behind)
     return ln
 
 
-def _encrypt_span(src: str, tmp: str, dek: bytes, raw: bytes, first: int, last: int) -> int:
+def _encrypt_span(
+    src: str, tmp: str, dek: bytes, raw: bytes, first: int, last: int, behind: int
+) -> int:
     """Worker process: encrypt chunks [first, last) of `src` into the prepared `tmp`."""
     header = Header.read(io.BytesIO(raw), "header")
     aes = algorithms.AES256(dek)
@@ -462,7 +498,8 @@ def _encrypt_span(src: str, tmp: str, dek: bytes, raw: bytes, first: int, last: 
     try:
         with _mapped(sfd, header.plaintext_size) as src_map:
             return sum(
-                _encrypt_chunk(aes, header, src_map, out, dfd, i) for i in range(first, last)
+                _encrypt_chunk(aes, header, src_map, out, dfd, i, behind)
+                for i in range(first, last)
             )
     finally:
         os.close(sfd)
@@ -470,8 +507,8 @@ def _encrypt_span(src: str, tmp: str, dek: bytes, raw: bytes, first: int, last: 
 
 
 def _in_processes(
-    fn: Callable[[str, str, bytes, bytes, int, int], int],
-    src: Path, tmp: Path, dek: bytes, header: Header, procs: int,
+    fn: Callable[[str, str, bytes, bytes, int, int, int], int],
+    src: Path, tmp: Path, dek: bytes, header: Header, procs: int, behind: int,
 ) -> Iterator[int]:  # fmt: skip
     """Run `fn` over contiguous chunk ranges in `procs` processes; yield bytes per range.
 
@@ -489,7 +526,7 @@ def _in_processes(
     ctx = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=procs, mp_context=ctx) as ex:
         futs = [
-            ex.submit(fn, str(src), str(tmp), dek, header.raw, bounds[k], bounds[k + 1])
+            ex.submit(fn, str(src), str(tmp), dek, header.raw, bounds[k], bounds[k + 1], behind)
             for k in range(parts)
         ]
         try:
@@ -510,7 +547,13 @@ def _check_size(path: Path, fd: int, header: Header) -> None:
 
 
 def iter_decrypted(
-    src: Path, dek: bytes, header: Header, *, workers: int = 2, write_fd: int = -1
+    src: Path,
+    dek: bytes,
+    header: Header,
+    *,
+    workers: int = 2,
+    write_fd: int = -1,
+    write_behind: bool = False,
 ) -> Iterator[memoryview]:
     """Yield authenticated plaintext chunks in order; raises VerificationError on any defect.
 
@@ -519,7 +562,7 @@ def iter_decrypted(
     yielded view is valid until the next one is requested (buffers are recycled, so no
     chunk is copied twice): write it out, or copy it, before asking for more. With
     `write_fd`, workers write each verified chunk at its offset themselves (parallel I/O)
-    and yield empty views.
+    and yield empty views (`write_behind`: see `_write_behind`).
     """
     window = 2 * max(1, workers)
     pool: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
@@ -532,6 +575,7 @@ def iter_decrypted(
         n = header.n_chunks
         hlen = len(header.raw)
         cs = header.chunk_size
+        behind = WRITE_BEHIND_CHUNKS * cs if write_behind else 0
 
         def job(i: int) -> tuple[memoryview, int]:
             out_view = pool.get()
@@ -552,7 +596,7 @@ def iter_decrypted(
                         "altered, reordered, truncated or extended"
                     ) from None
                 if write_fd >= 0:
-                    _pwrite_all(write_fd, out_view[:done], i * cs)
+                    _pwrite_all(write_fd, out_view[:done], i * cs, behind)
                     done = 0
             except BaseException:
                 pool.put(out_view)
@@ -618,7 +662,10 @@ def decrypt_file(
     try:
         _reserve(out, header.plaintext_size, dst)
         done = 0
-        for _ in iter_decrypted(src, dek, header, workers=workers, write_fd=out):
+        chunks = iter_decrypted(
+            src, dek, header, workers=workers, write_fd=out, write_behind=durable
+        )
+        for _ in chunks:
             step = min(header.chunk_size, header.plaintext_size - done)
             done += step
             if progress:
