@@ -84,7 +84,7 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
         self.trust_xff = cfg.server.trust_forwarded_for
         self.ready = False
         self.in_flight = 0
-        self._ctx_cache: dict[int, tuple[Any, dict[str, Any], float]] = {}
+        self._ctx_cache: dict[int, tuple[Any, dict[str, Any], float, str, str | None]] = {}
         self._ts_cache: tuple[int, str] = (0, "")
         self._children: dict[tuple[str, ...], Any] = {}
         self.live_rules = LiveRules(cfg, parts, self.metrics)

@@ -100,21 +100,22 @@ class RequestParsing(AppBase):
             raise ApiError("invalid_api_key", "invalid, expired or revoked API key")
         r.snap = snap
         # Snapshots are immutable and cached by identity (replaced on any change), so their
-        # context is built once per snapshot and refreshed each minute (account age).
+        # context (and the ids the event needs) is built once per snapshot and refreshed
+        # each minute (account age).
         now = monotonic()
         cached = self._ctx_cache.get(id(snap))
-        if cached is not None and cached[0] is snap and now - cached[2] < 60.0:
-            base = cached[1]
-        else:
+        if cached is None or cached[0] is not snap or now - cached[2] >= 60.0:
             base = snap.to_context()
+            acct = base.get("account") or {}
+            org = base.get("org")
+            org_id = org.get("id") if isinstance(org, dict) else None
             if len(self._ctx_cache) > 50_000:
                 self._ctx_cache.clear()
-            self._ctx_cache[id(snap)] = (snap, base, now)
-        acct = base.get("account") or {}
-        r.account = str(acct.get("id"))
-        org = base.get("org")
-        r.org = str(org["id"]) if isinstance(org, dict) and org.get("id") is not None else None
-        return base
+            cached = (snap, base, now, str(acct.get("id")), None if org_id is None else str(org_id))
+            self._ctx_cache[id(snap)] = cached
+        r.account = cached[3]
+        r.org = cached[4]
+        return cached[1]
 
     def _parse_json(self, body: bytes) -> dict[str, Any]:
         try:

@@ -58,8 +58,9 @@ class IdentityService(IdentityRecords):
         self.max_stale_s = max(max_stale_s, sync_interval_s)
         self.usage_flush_s = usage_flush_s
         self._cache = SnapshotCache(cache_size)
+        self._lookup = self._cache.lookup
         self._sync_lock = threading.Lock()
-        self._used: dict[str, float] = {}
+        self._used: dict[str, float] = {}  # key id -> monotonic time of its last use
         now = time.monotonic()
         self._last_sync = now
         self._next_try = now
@@ -140,11 +141,24 @@ class IdentityService(IdentityRecords):
 
     async def authenticate_async(self, key: str) -> AccountSnapshot | None:
         """`authenticate` for an event loop: cache hits are answered in the loop; anything
-        that needs the database (a miss, or a due cross-replica poll) runs in a thread."""
+        that needs the database (a miss, or a due cross-replica poll) runs in a thread.
+
+        The hit path is one hash, one clock read and one dict lookup: while the last poll
+        is younger than `sync_interval_s` and no change notice waits, no poll is due and
+        the cache cannot be stale (`max_stale_s >= sync_interval_s`), so neither needs a
+        check of its own. Everything else takes the general path below.
+        """
         if len(key) > _MAX_KEY_LEN:
             return None
         digest = hash_key(key, self._pepper)
         now = time.monotonic()
+        if not self._sync_due and now - self._last_sync < self.sync_interval_s:
+            entry = self._lookup(digest)
+            if entry is not None and (snap := entry.snap) is not None:
+                if snap.expires_at is not None and time.time() >= snap.expires_at:
+                    return None
+                self._used[snap.key_id or ""] = now
+                return snap
         if not self._poll_due(now):  # as `_maybe_sync` decides (also while a retry waits)
             self._check_stale(now)
             entry = self._cache.get(digest)
@@ -155,7 +169,7 @@ class IdentityService(IdentityRecords):
     def _accept(self, snap: AccountSnapshot | None) -> AccountSnapshot | None:
         if snap is None or snap.expired():
             return None
-        self._used[snap.key_id or ""] = time.time()
+        self._used[snap.key_id or ""] = time.monotonic()
         return snap
 
     def _load(self, digest: str) -> AccountSnapshot | None:
@@ -237,7 +251,8 @@ class IdentityService(IdentityRecords):
         """Write the keys' last-used times (batched; called from `sync`, and at shutdown)."""
         used, self._used = self._used, {}
         self._last_flush = time.monotonic()
-        rows = [(epoch_iso(t), k) for k, t in used.items() if k]
+        to_wall = time.time() - self._last_flush
+        rows = [(epoch_iso(t + to_wall), k) for k, t in used.items() if k]
         if rows:
             self.db.executemany("UPDATE identity_keys SET last_used_at = ? WHERE id = ?", rows)
 

@@ -94,6 +94,11 @@ class AccountSnapshot:
     def org_limits(self) -> Limits | None:
         return self.org.limits if self.org else None
 
+    @property
+    def expires_at(self) -> float | None:
+        """The key's expiry as epoch seconds (None: never expires)."""
+        return self._expires
+
     def expired(self, now: float | None = None) -> bool:
         return self._expires is not None and (now or time.time()) >= self._expires
 
@@ -148,6 +153,9 @@ class SnapshotCache:
         self._lock = threading.Lock()
         self._max = max_entries
         self.generation = 0
+        # Raw lookup for the hot path (a bound dict method, no call frame of ours): it does
+        # not expire negative entries, so use it only to find positive ones; `get` otherwise.
+        self.lookup = self._entries.get
 
     def __len__(self) -> int:
         return len(self._entries)
