@@ -228,3 +228,50 @@ def test_redis_notice_makes_revocation_near_immediate(make_ids, redis_url: str) 
     finally:
         for s in channel_ids:
             s.close()
+
+
+def test_authenticate_async_hit_path_keeps_the_guarantees(make_ids) -> None:  # type: ignore[no-untyped-def]
+    """The async hit path skips per-hit poll/staleness calls; the bounds must still hold."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    admin: IdentityService = make_ids()
+    replica: IdentityService = make_ids(sync_interval_s=0.1, max_stale_s=0.5, usage_flush_s=60.0)
+    acct = admin.create_account("a")
+    key_id, key = admin.issue_key(acct.id)
+    soon = (datetime.now(UTC) + timedelta(seconds=0.4)).isoformat().replace("+00:00", "Z")
+    _, expiring = admin.issue_key(acct.id, expires_at=soon)
+
+    async def run() -> None:
+        assert await replica.authenticate_async(key) is not None
+        assert await replica.authenticate_async(expiring) is not None  # cached, not expired
+        admin.revoke_key(key_id)  # another replica's change: seen within one interval
+        revoked_at = time.monotonic()
+        while await replica.authenticate_async(key) is not None:
+            assert time.monotonic() - revoked_at < 0.1 + 0.5
+            await asyncio.sleep(0.01)
+        while await replica.authenticate_async(expiring) is not None:
+            assert datetime.now(UTC) < datetime.fromisoformat(soon) + timedelta(seconds=0.5)
+            await asyncio.sleep(0.01)
+        # last use is recorded as wall-clock time from the cache hits
+        before = datetime.now(UTC)
+        _, fresh = admin.issue_key(acct.id)
+        assert await replica.authenticate_async(fresh) is not None
+        assert await replica.authenticate_async(fresh) is not None
+        replica.flush_usage()
+        used = [k.last_used_at for k in replica.list_keys(acct.id) if k.last_used_at]
+        assert used
+        newest = max(datetime.fromisoformat(u.replace("Z", "+00:00")) for u in used)
+        assert abs((newest - before).total_seconds()) < 5.0
+
+        def down(*a, **k):  # type: ignore[no-untyped-def]
+            raise OSError("connection refused")
+
+        replica.db.query = down  # type: ignore[method-assign]
+        time.sleep(0.15)
+        assert await replica.authenticate_async(fresh) is not None  # within max_stale
+        time.sleep(0.6)
+        with pytest.raises(IdentityUnavailable, match="unreachable"):
+            await replica.authenticate_async(fresh)
+
+    asyncio.run(run())
