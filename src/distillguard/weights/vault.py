@@ -304,6 +304,7 @@ def _pwrite_all(fd: int, data: bytes | memoryview, offset: int, behind: int = 0)
 
 
 WRITE_BEHIND_CHUNKS = 8  # how far behind the newest write written pages are dropped
+READ_AHEAD_CHUNKS = 4  # decrypt asks the disk for the chunk this far ahead (WILLNEED)
 
 
 def _write_behind(fd: int, start: int, length: int, lag: int) -> None:
@@ -582,6 +583,10 @@ def iter_decrypted(
             try:
                 ln = min(cs, header.plaintext_size - i * cs)
                 start = hlen + i * (cs + TAG)
+                ahead = start + READ_AHEAD_CHUNKS * (cs + TAG)
+                if ahead < header.ciphertext_size:  # ask the disk early, not on a fault
+                    with suppress(OSError):
+                        os.posix_fadvise(fd, ahead, cs + TAG, os.POSIX_FADV_WILLNEED)
                 with src_map.view[start : start + ln + TAG] as view, view[:ln] as body:
                     tag = bytes(view[ln:])
                     dec = Cipher(aes, modes.GCM(header.nonce(i), tag)).decryptor()
