@@ -20,7 +20,9 @@ Speed: OpenSSL's AES-GCM (AES-NI + PCLMUL) runs at 2-3 GB/s per core here. crypt
 holds the GIL while encrypting, but os.preadv/os.pwrite release it, so a small thread
 pool overlaps disk I/O with encryption. Memory is `workers x in-flight x chunk size`,
 independent of the file size. Outputs go to a temporary file in the destination folder,
-are fsynced and renamed: a failure leaves nothing half-written.
+are fsynced and renamed: a failure leaves nothing half-written. Durable outputs are
+written behind (`_write_behind`): filling fresh page-cache pages with a whole file, then
+fsyncing it, ran at a quarter of `cp` + fsync on disk (issue 8).
 """
 
 from __future__ import annotations
