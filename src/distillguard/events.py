@@ -7,7 +7,7 @@ line is reported with its line number and skipped, or fatal with `strict=True`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,10 +169,15 @@ def load_line(raw: bytes) -> tuple[RequestEvent, dict[str, Any]]:
         raise ValueError(str(exc).splitlines()[0][:200] or type(exc).__name__) from None
 
 
-def read_events(
-    path: Path, stats: ReadStats | None = None, *, strict: bool = False
-) -> Iterator[RequestEvent]:
-    """Yield events from a JSONL file; malformed lines are counted in `stats` and skipped.
+def read_event_records(
+    path: Path,
+    stats: ReadStats | None = None,
+    *,
+    strict: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[RequestEvent, dict[str, Any]]]:
+    """Yield (event, raw object) per good line; malformed lines are counted in `stats` and
+    skipped. `progress` is called with each line's size in bytes (for progress bars).
 
     With `strict=True` the first malformed line raises DistillguardError naming the line.
     """
@@ -183,10 +188,12 @@ def read_events(
         raise DistillguardError(f"cannot read {path}: {exc.strerror or exc}") from None
     with fh:
         for lineno, raw in enumerate(fh, start=1):
+            if progress is not None:
+                progress(len(raw))
             if not raw.strip():
                 continue
             try:
-                ev, _ = load_line(raw)
+                ev, d = load_line(raw)
             except ValueError as exc:
                 reason = str(exc)
                 if strict:
@@ -194,4 +201,12 @@ def read_events(
                 stats.skip(lineno, reason)
                 continue
             stats.events += 1
-            yield ev
+            yield ev, d
+
+
+def read_events(
+    path: Path, stats: ReadStats | None = None, *, strict: bool = False
+) -> Iterator[RequestEvent]:
+    """Yield events from a JSONL file (see `read_event_records`)."""
+    for ev, _ in read_event_records(path, stats, strict=strict):
+        yield ev

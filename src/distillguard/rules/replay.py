@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distillguard.errors import DistillguardError
-from distillguard.events import ReadStats, RequestEvent, format_ts, load_line
+from distillguard.events import ReadStats, RequestEvent, format_ts, read_event_records
 from distillguard.rules.engine import Decision, RuleEngine
 from distillguard.rules.instants import AtLike, to_epoch
 from distillguard.rules.schema import ACCESS_SCHEMA
@@ -200,52 +199,35 @@ def replay(
     fixed = to_epoch(at) if at is not None else None
     accounts: defaultdict[str, int] = defaultdict(int)
     changed_ids = changed_rule_ids(baseline, candidate)
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise DistillguardError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if progress is not None:
-                progress(len(raw))
-            if not raw.strip():
-                continue
-            try:
-                ev, d = load_line(raw)
-            except ValueError as exc:
-                reason = str(exc)
-                if strict:
-                    raise DistillguardError(f"{path}: line {lineno}: {reason}") from None
-                stats.skip(lineno, reason)
-                continue
-            ctx, recorded = context_from_event(ev, d.get("context"))
-            rep.events += 1
-            rep.without_context += not recorded
-            old = baseline.decide("access", ctx, at=fixed)
-            new = candidate.decide("access", ctx, at=fixed)
-            rep.baseline_actions[old.action] += 1
-            rep.candidate_actions[new.action] += 1
-            if old.action == new.action and old.transforms == new.transforms:
-                continue
-            rep.changed += 1
-            rep.transitions[(old.action, new.action)] += 1
-            accounts[ev.account] += 1
-            marks = _changes(old, new, changed_ids)
-            rep.rules.update(marks)
-            rep.account_rules.setdefault(ev.account, set()).update(m[1:] for m in marks)
-            if len(rep.examples) < max_examples:
-                rep.examples.append(
-                    Change(
-                        ev.account,
-                        format_ts(ev.ts),
-                        ev.request_id,
-                        old.action,
-                        new.action,
-                        old.transforms,
-                        new.transforms,
-                        marks,
-                    )
+    for ev, d in read_event_records(path, stats, strict=strict, progress=progress):
+        ctx, recorded = context_from_event(ev, d.get("context"))
+        rep.events += 1
+        rep.without_context += not recorded
+        old = baseline.decide("access", ctx, at=fixed)
+        new = candidate.decide("access", ctx, at=fixed)
+        rep.baseline_actions[old.action] += 1
+        rep.candidate_actions[new.action] += 1
+        if old.action == new.action and old.transforms == new.transforms:
+            continue
+        rep.changed += 1
+        rep.transitions[(old.action, new.action)] += 1
+        accounts[ev.account] += 1
+        marks = _changes(old, new, changed_ids)
+        rep.rules.update(marks)
+        rep.account_rules.setdefault(ev.account, set()).update(m[1:] for m in marks)
+        if len(rep.examples) < max_examples:
+            rep.examples.append(
+                Change(
+                    ev.account,
+                    format_ts(ev.ts),
+                    ev.request_id,
+                    old.action,
+                    new.action,
+                    old.transforms,
+                    new.transforms,
+                    marks,
                 )
+            )
     rep.skipped_lines = stats.skipped
     rep.skip_reasons = stats.errors
     rep.accounts = dict(accounts)
