@@ -40,6 +40,7 @@ from distillguard.guard.thinktags import TagSplitter, split_text
 WITHHELD_NOTICE = "[answer withheld: it reproduced the model's hidden reasoning]"
 _REASONING_PART_TYPES = frozenset({"thinking", "reasoning", "redacted_thinking", "reasoning_text"})
 _SENTENCE = re.compile(r"^\s*(.{1,240}?[.!?。！？])(\s|$)", re.S)
+_META = ("id", "object", "created", "model")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
@@ -349,7 +350,9 @@ class StreamTransformer:
         self.hold_chars = hold_chars
         self.report = TransformReport()
         self._states: dict[int, _ChoiceState] = {}
-        self._last_meta: dict[str, Any] = {}
+        self._last_chunk: Mapping[str, Any] = {}
+        self._fields = self.fmt.all_fields
+        self._fast = self.spec.hides_reasoning
 
     def _state(self, idx: int) -> _ChoiceState:
         st = self._states.get(idx)
@@ -362,9 +365,70 @@ class StreamTransformer:
         return st
 
     def feed(self, chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Transform one parsed SSE chunk; returns the chunks to send (usually one)."""
-        self._last_meta = {k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk}
+        """Transform one parsed SSE chunk; returns the chunks to send (usually one).
+
+        A chunk that needs no change is returned as is (not copied)."""
+        self._last_chunk = chunk
+        if self._fast:
+            out = self._feed_token(chunk)
+            if out is not None:
+                return [out]
         return [_map_choices(chunk, self.spec, self._hide)]
+
+    def _feed_token(self, chunk: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The common chunk (one choice, a one-key delta of text, no finish, no logprobs)
+        handled with a handful of dict lookups; anything else returns None for `_hide`.
+
+        Real upstreams send a token or three per chunk, so per-chunk overhead, not the
+        text work, is what a streamed reply costs; this path is why."""
+        choices = chunk.get("choices")
+        if type(choices) is not list or len(choices) != 1:
+            return None
+        ch = choices[0]
+        if type(ch) is not dict or ch.get("finish_reason") is not None:
+            return None
+        delta = ch.get("delta")
+        if type(delta) is not dict or len(delta) != 1 or ch.get("logprobs") is not None:
+            return None
+        ((key, val),) = delta.items()
+        if type(val) is not str:
+            return None
+        idx = ch.get("index", 0)
+        st = self._states.get(idx) if type(idx) is int else None
+        if st is None:
+            return None
+        if key == "content":
+            sp = st.splitter
+            if sp.depth == 0 and not sp.pending and "<" not in val:
+                visible = val
+            else:
+                visible, rea = sp.feed(val)
+                if rea:
+                    st.reasoning_parts.append(rea)
+                    st.guard.add_reasoning(rea)
+        elif key in self._fields:
+            if st.summary_field is None:
+                st.summary_field = key
+            if val:
+                st.reasoning_parts.append(val)
+                st.guard.add_reasoning(val)
+            visible = ""
+        else:
+            return None
+        released = st.guard.add_content(visible) if self.spec.leak_check else visible
+        if st.guard.withheld:
+            released = self._maybe_notice(st, released, idx)
+        mode = self.spec.summarise
+        summary_due = bool(released and mode and st.reasoning_parts and not st.summary_sent)
+        if released is val and not summary_due:
+            return chunk  # type: ignore[return-value]
+        new_delta: dict[str, Any] = {"content": released} if released or key == "content" else {}
+        if summary_due and mode:
+            new_delta[st.summary_field or "reasoning_content"] = reasoning_summary(
+                "".join(st.reasoning_parts), mode
+            )
+            st.summary_sent = True
+        return {**chunk, "choices": [{**ch, "delta": new_delta}]}
 
     def _hide(self, ch: dict[str, Any], idx: int) -> None:
         st = self._state(idx)
@@ -451,7 +515,8 @@ class StreamTransformer:
                     if st.is_text
                     else {"index": idx, "delta": {key: released}, "finish_reason": None}
                 )
-                tails.append({**self._last_meta, "choices": [ch]})
+                meta = {k: self._last_chunk[k] for k in _META if k in self._last_chunk}
+                tails.append({**meta, "choices": [ch]})
         if self.spec.hides_reasoning:
             self.report.reasoning_tokens = sum(
                 estimate_tokens("".join(st.reasoning_parts)) for st in self._states.values()
