@@ -48,7 +48,11 @@ def test_every_route_is_in_the_spec() -> None:
         if m != "parameters"
     }
     routes = {(m, p, op) for m, p, op, _ in ROUTES} | {("GET", "/openapi.json", "getOpenApi")}
-    assert routes == in_spec
+    # the rest of the document is the gateway's own /admin routes (gateway/ops.py); the
+    # whole mounted set is checked both ways in tests/gateway/test_admin_spec.py
+    assert routes <= in_spec
+    assert {p for _, p, _ in in_spec - routes} <= {
+        "/rules", "/rules/reload", "/screening/import", "/screening/sync"}  # fmt: skip
 
 
 def test_spec_is_served_and_auth_is_required(client: TestClient, ids: IdentityService) -> None:

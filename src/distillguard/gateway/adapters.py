@@ -204,7 +204,8 @@ def _load_guard(parts: Parts, cfg: GatewayConfig) -> None:
 
 def _load_detector(parts: Parts, cfg: GatewayConfig) -> None:
     parts.active["detector"] = False
-    if not cfg.rules.detector:
+    parts.active["detector_shared"] = cfg.rules.detector and not cfg.local_detector()
+    if not cfg.local_detector():  # off, or one shared `distillguard detect follow`
         return
     try:
         from distillguard.detect import OnlineDetector

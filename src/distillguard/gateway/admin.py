@@ -4,8 +4,10 @@ the report inputs (routes in `admin_reports`).
 Why a separate Starlette app with its own bearer token: administration must never be
 reachable with a customer's API key, and the gateway mounts it under /admin only when an
 admin token is configured. The OpenAPI 3.1 document beside this file
-(`admin_openapi.yaml`) is the contract: request bodies are validated against its schemas
-(unknown fields, wrong types -> 400), and a test checks that every route is in it.
+(`admin_openapi.yaml`) is the contract for everything under /admin, the gateway's own
+operator routes (ops.py) included: request bodies are validated against its schemas
+(unknown fields, wrong types -> 400), and a test enumerates every route the gateway mounts
+(methods included) and checks it against the document, both ways.
 Database work runs in a worker thread so the gateway's event loop never blocks on it.
 Owned by the identity part (see docs/identity.md).
 """
@@ -343,6 +345,21 @@ def _parse_body(
 
 
 @cache
+def _validators() -> dict[tuple[str, str], tuple[Any, bool]]:
+    return _body_validators(openapi_spec())
+
+
+async def read_admin_body(request: Request, method: str, path: str) -> dict[str, Any] | Response:
+    """The request's body checked against the spec's schema for (method, path), or the
+    413/400 response saying why (for the gateway's own /admin routes in ops.py, so they are
+    validated by the same document as the identity routes)."""
+    raw = await _read_body(request)
+    if raw is None:
+        return _error(413, "request_too_large", f"body larger than {MAX_BODY} bytes")
+    return _parse_body(raw, _validators().get((method, path)), f"{method} {path}")
+
+
+@cache
 def _default_reference() -> Any:
     from distillguard.rules import RuleEngine, default_pack_path
 
@@ -363,7 +380,7 @@ def build_admin_app(
         )
     expected = f"Bearer {admin_token}".encode()
     spec = openapi_spec()
-    validators = _body_validators(spec)
+    validators = _validators()
     if reports is None:
         reports = ReportsContext(ids.db, _default_reference)
 

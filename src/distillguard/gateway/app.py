@@ -89,6 +89,13 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
         self._children: dict[tuple[str, ...], Any] = {}
         self.live_rules = LiveRules(cfg, parts, self.metrics)
         self.deadline = DeadlineGauge(self.metrics.report_deadline, parts)
+        self.screening_sync: Any = None  # gateway/screening_sync.py ([screening])
+        if parts.screening is not None and parts.db is not None:
+            from distillguard.gateway.screening_sync import ScreeningSync
+
+            self.screening_sync = ScreeningSync.from_config(
+                cfg, parts.screening, parts.db, self.metrics.registry
+            )
         self._admin: Any = None
         if parts.admin_app is not None:
             from starlette.applications import Starlette
@@ -100,7 +107,7 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
             # the gateway's own operator routes first, then identity's admin API
             routes: list[BaseRoute] = [*rules_routes(cfg.admin.token, self.live_rules)]
             if parts.screening is not None:
-                routes += screening_routes(cfg.admin.token, parts.screening)
+                routes += screening_routes(cfg.admin.token, parts.screening, self.screening_sync)
             routes.append(Mount("/admin", app=parts.admin_app))
             self._admin = Starlette(routes=routes)
             if parts.screening is not None:  # customers are screened as they are onboarded
@@ -151,6 +158,8 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
         await self.upstream.start()
         self.sink.start()
         self.live_rules.start()
+        if self.screening_sync is not None:
+            self.screening_sync.start()
         self.ready = True
         log.info("gateway ready", extra={"models": sorted(self.routes), **self.parts.active})
 
@@ -158,6 +167,8 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
         """Called after the server stopped taking requests and drained in-flight ones."""
         self.ready = False
         await self.live_rules.stop()
+        if self.screening_sync is not None:
+            await self.screening_sync.stop()
         await self.upstream.close()
         await asyncio.to_thread(self.sink.close)
         await asyncio.to_thread(self.parts.close)

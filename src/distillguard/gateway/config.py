@@ -58,6 +58,10 @@ class RulesConfig:
     pack: str = ""  # default: the rules part's default pack
     guard: bool = True  # run distillguard.guard's InputGuard on every prompt
     detector: bool = True  # feed the online distillation detector (off the hot path)
+    # "local": each process runs its own detector on its own events (embedded default);
+    # "shared": replicas run none; one `distillguard detect follow` tails the shared events
+    # table and writes risk back to identity, so a campaign spread over replicas is seen whole
+    detector_mode: str = "local"
     shadow_pack: str = ""  # candidate pack decided alongside the live one, never enforced
     reload_poll_s: float = 0.0  # > 0: hot-reload the pack when its file changes
     require_tests: bool = True  # a pack (live, reloaded or shadow) must pass its own tests
@@ -85,6 +89,14 @@ class UpstreamConfig:
     pool_size: int = 512
     pool_size_per_host: int = 256
     connect_retries: int = 2
+
+
+@dataclass(slots=True)
+class ScreeningConfig:
+    # > 0: `serve` imports changed list files and reconciles every customer's screening
+    # status this often (one replica at a time); 0: off (`distillguard sync-screening`)
+    sync_interval_s: float = 0.0
+    sources: str = ""  # "ofac=/lists/sdn.csv,un=/lists/un.xml,csl=...,internal=..."
 
 
 @dataclass(slots=True)
@@ -116,6 +128,7 @@ class GatewayConfig:
     quotas: QuotaConfig = field(default_factory=QuotaConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    screening: ScreeningConfig = field(default_factory=ScreeningConfig)
     models: dict[str, ModelRoute] = field(default_factory=dict)
 
     def home(self) -> Path:
@@ -127,11 +140,15 @@ class GatewayConfig:
 
         return data_dir()
 
+    def local_detector(self) -> bool:
+        """Whether this process runs the online detector itself (not in shared mode)."""
+        return self.rules.detector and self.rules.detector_mode == "local"
+
     def database_url(self) -> str:
         return self.store.database_url or f"sqlite:///{self.home() / 'distillguard.db'}"
 
 
-_SECTIONS = ("server", "store", "rules", "quotas", "upstream", "admin")
+_SECTIONS = ("server", "store", "rules", "quotas", "upstream", "admin", "screening")
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:
@@ -238,6 +255,15 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     if cfg.store.consumers not in ("thread", "process"):
         raise DistillguardError(
             f"config [store] consumers: {cfg.store.consumers!r} is not 'thread' or 'process'"
+        )
+    if cfg.rules.detector_mode not in ("local", "shared"):
+        raise DistillguardError(
+            f"config [rules] detector_mode: {cfg.rules.detector_mode!r} is not 'local' or 'shared'"
+        )
+    if cfg.rules.detector_mode == "shared" and not cfg.store.events_table:
+        raise DistillguardError(
+            "config [rules] detector_mode = 'shared' needs [store] events_table = true "
+            "(the shared detector reads the events table)"
         )
     if not cfg.admin.token and env.get("DISTILLGUARD_ADMIN_TOKEN"):
         cfg.admin.token = env["DISTILLGUARD_ADMIN_TOKEN"]

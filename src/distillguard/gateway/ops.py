@@ -10,6 +10,12 @@ token and the same OpenAI-style error shape. Mounted only when `[admin] token` i
 - `POST /admin/screening/import`  {"path", "source", "list_date"?, "format"?}: import a
                               list file readable by the gateway (screening part) and push
                               the verdict changes to identity (gateway/wiring.py)
+- `GET  /admin/screening/sync`  the scheduled sync: sources, lock, last success/failure
+- `POST /admin/screening/sync`  run one sync now (409 `sync_in_progress` when another
+                              replica holds the lock)
+
+Bodies are validated against `admin_openapi.yaml`, like the identity routes' (a route with
+no request body there must be called without one).
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from distillguard.errors import DistillguardError
+from distillguard.gateway.admin import read_admin_body
 from distillguard.gateway.rules_live import LiveRules
+from distillguard.gateway.screening_sync import ScreeningSync
 from distillguard.gateway.wiring import ScreeningLink
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -62,6 +70,9 @@ def rules_routes(token: str, live: LiveRules) -> list[Route]:
         return json_response(200, live.status())
 
     async def reload(request: Request) -> Response:
+        body = await read_admin_body(request, "POST", "/rules/reload")
+        if isinstance(body, Response):
+            return body
         try:
             return json_response(200, await live.reload())
         except DistillguardError as exc:
@@ -73,25 +84,15 @@ def rules_routes(token: str, live: LiveRules) -> list[Route]:
     ]
 
 
-_IMPORT_FIELDS = {"path", "source", "list_date", "format"}
-
-
-def screening_routes(token: str, link: ScreeningLink) -> list[Route]:
+def screening_routes(token: str, link: ScreeningLink, sync: ScreeningSync | None) -> list[Route]:
     async def import_list(request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return error_response(400, "invalid_json", "body is not valid JSON")
-        if not isinstance(body, dict) or set(body) - _IMPORT_FIELDS:
-            return error_response(
-                400, "invalid_request", f"body: an object with {sorted(_IMPORT_FIELDS)}"
-            )
-        path, source = body.get("path"), body.get("source")
-        if not isinstance(path, str) or not isinstance(source, str):
-            return error_response(400, "invalid_request", "'path' and 'source' are required")
+        body = await read_admin_body(request, "POST", "/screening/import")
+        if isinstance(body, Response):
+            return body
+        path, source = body["path"], body["source"]
         opts = {"list_date": body.get("list_date"), "fmt": body.get("format")}
         try:
-            rep, sync = await asyncio.to_thread(link.import_list, Path(path), source, **opts)
+            rep, res = await asyncio.to_thread(link.import_list, Path(path), source, **opts)
         except DistillguardError as exc:
             return error_response(400, "invalid_request", str(exc))
         snap = rep.snapshot
@@ -105,8 +106,30 @@ def screening_routes(token: str, link: ScreeningLink) -> list[Route]:
                 "changed": rep.changed,
                 "removed": rep.removed,
                 "skipped": rep.skipped,
-                **sync.to_dict(),
+                **res.to_dict(),
             },
         )
 
-    return [Route("/admin/screening/import", guarded(token, import_list), methods=["POST"])]
+    async def sync_status(request: Request) -> Response:
+        assert sync is not None
+        return json_response(200, await asyncio.to_thread(sync.status))
+
+    async def sync_now(request: Request) -> Response:
+        assert sync is not None
+        body = await read_admin_body(request, "POST", "/screening/sync")
+        if isinstance(body, Response):
+            return body
+        run = await asyncio.to_thread(sync.run_once, force=True)
+        if run["result"] == "locked":
+            return error_response(409, "sync_in_progress", "another replica is syncing now")
+        if run["result"] == "failed":
+            return error_response(500, "sync_failed", f"screening sync failed: {run['error']}")
+        return json_response(200, await asyncio.to_thread(sync.status))
+
+    routes = [Route("/admin/screening/import", guarded(token, import_list), methods=["POST"])]
+    if sync is not None:
+        routes += [
+            Route("/admin/screening/sync", guarded(token, sync_status), methods=["GET"]),
+            Route("/admin/screening/sync", guarded(token, sync_now), methods=["POST"]),
+        ]
+    return routes

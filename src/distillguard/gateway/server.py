@@ -130,7 +130,7 @@ def build_gateway(cfg: GatewayConfig, parts: Parts | None = None) -> GatewayApp:
 
         led_url, key_path = ledger_location(cfg) if cfg.store.ledger else (None, None)
         worker = ConsumerProcess(
-            cfg.database_url(), led_url, key_path, str(cfg.home()), cfg.rules.detector
+            cfg.database_url(), led_url, key_path, str(cfg.home()), cfg.local_detector()
         )
         forward = worker.forward
         parts.closers.append(worker.close)  # closers run in reverse: after the sink drained
