@@ -39,8 +39,13 @@ def _setup(env: Path) -> Path:
               "--revenue", "1e9")  # fmt: skip
     assert "us_4e091               controlled" in out
     for who, perm in [("alice", "transfer_request"), ("bob", "transfer_approve"),
-                      ("carol", "transfer_approve"), ("alice", "decrypt")]:  # fmt: skip
+                      ("carol", "transfer_approve"), ("alice", "decrypt"),
+                      ("ciso", "admin")]:  # fmt: skip
         run("grants", "add", "frontier", who, perm, actor="ciso")
+    for who in ("alice", "bob", "carol"):
+        assert "created Ed25519 approver key" in run("keygen", "--approver", f"{who}.ed25519")
+        out = run("approvers", "add", who, "--key", f"{who}.ed25519.pub", actor="ciso")
+        assert f"registered approver {who} with key ed25519:" in out
     return model
 
 
@@ -125,19 +130,38 @@ def test_transfer_flow_and_refusals(env: Path) -> None:
     assert "decision: licence_exception (AIA)" in out
     tid = out.split()[0]
     with pytest.raises(DistillguardError, match="self-approval refused"):
-        run("transfer", "approve", tid)
-    with pytest.raises(DistillguardError, match="self-approval refused"):
-        run("transfer", "approve", tid, "--as", "alice", actor="bob")  # command's --as wins
-    run("transfer", "approve", tid, actor="bob")
-    assert "status approved" in run("transfer", "approve", tid, actor="carol")
+        run("transfer", "approve", tid, "--key", "alice.ed25519")
+    with pytest.raises(DistillguardError, match="registered to bob, not carol"):
+        run("transfer", "approve", tid, "--key", "bob.ed25519", actor="carol")  # a borrowed key
+    with pytest.raises(DistillguardError, match="cannot read"):
+        run("transfer", "approve", tid, "--key", "missing.pem", actor="bob")
+    out = run("transfer", "approve", tid, "--key", "bob.ed25519", actor="bob")
+    assert "signed by bob with ed25519:" in out
+    with pytest.raises(DistillguardError, match="already approved"):
+        run("transfer", "approve", tid, "--key", "bob.ed25519", actor="bob")
+    assert "status approved" in run(
+        "transfer", "approve", tid, "--key", "carol.ed25519", "--as", "carol", actor="bob"
+    )  # the command's --as wins over the group's
     run("transfer", "package", tid, "--model-dir", "m", "--out", "pkg", "--signing-key", "sign.pem")
-    out = run("receive", "pkg", "--key", "rcpt.key", "--signer-key", "sign.pem.pub", "-o", "got")
+    pins = ["--approver-key", "bob.ed25519.pub", "--approver-key", "carol.ed25519.pub"]
+    out = run("receive", "pkg", "--key", "rcpt.key", "--signer-key", "sign.pem.pub", "-o", "got",
+              *pins)  # fmt: skip
     assert "received and verified 4 files" in out
+    assert "approvals verified with pinned keys: bob (ed25519:" in out
+    with pytest.raises(VerificationError, match="1 valid approval"):  # carol's key not pinned
+        run("receive", "pkg", "--key", "rcpt.key", "--signer-key", "sign.pem.pub", "-o", "g2",
+            "--approver-key", "bob.ed25519.pub")  # fmt: skip
+    assert not (env / "g2").exists()
+    assert "bob ed25519:" in run("approvers", "list")
+    with pytest.raises(DistillguardError, match="no live 'admin' grant"):
+        run("approvers", "revoke", "carol", actor="bob")
+    assert "revoked ed25519:" in run("approvers", "revoke", "carol", actor="ciso")
+    assert "[revoked" in run("approvers", "list")
     assert (env / "got" / "config.json").read_bytes() == (env / "m" / "config.json").read_bytes()
     out = run(*args, "--hq", "MO")
     assert "decision: prohibited" in out
     with pytest.raises(DistillguardError, match="prohibited by rule"):
-        run("transfer", "approve", out.split()[0], actor="bob")
+        run("transfer", "approve", out.split()[0], "--key", "bob.ed25519", actor="bob")
     denied = [a if a != "Good Labs" else "Evil Compute Ltd" for a in args]
     out = run(*denied, "--hq", "GB")
     assert "screening hit" in out and "transfer.denied_party" in out

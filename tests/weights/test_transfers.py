@@ -11,7 +11,7 @@ import pytest
 
 from distillguard.errors import DistillguardError, VerificationError
 from distillguard.store import Database
-from distillguard.weights import deps, keys, signing, transfers, vault
+from distillguard.weights import approvals, deps, keys, signing, transfers, vault
 from distillguard.weights.service import ComputeEntry, WeightsService
 from tests.weights.test_signing import make_model
 
@@ -64,14 +64,27 @@ def model(tmp_path: Path) -> Path:
     return make_model(tmp_path / "frontier")
 
 
+# Ed25519 approver keys: (private PEM, public PEM) per person
+AKEYS = {who: approvals.generate_keypair() for who in ("alice", "bob", "carol", "mallory")}
+
+
 def _setup(svc: WeightsService, model: Path, flop: float = 3e26, name: str = "frontier") -> str:
     svc.register(
         name, "1", model, actor="alice", compute=[ComputeEntry("pretraining", flop, "run log")]
     )
     for who, perm in [("alice", "transfer_request"), ("bob", "transfer_approve"),
-                      ("carol", "transfer_approve"), ("alice", "transfer_approve")]:  # fmt: skip
-        svc.reg.grant(name, who, perm, granted_by="ciso")
+                      ("carol", "transfer_approve"), ("alice", "transfer_approve"),
+                      ("ciso", "admin")]:  # fmt: skip
+        svc.reg.grant(name, who, perm, granted_by="root")
+    for who, (_, pub) in AKEYS.items():
+        if not approvals.Approvers(svc.db).keys_of(who):
+            svc.add_approver(who, pub.decode(), actor="ciso")
     return f"{name}@1"
+
+
+def _approve(tr: transfers.Transfers, tid: str, who: str, **kw: Any) -> dict[str, Any]:
+    """`who` approves with their own registered key (what `transfer approve --key` does)."""
+    return tr.approve(tid, AKEYS[who][0], **kw)
 
 
 _, PUB = keys.generate_recipient_keypair("x25519")
@@ -110,7 +123,7 @@ def test_controlled_transfer_decisions(
     if action == "prohibited":
         assert t["status"] == "prohibited"
         with pytest.raises(DistillguardError, match="prohibited"):
-            transfers.Transfers(svc).approve(t["id"], "bob")
+            _approve(transfers.Transfers(svc), t["id"], "bob")
 
 
 def test_uncontrolled_model_needs_no_licence_and_one_approver(
@@ -121,7 +134,7 @@ def test_uncontrolled_model_needs_no_licence_and_one_approver(
     t = tr.request(spec, _rcp("Mid Labs", "IN", "IN"), end_use="research", purpose="eval",
                    requested_by="alice")  # fmt: skip
     assert (t["decision"]["action"], t["required_approvals"]) == ("no_licence_required", 1)
-    assert tr.approve(t["id"], "bob")["status"] == "approved"
+    assert _approve(tr, t["id"], "bob")["status"] == "approved"
 
 
 def test_unknown_screening_fails_closed(
@@ -164,18 +177,19 @@ def test_two_person_approval_and_package_round_trip(
     sk = tmp_path / "sign.pem"
     spub = signing.generate_signing_key(sk)
     with pytest.raises(DistillguardError, match="self-approval refused"):
-        tr.approve(t["id"], "alice")
+        _approve(tr, t["id"], "alice")
     with pytest.raises(DistillguardError, match="no live 'transfer_approve'"):
-        tr.approve(t["id"], "mallory")
-    assert tr.approve(t["id"], "bob")["status"] == "pending"
+        _approve(tr, t["id"], "mallory")
+    assert _approve(tr, t["id"], "bob")["status"] == "pending"
     with pytest.raises(DistillguardError, match="already approved"):
-        tr.approve(t["id"], "bob")
+        _approve(tr, t["id"], "bob")
     with pytest.raises(DistillguardError, match="only approved ones package"):
         tr.package(t["id"], model, tmp_path / "pkg", signing_key=sk, actor="ops")
-    assert tr.approve(t["id"], "carol")["status"] == "approved"
+    assert _approve(tr, t["id"], "carol")["status"] == "approved"
     pkg = tr.package(t["id"], model, tmp_path / "pkg", signing_key=sk, actor="ops")
     meta = json.loads((pkg / "transfer.json").read_text())
-    assert meta["licence_exception"] == "AIA" and meta["approvals"] == ["bob", "carol"]
+    assert meta["licence_exception"] == "AIA"
+    assert [a["approver"] for a in meta["approvals"]] == ["bob", "carol"]
     # model-signing's own verifier accepts the package signature for the original model
     from model_signing import verifying
 
@@ -184,7 +198,7 @@ def test_two_person_approval_and_package_round_trip(
     )
     out = tmp_path / "received"
     res = transfers.receive(pkg, priv, spub, out)
-    assert res.files == 4
+    assert res.result.files == 4 and len(res.approvals) == 2
     for f in ("config.json", "tokenizer/vocab.txt", "model-00001-of-00002.safetensors"):
         assert (out / f).read_bytes() == (model / f).read_bytes()
     kinds = [r["type"] for r in ledger.records]
@@ -214,9 +228,9 @@ def test_licence_required_needs_licence_number(svc: WeightsService, model: Path)
     t = tr.request(spec, _rcp("Mid Labs", "IN", "IN"), end_use="x", purpose="y",
                    requested_by="alice")  # fmt: skip
     with pytest.raises(DistillguardError, match="require a licence"):
-        tr.approve(t["id"], "bob")
-    tr.approve(t["id"], "bob", licence_ref="D1234567")
-    assert tr.approve(t["id"], "carol")["status"] == "approved"
+        _approve(tr, t["id"], "bob")
+    _approve(tr, t["id"], "bob", licence_ref="D1234567")
+    assert _approve(tr, t["id"], "carol")["status"] == "approved"
 
 
 def test_package_refuses_unregistered_content(
@@ -225,7 +239,7 @@ def test_package_refuses_unregistered_content(
     spec = _setup(svc, model, flop=1e24)
     tr = transfers.Transfers(svc)
     t = tr.request(spec, _rcp("A", "GB", "GB"), end_use="x", purpose="y", requested_by="alice")
-    tr.approve(t["id"], "bob")
+    _approve(tr, t["id"], "bob")
     (model / "config.json").write_text("{}")
     sk = tmp_path / "s.pem"
     signing.generate_signing_key(sk)
@@ -335,7 +349,7 @@ def test_ledger_failure_leaves_no_unaudited_state(
     tr = transfers.Transfers(svc)
     with pytest.raises(DistillguardError, match="ledger unavailable"):
         tr.request(spec, _rcp("A", "GB", "GB"), end_use="x", purpose="y", requested_by="alice")
-    assert tr.list() == []
+    assert tr.all() == []
     with pytest.raises(DistillguardError, match="ledger unavailable"):
         svc.register("other", "1", model, actor="alice")
     assert [v["name"] for v in svc.reg.versions()] == ["frontier"]
@@ -366,10 +380,10 @@ def test_package_to_rsa_recipient(svc: WeightsService, model: Path, tmp_path: Pa
     priv, pub = keys.generate_recipient_keypair("rsa")
     t = tr.request(spec, transfers.Recipient("Good Labs", "JP", "JP", None, pub.decode()),
                    end_use="x", purpose="y", requested_by="alice")  # fmt: skip
-    tr.approve(t["id"], "bob")
+    _approve(tr, t["id"], "bob")
     sk = tmp_path / "s.pem"
     spub = signing.generate_signing_key(sk)
     pkg = tr.package(t["id"], model, tmp_path / "pkg", signing_key=sk, actor="ops")
     env = vault.read_envelope(next((pkg / "payload").glob("*.key")))
     assert [k.alg for k in env.keys] == ["RSA-OAEP-256"]
-    assert transfers.receive(pkg, priv, spub, tmp_path / "got").files == 4
+    assert transfers.receive(pkg, priv, spub, tmp_path / "got").result.files == 4

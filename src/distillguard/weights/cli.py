@@ -32,8 +32,13 @@ transfer_app = typer.Typer(
     help="Request, approve and package weight transfers.", no_args_is_help=True
 )
 grants_app = typer.Typer(help="Access grants with six-monthly reviews.", no_args_is_help=True)
+approvers_app = typer.Typer(
+    help="Transfer approvers and their Ed25519 public keys (registered by an admin).",
+    no_args_is_help=True,
+)
 app.add_typer(transfer_app, name="transfer")
 app.add_typer(grants_app, name="grants")
+app.add_typer(approvers_app, name="approvers")
 
 _state: dict[str, Any] = {}
 
@@ -52,6 +57,7 @@ def _options(
     """Model weights: registry, classification, signing, vault, transfers."""
     _state["db"] = db or os.environ.get("DISTILLGUARD_DB")
     _state["actor"] = actor or os.environ.get("DISTILLGUARD_ACTOR") or getpass.getuser()
+    _state["actor_explicit"] = actor or os.environ.get("DISTILLGUARD_ACTOR")
 
 
 AS_OPT = typer.Option(None, "--as", help="Acting person (overrides the group's --as).")
@@ -147,14 +153,18 @@ def keygen(
         None, "--recipient", help="Write a recipient key pair here (+ .pub)."
     ),
     kind: str = typer.Option("x25519", "--type", help="Recipient key type: x25519 or rsa."),
+    approver: Path | None = typer.Option(
+        None, "--approver", help="Write an Ed25519 transfer-approver key here (+ .pub)."
+    ),
 ) -> None:
-    """Create keys: the vault KEK file (0600), a signing key, or a transfer recipient key."""
+    """Create keys: the vault KEK file (0600), a signing key, a transfer recipient key, or
+    a transfer approver's key."""
     from distillguard.errors import DistillguardError
     from distillguard.weights import keys, signing
 
-    if not (kek or signing_key or recipient):
+    if not (kek or signing_key or recipient or approver):
         raise DistillguardError(
-            "say which key to create: --kek, --signing PATH or --recipient PATH"
+            "say which key to create: --kek, --signing PATH, --recipient PATH or --approver PATH"
         )
     if kek:
         kf = keys.LocalKeyFile.create(_kek_path(kek_file))
@@ -169,6 +179,16 @@ def keygen(
         keys.write_private_file(recipient, priv)
         recipient.with_name(recipient.name + ".pub").write_bytes(pub_pem)
         typer.echo(f"created {kind} recipient key {recipient} and public key {recipient}.pub")
+    if approver:
+        from distillguard.weights import approvals
+
+        if approver.exists():
+            raise DistillguardError(f"{approver} already exists; refusing to overwrite it")
+        priv, pub_pem = approvals.generate_keypair()
+        keys.write_private_file(approver, priv)
+        approver.with_name(approver.name + ".pub").write_bytes(pub_pem)
+        kid = approvals.key_id(approvals.load_public(pub_pem))
+        typer.echo(f"created Ed25519 approver key {approver} and public key {approver}.pub ({kid})")
 
 
 @app.command()
@@ -606,13 +626,31 @@ def transfer_request(
 @transfer_app.command("approve")
 def transfer_approve(
     transfer_id: str = typer.Argument(...),
+    key: Path = typer.Option(..., "--key", help="Your Ed25519 approver private key (PEM)."),
     licence: str | None = typer.Option(None, help="Licence number, where the rules require one."),
-    as_: str | None = AS_OPT,
+    as_: str | None = typer.Option(
+        None, "--as", help="Expected approver name; must be the key's registered owner."
+    ),
 ) -> None:
-    """Approve a transfer (not your own; controlled weights need two approvers)."""
+    """Sign and record your approval (not your own request; controlled weights need two).
+
+    The approver is whoever the key is registered to (`weights approvers add`); the
+    signature covers the whole request as registered, so any later change voids it.
+    """
+    from distillguard.errors import DistillguardError
     from distillguard.weights.transfers import Transfers
 
-    _print_transfer(Transfers(_svc()).approve(transfer_id, _actor(as_), licence_ref=licence))
+    try:
+        pem = key.read_bytes()
+    except OSError as exc:
+        raise DistillguardError(f"cannot read {key}: {exc.strerror}") from None
+    expected = as_ or _state.get("actor_explicit")
+    t = Transfers(_svc()).approve(transfer_id, pem, actor=expected, licence_ref=licence)
+    _print_transfer(t)
+    last = t["signed_approvals"][-1]
+    typer.echo(
+        f"  signed by {last['approver']} with {last['key_id'][:24]} at {last['approved_at']}"
+    )
 
 
 @transfer_app.command("package")
@@ -637,7 +675,7 @@ def transfer_list() -> None:
     """All transfer requests with their decisions and approvals."""
     from distillguard.weights.transfers import Transfers
 
-    for t in Transfers(_svc()).list():
+    for t in Transfers(_svc()).all():
         _print_transfer(t)
 
 
@@ -649,17 +687,66 @@ def receive(
         ..., help="Provider's signing public key (obtained out of band)."
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder (or file) to create."),
+    approver_key: list[Path] = typer.Option(
+        [], "--approver-key", help="Provider's approver public key (out of band; repeatable)."
+    ),
 ) -> None:
-    """Recipient side: decrypt a package and verify the provider's signature."""
+    """Recipient side: verify the signed approvals, decrypt a package and verify the
+    provider's signature."""
     from distillguard.errors import DistillguardError
     from distillguard.weights.transfers import receive as do_receive
 
     try:
         priv = key.read_bytes()
+        pinned = [p.read_bytes() for p in approver_key]
     except OSError as exc:
-        raise DistillguardError(f"cannot read {key}: {exc.strerror}") from None
-    res = do_receive(package, priv, signer_key, output)
+        raise DistillguardError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    got = do_receive(package, priv, signer_key, output, approver_keys=pinned or None)
+    res = got.result
     typer.echo(
         f"received and verified {res.files} files ({res.total_bytes} bytes), root "
         f"{res.root_digest} -> {output}"
     )
+    how = "pinned keys" if got.approver_keys_pinned else "keys in the package (not pinned)"
+    typer.echo(f"approvals verified with {how}: {', '.join(got.approvals)}")
+
+
+# -- approvers ------------------------------------------------------------------------------
+
+
+@approvers_app.command("add")
+def approvers_add(
+    name: str = typer.Argument(..., help="Approver's name (as in their transfer_approve grant)."),
+    key: Path = typer.Option(..., "--key", help="The approver's Ed25519 public key (PEM)."),
+    as_: str | None = AS_OPT,
+) -> None:
+    """Register an approver's public key (admins only; not your own)."""
+    from distillguard.errors import DistillguardError
+
+    try:
+        pem = key.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DistillguardError(f"cannot read {key}: {exc}") from None
+    kid = _svc().add_approver(name, pem, actor=_actor(as_))
+    typer.echo(f"registered approver {name} with key {kid}")
+
+
+@approvers_app.command("list")
+def approvers_list() -> None:
+    """Registered approver keys, active and revoked."""
+    from distillguard.weights.approvals import Approvers
+
+    for a in Approvers(_svc().db).all():
+        state = f"revoked {a['revoked_at']} by {a['revoked_by']}" if a["revoked_at"] else "active"
+        typer.echo(f"{a['name']} {a['key_id']} added {a['added_at']} by {a['added_by']} [{state}]")
+
+
+@approvers_app.command("revoke")
+def approvers_revoke(
+    who: str = typer.Argument(..., help="Approver name (all their keys) or one key id."),
+    as_: str | None = AS_OPT,
+) -> None:
+    """Revoke approver keys; approvals signed with them stop counting for unpackaged
+    transfers."""
+    for kid in _svc().revoke_approver(who, actor=_actor(as_)):
+        typer.echo(f"revoked {kid}")

@@ -64,6 +64,13 @@ SCHEMA = [
     """CREATE TABLE wt_vault_files (file_id TEXT PRIMARY KEY, version_id TEXT NOT NULL
        REFERENCES wt_versions(id), artifact TEXT NOT NULL, location TEXT NOT NULL,
        created_by TEXT NOT NULL, created_at TEXT NOT NULL)""",
+    # signed approvals (approvals.py): approvers are Ed25519 keys registered by an admin
+    """CREATE TABLE wt_approvers (key_id TEXT PRIMARY KEY, name TEXT NOT NULL,
+       public_key TEXT NOT NULL, added_by TEXT NOT NULL, added_at TEXT NOT NULL,
+       revoked_by TEXT, revoked_at TEXT)""",
+    "ALTER TABLE wt_approvals ADD COLUMN key_id TEXT",
+    "ALTER TABLE wt_approvals ADD COLUMN statement TEXT",
+    "ALTER TABLE wt_approvals ADD COLUMN signature TEXT",
 ]
 
 
@@ -364,6 +371,15 @@ class Registry:
                 else ("expired" if parse_iso(str(r["review_due"])) <= t else "active")
             )
         return rows
+
+    def is_admin(self, subject: str) -> bool:
+        """A live `admin` grant on any model (who may register approver keys)."""
+        row = self.db.query_one(
+            "SELECT id FROM wt_grants WHERE subject = ? AND permission = 'admin' "
+            "AND revoked_at IS NULL AND review_due > ?",
+            (subject, iso(now())),
+        )
+        return row is not None
 
     def has_grant(
         self, ref: VersionRef, subject: str, permission: str, at: datetime | None = None

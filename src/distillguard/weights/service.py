@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from distillguard.errors import DistillguardError
 from distillguard.store import Database
-from distillguard.weights import classify, deps, formats, signing, vault
+from distillguard.weights import approvals, classify, deps, formats, signing, vault
 from distillguard.weights.classify import Classification
 from distillguard.weights.keys import KeyProvider
 from distillguard.weights.registry import REVIEW_DAYS, Registry, VersionRef, iso, now
@@ -290,6 +290,27 @@ class WeightsService:
         with self.db.transaction():
             self.reg.revoke(grant_id, by=actor)
             self.audit.record("grant_revoke", grant=grant_id, actor=actor)
+
+    # -- approvers (signed transfer approvals, approvals.py) -------------------------------
+    def add_approver(self, name: str, public_key_pem: str, *, actor: str) -> str:
+        """Register an approver's Ed25519 public key; only a holder of a live admin grant."""
+        if not self.reg.is_admin(actor):
+            raise DistillguardError(f"{actor} has no live 'admin' grant; only an admin registers "
+                                    "approver keys")  # fmt: skip
+        with self.db.transaction():
+            kid = approvals.Approvers(self.db).add(name, public_key_pem, added_by=actor)
+            self.audit.record("approver_add", approver=name.strip(), key_id=kid, actor=actor,
+                              public_key=public_key_pem)  # fmt: skip
+        return kid
+
+    def revoke_approver(self, name_or_key: str, *, actor: str) -> list[str]:
+        if not self.reg.is_admin(actor):
+            raise DistillguardError(f"{actor} has no live 'admin' grant; only an admin revokes "
+                                    "approver keys")  # fmt: skip
+        with self.db.transaction():
+            kids = approvals.Approvers(self.db).revoke(name_or_key, by=actor)
+            self.audit.record("approver_revoke", approver=name_or_key, key_ids=kids, actor=actor)
+        return kids
 
     # -- incidents and inventory ----------------------------------------------------------
     def open_incident(
