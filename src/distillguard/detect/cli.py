@@ -97,5 +97,9 @@ def detect(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `distillguard detect` to the root app."""
+    """Add `distillguard detect` and `distillguard detect-follow` to the root app (a
+    separate command: `detect LOG...` takes positional paths, so it cannot have children)."""
+    from distillguard.detect.follow import follow_command
+
     app.command("detect")(detect)
+    app.command("detect-follow")(follow_command)

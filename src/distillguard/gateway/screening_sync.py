@@ -8,11 +8,10 @@ part), then reconciles every customer's status with the current verdicts
 (`ScreeningLink.reconcile`: stale lists become `stale`, which the rules hold). The work runs
 in a worker thread, never on the request path.
 
-- One replica at a time: a PostgreSQL advisory lock (session-level, on its own connection,
-  keyed by the schema so two deployments in one database do not block each other) or, on
-  SQLite, an exclusive `flock` on a file beside the database. Both die with the process,
-  so a crashed holder never blocks the others. The time of the last success is shared in
-  the database, so N replicas sync once per interval, not N times.
+- One replica at a time: `distillguard.store.locks.singleton` (a PostgreSQL advisory lock,
+  or an exclusive `flock` beside a SQLite database; both die with their holder). The time
+  of the last success is shared in the database, so N replicas sync once per interval,
+  not N times.
 - An unchanged file is never re-imported: an import re-stamps the snapshot, and for a list
   without a publication date that would make an old list look fresh (fail open). Stale
   lists keep failing closed.
@@ -24,12 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import logging
-import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +35,7 @@ import orjson
 
 from distillguard.errors import DistillguardError
 from distillguard.gateway.wiring import ScreeningLink
+from distillguard.store.locks import lock_kind, singleton
 
 log = logging.getLogger("distillguard.gateway.screening_sync")
 
@@ -81,52 +78,6 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-class SyncLock:
-    """Try-lock held by at most one process of a deployment (see module docstring)."""
-
-    def __init__(self, db: Any) -> None:
-        self.db = db
-        self.kind = "postgres_advisory" if db.dialect == "postgres" else "file"
-
-    @contextlib.contextmanager
-    def hold(self) -> Iterator[bool]:
-        """Yields True when this process holds the lock for the block, else False."""
-        if self.kind == "postgres_advisory":
-            import psycopg
-
-            with psycopg.connect(self.db.url, autocommit=True, connect_timeout=10) as conn:
-                row = conn.execute("SELECT current_schema()").fetchone()
-                schema = row[0] if row else ""
-                digest = hashlib.sha256(f"distillguard:screening-sync:{schema}".encode()).digest()
-                key = int.from_bytes(digest[:8], "big", signed=True)
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-                held = bool(got and got[0])
-                try:
-                    yield held
-                finally:
-                    if held:
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-            return
-        path = self.db.url[len("sqlite:///") :] if self.db.url.startswith("sqlite:///") else ""
-        lock_path = f"{path}.screening-sync.lock" if path else ""
-        if not lock_path:  # an in-memory database is one process by definition
-            yield True
-            return
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-
 class ScreeningSync:
     """The scheduled sync of one gateway process (start/stop with the app)."""
 
@@ -145,7 +96,7 @@ class ScreeningSync:
         self.db = db
         self.interval_s = max(0.0, float(interval_s))
         self.sources = sources or []
-        self.lock = SyncLock(db)
+        self.lock_kind = lock_kind(db)
         self.last_run: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._inflight: asyncio.Future[dict[str, Any]] | None = None
@@ -210,7 +161,7 @@ class ScreeningSync:
 
     def run_once(self, *, force: bool = False) -> dict[str, Any]:
         """One sync if due (always when `force`) and the lock is free; blocking."""
-        with self.lock.hold() as held:
+        with singleton(self.db, "screening-sync") as held:
             if not held:
                 self.m_runs.labels("locked").inc()
                 return self._record({"result": "locked"})
@@ -297,7 +248,7 @@ class ScreeningSync:
         return {
             "interval_s": self.interval_s,
             "sources": [{"source": s.source, "path": str(s.path)} for s in self.sources],
-            "lock": self.lock.kind,
+            "lock": self.lock_kind,
             "last_success_at": _iso(state.get("last_success")),
             "last_failure_at": _iso(state.get("last_failure")),
             "last_error": state.get("last_error"),
@@ -316,7 +267,7 @@ class ScreeningSync:
                 "screening sync scheduled every %g s (%d source file(s), lock: %s)",
                 self.interval_s,
                 len(self.sources),
-                self.lock.kind,
+                self.lock_kind,
             )
 
     async def stop(self) -> None:
