@@ -176,7 +176,9 @@ _STOP = frozenset(
 
 def tokens(text: str) -> list[str]:
     """Lower-cased word/number tokens; CJK characters are one token each; 1,200 -> 1200."""
-    return [t.replace(",", "") for t in _TOKEN.findall(text.lower())]
+    low = text.lower()
+    toks = _TOKEN.findall(low)
+    return [t.replace(",", "") for t in toks] if "," in low else toks
 
 
 def _content(t: str) -> bool:
@@ -194,24 +196,69 @@ class LeakThresholds:
     min_reasoning_words: int = 12  # shorter traces are not worth (and too easy) to match
 
 
-@dataclass
-class ReasoningIndex:
-    """The hidden reasoning, reduced to the sets the reader looks up."""
+_RUN_CAP = 4096  # longest partial word or encoded run held back; longer ones are read in pieces
+_RUN_CHARS = "+/=_-"  # besides letters and digits: what an encoded run is made of
 
-    uni: frozenset[str]
-    bi: frozenset[tuple[str, str]]
-    tri: frozenset[tuple[str, str, str]]
-    n_tokens: int
+
+def _run_start(text: str) -> int:
+    """Start of the trailing partial word or encoded run of `text` (len(text) if none).
+
+    Scans back over the new text only, so holding a long run back costs nothing extra."""
+    cut = len(text)
+    while cut > 0 and (text[cut - 1].isalnum() or text[cut - 1] in _RUN_CHARS):
+        cut -= 1
+    return cut
+
+
+class ReasoningIndex:
+    """The hidden reasoning, reduced to the sets the reader looks up.
+
+    Built incrementally (`extend`) as reasoning streams in, each piece tokenised and hashed
+    once: no re-indexing of the whole trace when the answer starts or when reasoning and
+    answer interleave. A trailing partial word waits for the next piece."""
+
+    __slots__ = ("_carry", "_p1", "_p2", "bi", "n_tokens", "tri", "uni")
+
+    def __init__(self) -> None:
+        self.uni: set[str] = set()
+        self.bi: set[tuple[str, str]] = set()
+        self.tri: set[tuple[str, str, str]] = set()
+        self.n_tokens = 0
+        self._p1: str | None = None
+        self._p2: str | None = None
+        self._carry = ""
 
     @classmethod
     def build(cls, reasoning: str) -> ReasoningIndex:
-        toks = tokens(reasoning)
-        return cls(
-            uni=frozenset(t for t in toks if _content(t)),
-            bi=frozenset(itertools.pairwise(toks)),
-            tri=frozenset(zip(toks, toks[1:], toks[2:], strict=False)),
-            n_tokens=len(toks),
-        )
+        ix = cls()
+        ix.extend(reasoning, final=True)
+        return ix
+
+    def extend(self, text: str, *, final: bool = False) -> None:
+        """Index more reasoning; `final` also indexes a trailing partial word."""
+        if final:
+            head, self._carry = self._carry + text, ""
+        else:
+            cut = _run_start(text)
+            if cut:
+                head, self._carry = self._carry + text[:cut], text[cut:]
+            else:
+                head, self._carry = "", self._carry + text
+                if len(self._carry) > _RUN_CAP:  # no word break for that long: index anyway
+                    head, self._carry = self._carry, ""
+        toks = tokens(head) if head else []
+        if not toks:
+            return
+        self.uni.update(t for t in set(toks).difference(_STOP) if _content(t))
+        prev = [p for p in (self._p2, self._p1) if p is not None]
+        seq = prev + toks if prev else toks
+        self.bi.update(itertools.pairwise(seq))
+        self.tri.update(zip(seq, seq[1:], seq[2:], strict=False))
+        self.n_tokens += len(toks)
+        if len(seq) >= 2:
+            self._p2, self._p1 = seq[-2], seq[-1]
+        else:
+            self._p2, self._p1 = self._p1, seq[-1]
 
 
 @dataclass(frozen=True)
@@ -239,6 +286,58 @@ class _Lane:
         self.uhits = 0
 
 
+def _printable(text: str, upto: int) -> bool:
+    """Decoded bytes that read as text (not binary noise from decoding a non-encoded run)."""
+    ok = sum(ch.isprintable() or ch in "\n\t" for ch in text)
+    return ok >= 0.9 * len(text) and "\ufffd" not in text[: max(0, upto)]
+
+
+_B64_PIECE = re.compile(r"[A-Za-z0-9+/_\-]*={0,2}")
+_HEX_PIECE = re.compile(r"[0-9a-fA-F]*")
+
+
+class _RunDecoder:
+    """Decodes a long encoded run piece by piece (pieces are multiples of 4 characters, so
+    base64 and hex stay aligned; UTF-8 characters split across pieces are reassembled).
+    A reading is dropped for the rest of the run as soon as a piece does not decode to
+    readable text."""
+
+    __slots__ = ("b64", "hex")
+
+    def __init__(self) -> None:
+        utf8 = codecs.getincrementaldecoder("utf-8")
+        self.b64: codecs.IncrementalDecoder | None = utf8(errors="replace")
+        self.hex: codecs.IncrementalDecoder | None = utf8(errors="replace")
+
+    def feed(self, piece: str, final: bool) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        if self.b64 is not None:
+            raw: bytes | None = None
+            if _B64_PIECE.fullmatch(piece):
+                try:
+                    pad = "=" * (-len(piece) % 4) if final else ""
+                    raw = base64.b64decode(piece.replace("-", "+").replace("_", "/") + pad)
+                except (binascii.Error, ValueError):
+                    raw = None
+            text = self.b64.decode(raw, final) if raw is not None else None
+            if text is None or not _printable(text, len(text)):
+                self.b64 = None
+            elif text:
+                out.append(("base64", text))
+        if self.hex is not None:
+            text = None
+            if _HEX_PIECE.fullmatch(piece):
+                try:
+                    text = self.hex.decode(bytes.fromhex(piece[: len(piece) // 2 * 2]), final)
+                except ValueError:
+                    text = None
+            if text is None or not _printable(text, len(text)):
+                self.hex = None
+            elif text:
+                out.append(("hex", text))
+        return out
+
+
 @dataclass
 class LeakReader:
     """Reads an answer incrementally and tracks which reasoning n-grams it reproduced."""
@@ -252,6 +351,7 @@ class LeakReader:
     lane_hits: dict[str, int] = field(default_factory=dict)
     _lanes: list[_Lane] = field(default_factory=list)
     _decoded: LeakReader | None = None
+    _run: _RunDecoder | None = None
 
     def __post_init__(self) -> None:
         self._lanes = [
@@ -263,33 +363,40 @@ class LeakReader:
 
     def _read_tokens(self, toks: list[str], lanes: list[_Lane]) -> None:
         # Set operations in C instead of a Python loop per token: this is the hot path.
+        # `set.intersection(iterable)` probes the index without building the answer's
+        # n-gram sets; plain and word-reversed reading share their unigram lookup.
+        if not toks:
+            return
         ix = self.index
+        u_plain: set[str] | None = None
         for lane in lanes:
-            if lane.xf == "rot13":
+            xf = lane.xf
+            if xf == "rot13":
                 xs = " ".join(toks).translate(_ROT13).split(" ")
-            elif lane.xf == "rev":
+            elif xf == "rev":
                 xs = [t[::-1] for t in toks]
             else:
                 xs = toks
-            u = ix.uni.intersection(xs)
+            if xf:
+                u = ix.uni.intersection(xs)
+            else:
+                u = u_plain = ix.uni.intersection(xs) if u_plain is None else u_plain
             lane.seen += len(xs)
             lane.uhits += len(u)
             prev = [p for p in (lane.p2, lane.p1) if p is not None]
             seq = prev + xs if prev else xs
             if len(seq) >= 2:
                 lane.p2, lane.p1 = seq[-2], seq[-1]
-            elif seq:
+            else:
                 lane.p2, lane.p1 = lane.p1, seq[-1]
-            if lane.xf and lane.uhits < max(2, lane.seen // 10):
+            if xf and lane.uhits < max(2, lane.seen // 10):
                 continue  # a disguise lane that finds no reasoning words so far: skip n-grams
             if lane.backward:
-                bis = set(zip(seq[1:], seq, strict=False))
-                tris = set(zip(seq[2:], seq[1:], seq, strict=False))
+                b = ix.bi.intersection(zip(seq[1:], seq, strict=False))
+                g = ix.tri.intersection(zip(seq[2:], seq[1:], seq, strict=False))
             else:
-                bis = set(itertools.pairwise(seq))
-                tris = set(zip(seq, seq[1:], seq[2:], strict=False))
-            b = bis & ix.bi
-            g = tris & ix.tri
+                b = ix.bi.intersection(itertools.pairwise(seq))
+                g = ix.tri.intersection(zip(seq, seq[1:], seq[2:], strict=False))
             self.m_uni |= u
             self.m_bi |= b
             self.m_tri |= g
@@ -316,39 +423,86 @@ class LeakReader:
         if not raw:
             return
         text = raw.decode("utf-8", errors="replace")
-        printable = sum(ch.isprintable() or ch in "\n\t" for ch in text)
-        if printable < 0.9 * len(text) or "\ufffd" in text[:-2]:
-            return
+        if _printable(text, len(text) - 2):
+            self._feed_text(text, how, whole=True)
+
+    def _feed_text(self, text: str, how: str, *, whole: bool) -> None:
+        """Read decoded text in the sub-reader (a whole run, or a piece of a long one)."""
         if self._decoded is None:
             self._decoded = LeakReader(self.index, self.thresholds)
             self._decoded._lanes = [_Lane(how, "", False)]
         before = len(self.m_tri) + len(self.m_bi)
         sub = self._decoded
         sub.m_uni, sub.m_bi, sub.m_tri = self.m_uni, self.m_bi, self.m_tri
-        sub._read_tokens(tokens(text), sub._lanes)
+        if whole:
+            sub._read_tokens(tokens(text), sub._lanes)
+        else:
+            cut = _run_start(text)
+            head, sub.carry = sub.carry + text[:cut], text[cut:]
+            sub._read_tokens(tokens(head), sub._lanes)
         gained = len(self.m_tri) + len(self.m_bi) - before
         self.lane_hits[how] = self.lane_hits.get(how, 0) + gained
 
     def add(self, text: str) -> None:
-        """Read more answer text; a trailing partial word or encoded run waits for the next."""
-        buf = self.carry + text
-        cut = len(buf)
-        while cut > 0 and (buf[cut - 1].isalnum() or buf[cut - 1] in "+/=_-"):
-            cut -= 1
-        head, self.carry = buf[:cut], buf[cut:]
-        if head:
-            self._read(head)
+        """Read more answer text; a trailing partial word or encoded run waits for the next
+        (up to `_RUN_CAP` characters: a longer run is read, and decoded, piece by piece)."""
+        cut = _run_start(text)
+        if cut == 0:
+            self.carry += text
+        else:
+            run_end, head, self.carry = self.carry, text[:cut], text[cut:]
+            if self._run is not None:  # the long run ends here: decode its last piece
+                k = 0
+                while k < cut and (head[k].isalnum() or head[k] in _RUN_CHARS):
+                    k += 1
+                self._run_piece(run_end + head[:k], final=True)
+                run_end, head = "", head[k:]
+            self._read(run_end + head)
+        if len(self.carry) > _RUN_CAP:
+            n = (len(self.carry) - 64) // 4 * 4
+            piece, self.carry = self.carry[:n], self.carry[n:]
+            self._run_piece(piece, final=False)
+
+    def _run_piece(self, piece: str, *, final: bool) -> None:
+        """Read a piece of a long run: as text (words joined by '-' or '_' are still words)
+        and, while it keeps decoding to readable text, as base64 and as hex."""
+        self._read_tokens(tokens(piece), self._lanes)
+        if self._run is None:
+            self._run = _RunDecoder()
+        for how, text in self._run.feed(piece, final):
+            self._feed_text(text, how, whole=False)
+        if final:
+            self._run = None
+            sub = self._decoded
+            if sub is not None and sub.carry:
+                rest, sub.carry = sub.carry, ""
+                self._feed_text(rest, sub._lanes[0].name, whole=True)
 
     def finish(self) -> None:
         """Read whatever is still held back (end of the answer)."""
-        if self.carry:
-            rest, self.carry = self.carry, ""
+        rest, self.carry = self.carry, ""
+        if self._run is not None:
+            self._run_piece(rest, final=True)
+        elif rest:
             self._read(rest)
 
     def _read(self, text: str) -> None:
         self._read_tokens(tokens(text), self._lanes)
         if len(text) >= 24:
             self._decode_runs(text)
+
+    def over(self) -> bool:
+        """`score().leaked`, without building the score (checked after every batch)."""
+        ix, th = self.index, self.thresholds
+        if (
+            len(ix.uni) < th.min_reasoning_words
+            or len(self.m_bi) + len(self.m_tri) < th.min_matched
+        ):
+            return False
+        c3 = len(self.m_tri) / len(ix.tri) if ix.tri else 0.0
+        c2 = len(self.m_bi) / len(ix.bi) if ix.bi else 0.0
+        c1 = len(self.m_uni) / len(ix.uni) if ix.uni else 0.0
+        return max(c3 / th.trigram, c2 / th.bigram, c1 / th.unigram) >= 1.0
 
     def score(self) -> LeakScore:
         ix, th = self.index, self.thresholds
@@ -387,39 +541,51 @@ class LeakDetector:
 class StreamLeakGuard:
     """Checks streamed answer text against the reasoning, releasing all but a short tail.
 
-    `hold` characters are kept back (plus any encoded run not yet decoded) so a leak is
-    usually caught before its text reaches the client; once a leak is seen nothing more is
-    released. Reasoning that arrives before the answer is indexed when the answer starts.
+    `hold` characters are kept back (plus a partial word or encoded run, at most
+    `_RUN_CAP`) so a leak is usually caught before its text reaches the client; once a leak
+    is seen nothing more is released. Reasoning is indexed as it arrives, in pieces of
+    `index_batch` characters, and answer text is read in batches of `batch`: each
+    character is tokenised and looked up once, whatever the chunk size, and nothing is
+    re-scanned per chunk.
     """
 
     detector: LeakDetector = field(default_factory=LeakDetector)
     hold: int = 256
     batch: int = 128
-    reasoning_parts: list[str] = field(default_factory=list)
+    index_batch: int = 1024
     withheld: bool = False
     last: LeakScore | None = None
+    has_reasoning: bool = False
+    _index: ReasoningIndex = field(default_factory=ReasoningIndex)
+    _rbuf: list[str] = field(default_factory=list)
+    _rlen: int = 0
     _reader: LeakReader | None = None
     _pending: str = ""
     _unread: str = ""
-    _index_len: int = 0
-    _reasoning_len: int = 0
 
     def add_reasoning(self, text: str) -> None:
         if text:
-            self.reasoning_parts.append(text)
-            self._reasoning_len += len(text)
+            self.has_reasoning = True
+            self._rbuf.append(text)
+            self._rlen += len(text)
+            if self._rlen >= self.index_batch:
+                self._index_reasoning(final=False)
 
-    def _ensure_reader(self) -> LeakReader:
-        size = self._reasoning_len
-        if self._reader is None or size != self._index_len:
-            # (Re)index when new reasoning arrived (interleaved thinking); keep what we matched.
-            old = self._reader
-            self._reader = self.detector.reader("".join(self.reasoning_parts))
-            self._index_len = size
-            if old is not None:
-                r = self._reader
-                r.carry, r.m_uni, r.m_bi, r.m_tri = old.carry, old.m_uni, old.m_bi, old.m_tri
-        return self._reader
+    def _index_reasoning(self, *, final: bool) -> None:
+        if self._rbuf or final:
+            text = "".join(self._rbuf)
+            self._rbuf.clear()
+            self._rlen = 0
+            self._index.extend(text, final=final)
+
+    def _read_unread(self) -> LeakReader:
+        self._index_reasoning(final=True)  # the reader sees all reasoning so far
+        r = self._reader
+        if r is None:
+            r = self._reader = self.detector.reader(self._index)
+        r.add(self._unread)
+        self._unread = ""
+        return r
 
     def add_content(self, text: str) -> str:
         """Feed answer text; returns the part that is safe to send now ('' once withheld).
@@ -429,17 +595,15 @@ class StreamLeakGuard:
         released before it has been read."""
         if self.withheld or not text:
             return ""
-        if not self.reasoning_parts:
+        if not self.has_reasoning:
             return text
         self._pending += text
         self._unread += text
         if len(self._unread) < self.batch:
             return ""
-        r = self._ensure_reader()
-        r.add(self._unread)
-        self._unread = ""
-        self.last = r.score()
-        if self.last.leaked:
+        r = self._read_unread()
+        if r.over():
+            self.last = r.score()
             self.withheld, self._pending = True, ""
             return ""
         keep = max(self.hold, len(r.carry))
@@ -452,12 +616,10 @@ class StreamLeakGuard:
         """End of answer: final check of the held tail; returns it unless it leaked."""
         if self.withheld:
             return ""
-        if not self.reasoning_parts:
+        if not self.has_reasoning:
             out, self._pending = self._pending, ""
             return out
-        r = self._ensure_reader()
-        r.add(self._unread)
-        self._unread = ""
+        r = self._read_unread()
         r.finish()
         self.last = r.score()
         if self.last.leaked:

@@ -135,8 +135,10 @@ def estimate_tokens(text: str) -> int:
     return max(1, round((len(text) - cjk) / 4) + cjk) if text else 0
 
 
-def reasoning_summary(reasoning: str, mode: str) -> str:
-    n = estimate_tokens(reasoning)
+def reasoning_summary(reasoning: str, mode: str, n_tokens: int | None = None) -> str:
+    """The placeholder left in the reasoning field; a stream passes the reasoning's head
+    (first sentence) and its token estimate instead of the whole text."""
+    n = estimate_tokens(reasoning) if n_tokens is None else n_tokens
     if mode == "first_sentence":
         m = _SENTENCE.match(reasoning)
         if m:
@@ -322,10 +324,33 @@ def apply_response_transforms(
 
 
 @dataclass
+class _Tally:
+    """What the report and the summary need of a stream's hidden reasoning (its size and
+    first characters), so the reasoning itself is not kept."""
+
+    chars: int = 0
+    cjk: int = 0
+    head: str = ""
+
+    def add(self, text: str) -> None:
+        self.chars += len(text)
+        if not text.isascii():
+            self.cjk += len(_CJK.findall(text))
+        if len(self.head) < 512:
+            self.head += text[:512]
+
+    def tokens(self) -> int:
+        return max(1, round((self.chars - self.cjk) / 4) + self.cjk) if self.chars else 0
+
+    def summary(self, mode: str) -> str:
+        return reasoning_summary(self.head, mode, self.tokens())
+
+
+@dataclass
 class _ChoiceState:
     splitter: TagSplitter
     guard: StreamLeakGuard
-    reasoning_parts: list[str] = field(default_factory=list)
+    reasoning: _Tally = field(default_factory=_Tally)
     summary_field: str | None = None
     summary_sent: bool = False
     notice_sent: bool = False
@@ -404,13 +429,13 @@ class StreamTransformer:
             else:
                 visible, rea = sp.feed(val)
                 if rea:
-                    st.reasoning_parts.append(rea)
+                    st.reasoning.add(rea)
                     st.guard.add_reasoning(rea)
         elif key in self._fields:
             if st.summary_field is None:
                 st.summary_field = key
             if val:
-                st.reasoning_parts.append(val)
+                st.reasoning.add(val)
                 st.guard.add_reasoning(val)
             visible = ""
         else:
@@ -419,14 +444,12 @@ class StreamTransformer:
         if st.guard.withheld:
             released = self._maybe_notice(st, released, idx)
         mode = self.spec.summarise
-        summary_due = bool(released and mode and st.reasoning_parts and not st.summary_sent)
+        summary_due = bool(released and mode and st.reasoning.chars and not st.summary_sent)
         if released is val and not summary_due:
             return chunk  # type: ignore[return-value]
         new_delta: dict[str, Any] = {"content": released} if released or key == "content" else {}
         if summary_due and mode:
-            new_delta[st.summary_field or "reasoning_content"] = reasoning_summary(
-                "".join(st.reasoning_parts), mode
-            )
+            new_delta[st.summary_field or "reasoning_content"] = st.reasoning.summary(mode)
             st.summary_sent = True
         return {**chunk, "choices": [{**ch, "delta": new_delta}]}
 
@@ -447,7 +470,7 @@ class StreamTransformer:
         had_reasoning = bool(field_reasoning or tag_reasoning)
         for r in (field_reasoning, tag_reasoning):
             if r:
-                st.reasoning_parts.append(r)
+                st.reasoning.add(r)
                 st.guard.add_reasoning(r)
         released = self._release(st, visible)
         finish = ch.get("finish_reason")
@@ -459,14 +482,13 @@ class StreamTransformer:
         released = self._maybe_notice(st, released, idx)
         if (
             self.spec.summarise is not None
-            and st.reasoning_parts
+            and st.reasoning.chars
             and not st.summary_sent
             and not is_text
             and (released or finish is not None)
         ):
-            text = "".join(st.reasoning_parts)
-            delta[st.summary_field or "reasoning_content"] = reasoning_summary(
-                text, self.spec.summarise
+            delta[st.summary_field or "reasoning_content"] = st.reasoning.summary(
+                self.spec.summarise
             )
             st.summary_sent = True
         if isinstance(content, str) or released:
@@ -484,7 +506,7 @@ class StreamTransformer:
     def _flush(self, st: _ChoiceState) -> str:
         vis, rea = st.splitter.finish()
         if rea:
-            st.reasoning_parts.append(rea)
+            st.reasoning.add(rea)
             st.guard.add_reasoning(rea)
         if not self.spec.leak_check:
             return vis
@@ -519,7 +541,7 @@ class StreamTransformer:
                 tails.append({**meta, "choices": [ch]})
         if self.spec.hides_reasoning:
             self.report.reasoning_tokens = sum(
-                estimate_tokens("".join(st.reasoning_parts)) for st in self._states.values()
+                st.reasoning.tokens() for st in self._states.values()
             )
         return tails
 
