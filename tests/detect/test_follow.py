@@ -152,10 +152,10 @@ def test_failed_push_is_retried_without_observing_again(db: Database) -> None:
 def test_unknown_accounts_and_unreadable_rows_do_not_stall_it(db: Database) -> None:
     evs = _traffic()
     _insert(db, evs[:50])
-    db.execute("INSERT INTO gateway_events (ts, account, endpoint, event) VALUES (?, ?, ?, ?)",
-               ("2026-11-02T00:00:00Z", "h0", "/v1/chat/completions", "{not json"))  # fmt: skip
-    db.execute("INSERT INTO gateway_events (ts, account, endpoint, event) VALUES (?, ?, ?, ?)",
-               ("2026-11-02T00:00:00Z", "unauthenticated", "/v1/chat/completions", "{}"))  # fmt: skip
+    sql = "INSERT INTO gateway_events (ts, account, endpoint, event) VALUES (?, ?, ?, ?)"
+    ts, chat = "2026-11-02T00:00:00Z", "/v1/chat/completions"
+    db.execute(sql, (ts, "h0", chat, "{not json"))
+    db.execute(sql, (ts, "unauthenticated", chat, "{}"))
     _insert(db, evs[50:])
     ids = FakeIdentity()
     ids.unknown = {"h1"}
