@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from distillguard.errors import DistillguardError
-from distillguard.gateway.wiring import ScreeningLink
+from distillguard.gateway.wiring import ScreeningLink, SyncReport
 from distillguard.store.locks import lock_kind, singleton
 
 log = logging.getLogger("distillguard.gateway.screening_sync")
@@ -177,16 +177,19 @@ class ScreeningSync:
         self._put("state", state)
         errors: list[str] = []
         imported: list[str] = []
+        changes = screened = 0
         for src in self.sources:
             try:
-                if self._import_if_changed(src):
-                    imported.append(src.source)
+                res = self._import_if_changed(src)
             except Exception as exc:  # the others and the reconcile still run
                 errors.append(f"{src.source} ({src.path}): {exc}")
-        changes = screened = 0
+                continue
+            if res is not None:
+                imported.append(src.source)
+                changes, screened = changes + len(res.propagated), screened + len(res.screened)
         try:
             sync = self.link.reconcile()
-            changes, screened = len(sync.propagated), len(sync.screened)
+            changes, screened = changes + len(sync.propagated), screened + len(sync.screened)
         except Exception as exc:
             log.exception("screening reconcile failed")
             errors.append(f"reconcile: {exc}")
@@ -220,23 +223,24 @@ class ScreeningSync:
         )
         return self._record({"result": "ok", **run})
 
-    def _import_if_changed(self, src: Source) -> bool:
+    def _import_if_changed(self, src: Source) -> SyncReport | None:
+        """Import the file when its content changed since the last import (else None)."""
         try:
             digest = hashlib.sha256(src.path.read_bytes()).hexdigest()
         except OSError as exc:
             raise DistillguardError(f"cannot read: {exc.strerror or exc}") from None
         name = f"file:{src.source}"
         if self._get(name).get("sha256") == digest:
-            return False
+            return None
         kw: dict[str, Any] = {}
         if src.source == "ofac":  # OFAC publishes aliases and addresses beside sdn.csv
             for opt, fname in (("alt", "alt.csv"), ("add", "add.csv")):
                 extra = src.path.with_name(fname)
                 if extra.is_file():
                     kw[opt] = extra
-        report, _ = self.link.import_list(src.path, src.source, **kw)
+        report, sync = self.link.import_list(src.path, src.source, **kw)
         self._put(name, {"sha256": digest, "path": str(src.path), "snapshot": report.snapshot.id})
-        return True
+        return sync
 
     def _record(self, run: dict[str, Any]) -> dict[str, Any]:
         run["at"] = _iso(time.time())
