@@ -215,7 +215,8 @@ class ReasoningIndex:
 
     Built incrementally (`extend`) as reasoning streams in, each piece tokenised and hashed
     once: no re-indexing of the whole trace when the answer starts or when reasoning and
-    answer interleave. A trailing partial word waits for the next piece."""
+    answer interleave. Text after the last space waits for the next piece, so pieces cut
+    anywhere give the same index as the whole text (up to `_RUN_CAP` without a space)."""
 
     __slots__ = ("_carry", "_p1", "_p2", "bi", "n_tokens", "tri", "uni")
 
@@ -239,7 +240,7 @@ class ReasoningIndex:
         if final:
             head, self._carry = self._carry + text, ""
         else:
-            cut = _run_start(text)
+            cut = max(text.rfind(" "), text.rfind("\n")) + 1  # tokens never span a space
             if cut:
                 head, self._carry = self._carry + text[:cut], text[cut:]
             else:

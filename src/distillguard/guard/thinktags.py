@@ -110,9 +110,9 @@ def split_text(text: str, tags: tuple[str, ...], implicit_open: bool = False) ->
     rea: list[str] = []
     depth = 1 if implicit_open else 0
     pos = 0
-    first_open = -1
+    block = (0, 0, 0)  # start of the current outermost block, len(vis), len(rea) there
+    nested: tuple[int, int, int] | None = None  # that of the first block with a nested tag
     last_close = -1
-    vis_at_first_open = 0
     for m in rx.finditer(text):
         (rea if depth else vis).append(text[pos : m.start()])
         if m.group(1):  # closing tag
@@ -123,16 +123,19 @@ def split_text(text: str, tags: tuple[str, ...], implicit_open: bool = False) ->
                 vis = []
             last_close = m.end()
         else:
-            if depth == 0 and first_open < 0:
-                first_open, vis_at_first_open = m.start(), len(vis)
+            if depth == 0:
+                block = (m.start(), len(vis), len(rea))
+            elif nested is None:
+                nested = block
             depth += 1
         pos = m.end()
     (rea if depth else vis).append(text[pos:])
-    if depth and first_open >= 0 and last_close > first_open:
-        # Unbalanced: a stray opening tag inside a block. End the block at the last closing
-        # tag; what follows is visible unless it opens yet another block.
-        tail = text[last_close:]
-        tv, tr = split_text(tail, tags)
-        vis = [*vis[:vis_at_first_open], tv]
-        rea = [rx.sub("", text[first_open:last_close]), tr]
+    if depth and nested is not None and last_close > nested[0]:
+        # Unbalanced by a stray opening tag inside a block: end that block at the last
+        # closing tag; what follows is visible unless it opens yet another block. (A last
+        # block that is merely unclosed hides its own tail, nothing before it.)
+        start, n_vis, n_rea = nested
+        tv, tr = split_text(text[last_close:], tags)
+        vis = [*vis[:n_vis], tv]
+        rea = [*rea[:n_rea], rx.sub("", text[start:last_close]), tr]
     return "".join(vis), "".join(rea)
