@@ -192,3 +192,30 @@ def test_cli_once(db: Database, tmp_path: Path) -> None:
     assert ids.get_account(acct.id).risk_verdict != "benign"
     res = CliRunner().invoke(app, ["detect-follow", "--store", db.url, "--once"])
     assert "25 replayed, 0 new" in res.output  # resumed from the stored cursor
+
+
+def test_run_follows_until_stopped_and_survives_a_failing_identity(db: Database) -> None:
+    import threading
+    import time
+
+    evs = _traffic()
+    _insert(db, evs[:60])
+    ids = FakeIdentity()
+    ids.fail = 2  # the identity store is down for the first two attempts
+    f = Follower(db, ids)
+    stop = threading.Event()
+    t = threading.Thread(target=f.run, kwargs={"poll_s": 0.01, "stop": stop, "report_s": 0.0})
+    t.start()
+    try:
+        _insert(db, evs[60:])
+        deadline = time.monotonic() + 20
+        while f.last_id < len(evs) or f._pending:
+            assert time.monotonic() < deadline, (f.last_id, f._pending)
+            stop.wait(0.02)
+    finally:
+        stop.set()
+        t.join(10)
+    assert not t.is_alive() and f.lag() == 0 and f.stats.events == len(evs)
+    assert {a for a, (v, _, _) in ids.risk.items() if v == "distillation"} == {
+        f"h{i}" for i in range(6)
+    }

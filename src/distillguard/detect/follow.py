@@ -25,6 +25,7 @@ Exactly once, across restarts:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -294,16 +295,40 @@ class Follower:
             n += k
         return n
 
-    def run(self, poll_s: float = 0.5, stop: threading.Event | None = None) -> None:
-        """Follow until `stop` is set; a failed step (database, identity) is retried."""
+    def lag(self) -> int:
+        """Stored events not folded in yet (ids above the cursor)."""
+        row = self.db.query_one("SELECT MAX(id) AS hi FROM gateway_events")
+        hi = row["hi"] if row else None
+        return max(0, int(hi) - self.last_id) if hi is not None else 0
+
+    def run(
+        self, poll_s: float = 0.5, stop: threading.Event | None = None, report_s: float = 60.0
+    ) -> None:
+        """Follow until `stop` is set. A failed step (database or identity down) is retried
+        with a backoff up to 30 s; progress and lag are logged every `report_s`."""
         stop = stop or threading.Event()
+        wait, last_report, done = poll_s, self.clock(), (self.stats.events, self.stats.pushes)
         while not stop.is_set():
             try:
-                if self.step() > 0:
-                    continue
+                n = self.step()
+                wait = poll_s
             except Exception:
-                log.exception("detect follow step failed; retrying in %g s", poll_s)
-            stop.wait(poll_s)
+                log.exception("detect follow step failed; retrying in %g s", wait)
+                n, wait = 0, min(30.0, wait * 2)
+            if self.clock() - last_report >= report_s:
+                with contextlib.suppress(Exception):
+                    log.info(
+                        "detect follow %s: cursor at event id %d, %d behind; %d events and "
+                        "%d risk updates since the last report",
+                        self.name,
+                        self.last_id,
+                        self.lag(),
+                        self.stats.events - done[0],
+                        self.stats.pushes - done[1],
+                    )
+                last_report, done = self.clock(), (self.stats.events, self.stats.pushes)
+            if n == 0:
+                stop.wait(wait)
 
 
 def follow_command(
