@@ -20,9 +20,11 @@ two or three, in full OpenAI chunk objects (id, object, created, model, fingerpr
 choice with logprobs null), first chunk with the role, last with finish_reason and usage.
 
 Each reply is measured `--repeat` times in interleaved order (baseline, before, after,
-...) and the best time per reply is kept (it removes scheduler stalls, not work);
-figures are per-reply ms/KB of reply text (reasoning + answer, UTF-8), p50 and p99
-across replies, and the total over all replies. With `--rev`, the transforms of that git
+...) and the best time per reply is kept (it removes scheduler stalls, not work), as
+wall time and as the thread's CPU time (which does not count time spent preempted by
+other jobs, so it reads better on a shared machine); figures are per-reply ms/KB of
+reply text (reasoning + answer, UTF-8), p50 and p99 across replies, and the total over
+all replies. With `--rev`, the transforms of that git
 revision run side by side (before/after in one process).
 """
 
@@ -172,10 +174,12 @@ def main() -> None:
         ref = reference.load(args.rev)
         impls = {"before": __import__(f"{ref.__name__}.transforms", fromlist=["x"]), **impls}
 
-    def measure(fn: Callable[[], object]) -> float:
-        t0 = time.perf_counter()
+    def measure(fn: Callable[[], object]) -> tuple[float, float]:
+        """(wall ms, thread CPU ms): CPU time does not count time spent preempted."""
+        c0, t0 = time.thread_time(), time.perf_counter()
         fn()
-        return (time.perf_counter() - t0) * 1000
+        t1, c1 = time.perf_counter(), time.thread_time()
+        return (t1 - t0) * 1000, (c1 - c0) * 1000
 
     cases: dict[str, Callable[[dict[str, Any]], Callable[[], object]]] = {}
     cases["baseline: json.loads+dumps of each chunk"] = lambda r: (
@@ -210,12 +214,15 @@ def main() -> None:
             cases[f"{name}: whole, {tname}"] = whole
     names = list(cases)
     best: dict[str, list[float]] = {k: [math.inf] * len(replies) for k in names}
+    best_cpu: dict[str, list[float]] = {k: [math.inf] * len(replies) for k in names}
     t_start = time.perf_counter()
     for rep in range(args.repeat):
         order = names[:] if rep % 2 == 0 else names[::-1]
         for i, r in enumerate(replies):
             for k in order:
-                best[k][i] = min(best[k][i], measure(cases[k](r)))
+                wall, cpu = measure(cases[k](r))
+                best[k][i] = min(best[k][i], wall)
+                best_cpu[k][i] = min(best_cpu[k][i], cpu)
     load1 = os.getloadavg()
     kb = [r["kb"] for r in replies]
     total_kb = sum(kb)
@@ -235,17 +242,27 @@ def main() -> None:
         f"{time.perf_counter() - t_start:.1f} s measuring"
     )
     base = "baseline: json.loads+dumps of each chunk"
-    base_total = sum(best[base]) / total_kb
-    print()
-    print("| case | ms/KB p50 | ms/KB p99 | ms/KB total | x json per chunk |")
-    print("|---|---:|---:|---:|---:|")
     result: dict[str, Any] = {"load": [load0[0], load1[0]], "kb": total_kb, "cases": {}}
+    print()
+    print(
+        "| case | wall ms/KB p50 | p99 | total | CPU ms/KB p50 | p99 | total "
+        "| CPU total / json per chunk |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    base_cpu = sum(best_cpu[base]) / total_kb
     for k in names:
-        per = [t / w for t, w in zip(best[k], kb, strict=True)]
-        tot = sum(best[k]) / total_kb
-        row = {"p50": _pct(per, 0.5), "p99": _pct(per, 0.99), "total": tot}
+        row: dict[str, float] = {}
+        for label, b in (("wall", best[k]), ("cpu", best_cpu[k])):
+            per = [t / w for t, w in zip(b, kb, strict=True)]
+            row[f"{label}_p50"] = _pct(per, 0.5)
+            row[f"{label}_p99"] = _pct(per, 0.99)
+            row[f"{label}_total"] = sum(b) / total_kb
         result["cases"][k] = row
-        print(f"| {k} | {row['p50']:.3f} | {row['p99']:.3f} | {tot:.3f} | {tot / base_total:.2f} |")
+        print(
+            f"| {k} | {row['wall_p50']:.3f} | {row['wall_p99']:.3f} | {row['wall_total']:.3f} "
+            f"| {row['cpu_p50']:.3f} | {row['cpu_p99']:.3f} | {row['cpu_total']:.3f} "
+            f"| {row['cpu_total'] / base_cpu:.2f} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
