@@ -162,3 +162,20 @@ def test_config(tmp_path: Path) -> None:
         load_config(p, env={"DISTILLGUARD_RULES_DETECTOR_MODE": "everywhere"})
     with pytest.raises(DistillguardError, match="events_table"):
         load_config(p, env={"DISTILLGUARD_STORE_EVENTS_TABLE": "false"})
+
+
+def test_sync_screening_cli_waits_its_turn(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distillguard.cli import app
+
+    db = Database(f"sqlite:///{tmp_path / 'distillguard.db'}")
+    try:
+        with singleton(db, "screening-sync") as held:  # a gateway's scheduled sync
+            assert held
+            res = CliRunner().invoke(app, ["sync-screening", "--home", str(tmp_path)])
+            assert res.exit_code != 0 and "a screening sync is running now" in str(res.exception)
+        res = CliRunner().invoke(app, ["sync-screening", "--home", str(tmp_path)])
+        assert res.exit_code == 0, res.output
+    finally:
+        db.close()

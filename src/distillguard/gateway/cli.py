@@ -25,12 +25,16 @@ def sync_screening(
     home: Path | None = typer.Option(None, help="Data directory (overrides [store] home)."),
 ) -> None:
     """Set every customer's screening status to the current denied-party verdict (after
-    `distillguard lists import`, or when lists went stale); screen the never-screened."""
+    `distillguard lists import`, or when lists went stale); screen the never-screened.
+    `[screening] sync_interval_s` makes `serve` do this (and import changed list files)
+    on a schedule."""
+    from distillguard.errors import DistillguardError
     from distillguard.gateway.config import load_config
     from distillguard.gateway.wiring import ScreeningLink
     from distillguard.identity import IdentityService
     from distillguard.screening import ScreeningService
     from distillguard.store.db import open_database
+    from distillguard.store.locks import singleton
 
     cfg = load_config(config)
     if home is not None:
@@ -38,7 +42,14 @@ def sync_screening(
     db = open_database(cfg.database_url())
     ids = IdentityService(db, notify_url=cfg.store.redis_url or None)
     try:
-        sync = ScreeningLink(ids, ScreeningService(db)).reconcile()
+        # the lock of `serve`'s scheduled sync ([screening] sync_interval_s): never both
+        with singleton(db, "screening-sync") as held:
+            if not held:
+                raise DistillguardError(
+                    "a screening sync is running now (a gateway's scheduled sync); "
+                    "try again in a moment"
+                )
+            sync = ScreeningLink(ids, ScreeningService(db)).reconcile()
     finally:
         ids.close()
         db.close()
