@@ -424,13 +424,13 @@ class StreamTransformer:
             return None
         if key == "content":
             sp = st.splitter
-            if sp.depth == 0 and not sp.pending and "<" not in val:
-                visible = val
+            if not sp.pending and "<" not in val:  # no tag here: inside or outside a block
+                visible, rea = (val, "") if sp.depth == 0 else ("", val)
             else:
                 visible, rea = sp.feed(val)
-                if rea:
-                    st.reasoning.add(rea)
-                    st.guard.add_reasoning(rea)
+            if rea:
+                st.reasoning.add(rea)
+                st.guard.add_reasoning(rea)
         elif key in self._fields:
             if st.summary_field is None:
                 st.summary_field = key
