@@ -24,6 +24,7 @@ from typing import Any
 
 import templates as T
 
+from distillguard.events import content_fingerprint
 from distillguard.paths import shared_data
 
 WEEK = 7 * 86400.0
@@ -152,6 +153,7 @@ class Gen:
     labels: dict[str, Label] = field(default_factory=dict)
     n_acc: int = 0
     decks: dict[int, list[str]] = field(default_factory=dict)
+    last_response: str = ""
 
     # --- helpers -----------------------------------------------------------------------
     def new_account(self, label: Label) -> str:
@@ -215,7 +217,13 @@ class Gen:
         meta: dict[str, Any],
         messages: list[dict[str, str]],
         params: dict[str, Any],
+        answer: str | None = None,
     ) -> None:
+        """One request. `answer` is the text served (what a later history may carry), which
+        the gateway fingerprints into `response.content_hash`."""
+        if answer is None:
+            answer = f"answer {id(self)}-{len(self.events)}"  # unique, no random draws
+        self.last_response = answer
         ev = {
             "ts": (START + timedelta(seconds=ts))
             .isoformat(timespec="milliseconds")
@@ -229,6 +237,8 @@ class Gen:
             "params": params,
             "messages": messages,
         }
+        # a fingerprinting gateway: every answer, streamed or not (the first 256 characters)
+        ev["response"] = {"content_hash": content_fingerprint(answer)}
         self.events.append((ts, ev))
 
     def human_sessions(self, n_sessions: int, tz: int) -> list[float]:
@@ -279,10 +289,12 @@ class Gen:
                 hist: list[dict[str, str]] = []
                 for turn in conv[:10]:
                     msgs = [*hist[-6:], {"role": "user", "content": turn}]
-                    self.emit(t, a, meta, msgs, self.human_params())
+                    params = self.human_params()
+                    ans = self.filler(turn)
+                    self.emit(t, a, meta, msgs, params, ans)
                     hist += [
                         {"role": "user", "content": turn},
-                        {"role": "assistant", "content": self.filler(turn)},
+                        {"role": "assistant", "content": ans},
                     ]
                     t += self.gap(70)
                 if self.rng.random() < 0.5:  # a one-off question too
@@ -309,14 +321,18 @@ class Gen:
             for _ in range(self.rng.randint(2, 6)):
                 p = self.rng.choice(asks).format(p=self.problem(course))
                 msgs = [{"role": "user", "content": p}]
-                self.emit(t, a, meta, msgs, self.human_params())
-                hist = [*msgs, {"role": "assistant", "content": self.filler(p)}]
+                params = self.human_params()
+                ans = self.filler(p)
+                self.emit(t, a, meta, msgs, params, ans)
+                hist = [*msgs, {"role": "assistant", "content": ans}]
                 t += self.gap(120)
                 while self.rng.random() < follow_rate:
                     f = self.rng.choice(follows)
                     msgs = [*hist, {"role": "user", "content": f}]
-                    self.emit(t, a, meta, msgs, self.human_params())
-                    hist = [*msgs, {"role": "assistant", "content": self.filler(f)}]
+                    params = self.human_params()
+                    ans = self.filler(f)
+                    self.emit(t, a, meta, msgs, params, ans)
+                    hist = [*msgs, {"role": "assistant", "content": ans}]
                     t += self.gap(60)
                     if len(hist) > 8:
                         break
@@ -544,8 +560,10 @@ class Gen:
                             *(hist[-4:] if self.rng.random() < 0.5 else []),
                             {"role": "user", "content": p},
                         ]
-                    self.emit(t, a, meta, msgs, self.human_params())
-                    hist = [*msgs, {"role": "assistant", "content": self.filler(p)}]
+                    params = self.human_params()
+                    ans = self.filler(p)  # the answer served, replayed in later histories
+                    self.emit(t, a, meta, msgs, params, ans)
+                    hist = [*msgs, {"role": "assistant", "content": ans}]
                     sent += 1
                     t += self.gap(120)
 

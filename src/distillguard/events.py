@@ -7,6 +7,7 @@ line is reported with its line number and skipped, or fatal with `strict=True`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,19 @@ from distillguard.errors import DistillguardError
 
 DEFAULT_ENDPOINT = "/v1/chat/completions"
 MAX_LINE_BYTES = 8 * 1024 * 1024  # a line larger than this is skipped, not parsed
+FINGERPRINT_CHARS = 256  # an answer's fingerprint covers its first 256 characters
+
+
+def content_fingerprint(text: str) -> str:
+    """Fingerprint of an answer the gateway served (`response.content_hash`).
+
+    Why only the opening, whitespace-collapsed: the detector compares it with the assistant
+    turns a client sends back in later histories, which clients re-wrap and trim; and a
+    streaming relay can fingerprint the first few hundred characters without holding the
+    whole answer. 16 hex digits of BLAKE2b.
+    """
+    norm = " ".join(text[: FINGERPRINT_CHARS * 2].split())[:FINGERPRINT_CHARS]
+    return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 @dataclass(slots=True)
@@ -53,6 +67,14 @@ class RequestEvent:
                     p["text"] for p in c if isinstance(p, dict) and isinstance(p.get("text"), str)
                 )
         return "\n".join(parts)
+
+    @property
+    def served_fingerprint(self) -> str | None:
+        """`response.content_hash` (optional; set by a gateway that fingerprints answers)."""
+        if self.response is None:
+            return None
+        h = self.response.get("content_hash")
+        return h if isinstance(h, str) and h else None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

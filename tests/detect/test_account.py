@@ -6,7 +6,7 @@ import math
 import random
 
 from distillguard.detect import OnlineDetector
-from distillguard.detect.account import RING, TOP_K, TPL_COT_W
+from distillguard.detect.account import PACE_W, RING, TOP_K, TPL_COT_W
 
 from .helpers import chat_user, event, harvester, student
 from .helpers import run as _run
@@ -121,8 +121,12 @@ def test_templated_reasoning_sweep_of_instructions_is_flagged() -> None:
     det = _run(evs)
     st = det.states["i"]
     assert st.raw_harvest() < 0.7  # not recognised as problem items alone
-    without_term = st.own_logit() - TPL_COT_W * st.n_tpl_cot / (st.n + 5.0)
-    assert 1 / (1 + math.exp(-without_term)) < 0.85  # the sustained-template term decides
+    without_term = (
+        st.own_logit()
+        - TPL_COT_W * st.n_tpl_cot / (st.n + 5.0)
+        - PACE_W * st.n_tpl_cot_long / (st.n + 5.0) * st.pace()
+    )
+    assert 1 / (1 + math.exp(-without_term)) < 0.85  # the sustained-template terms decide
     sig = det.account_state("i")
     assert sig is not None and sig.verdict == "distillation"
     # the same wrapper on a student's few dozen requests with follow-ups stays benign

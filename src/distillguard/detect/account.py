@@ -17,6 +17,7 @@ three-item example reservoir.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 
 from distillguard.detect.features import DOMAINS, RequestFeatures
@@ -27,6 +28,16 @@ PRIOR_N = 5.0  # pseudo-requests of benign prior behind every rate
 TPL_COT_W = 1.5  # weight of templated reasoning demands sustained over volume
 JUMP_W = 10.0  # weight of fake-history problems, for campaign members only
 TPL_COT_VOL = 100.0  # requests over which that term ramps up (students send tens)
+PACE_W = 1.0  # weight of long templated reasoning pulled faster than anyone could read it
+PACE_GAP = 10.0  # mean seconds between requests below which nobody reads long answers
+PACE_VOL = 300.0  # requests over which that term ramps up
+FAB_W = 6.0  # weight of problems sent under histories whose answers we never served
+SERVED_RING = 256  # fingerprints of answers served to the account, kept to verify histories
+HIST_RING = 16  # recent history fingerprints (a recurring one is a few-shot example)
+MIN_SERVED = 3  # answers we must have served the account before its histories are checked
+
+# what a request's history says about the answer it ends with (see OnlineDetector)
+HIST_NONE, HIST_UNKNOWN, HIST_SERVED, HIST_UNSERVED, HIST_REPLAYED = range(5)
 
 DISTILLATION = "distillation"
 SUSPICIOUS = "suspicious"
@@ -64,8 +75,16 @@ class AccountState:
     n_templated: int = 0
     n_tpl_harvest: int = 0
     n_tpl_cot: int = 0
+    n_tpl_cot_long: int = 0  # ... on no supplied text, long budget (max_tokens unset/>= 2048)
     n_dup: int = 0
     n_out_of_order: int = 0
+    n_checked: int = 0  # histories whose last answer could be checked against what we served
+    n_unserved: int = 0  # ... and was never served to this account (nor is a few-shot)
+    n_fab: int = 0  # problems sent under such a history
+    n_replayed: int = 0  # histories ending with an answer served to another account
+    n_fp: int = 0  # answers served to this account with a fingerprint
+    served: array[int] = field(default_factory=lambda: array("Q"))
+    hist_fps: list[int] = field(default_factory=list)
     domains: list[int] = field(default_factory=lambda: [0] * len(DOMAINS))
     hours: list[int] = field(default_factory=lambda: [0] * 24)
     templates: dict[str, int] = field(default_factory=dict)
@@ -83,8 +102,27 @@ class AccountState:
     first_flagged_ts: float | None = None
     first_flagged_n: int | None = None
 
-    def update(self, f: RequestFeatures, ts: float) -> None:
-        """Fold one request in (O(1) amortised)."""
+    def history_status(self, f: RequestFeatures) -> int:
+        """Whether the answer this request's history ends with is one we served this account.
+
+        Checked only if every earlier answer to the account carried a fingerprint
+        (`response.content_hash`: an answer we could not fingerprint may be the one quoted),
+        at least MIN_SERVED were, and none has been evicted from the bounded ring. A
+        history fingerprint the account keeps re-sending is a fixed few-shot example, not a
+        fabricated conversation. Cross-account replays are decided by the caller, which
+        sees every account.
+        """
+        fp = f.prior_fp
+        if fp == 0:
+            return HIST_NONE
+        if fp in self.served:
+            return HIST_SERVED
+        if fp in self.hist_fps or self.n_fp < max(self.n, MIN_SERVED) or self.n_fp > SERVED_RING:
+            return HIST_UNKNOWN
+        return HIST_UNSERVED
+
+    def update(self, f: RequestFeatures, ts: float, hist: int = HIST_NONE) -> None:
+        """Fold one request in (O(1) amortised). `hist` is the request's history status."""
         if self.n == 0:
             self.first_ts = ts
         elif ts >= self.last_ts:
@@ -104,8 +142,24 @@ class AccountState:
         self.n_cot += f.cot
         self.n_coerce += f.coercion
         self.n_format += f.answer_format
-        self.n_follow += f.followup
+        # a follow-up counts only as a follow-up to an answer we gave (or could not check)
+        foreign = hist in (HIST_UNSERVED, HIST_REPLAYED)
+        self.n_follow += f.followup and not foreign
         self.n_jump += f.topic_jump
+        if f.prior_fp:
+            self.hist_fps.append(f.prior_fp)
+            if len(self.hist_fps) > HIST_RING:
+                del self.hist_fps[0]
+            if hist != HIST_UNKNOWN:
+                self.n_checked += 1
+            self.n_unserved += hist == HIST_UNSERVED
+            self.n_replayed += hist == HIST_REPLAYED
+            self.n_fab += foreign and harvest
+        if f.served_fp:
+            self.n_fp += 1
+            self.served.append(f.served_fp)
+            if len(self.served) > SERVED_RING:
+                del self.served[0]
         self.n_multi += f.multi_turn and not f.topic_jump  # a fake history is no conversation
         self.n_lp += f.logprobs or f.n > 1
         self.n_temp0 += f.temperature == 0.0
@@ -125,7 +179,11 @@ class AccountState:
                 self.templates[k] = self.templates.pop(victim) + 1
         self.n_templated += recurring
         self.n_tpl_harvest += recurring and harvest
-        self.n_tpl_cot += recurring and f.cot and not f.multi_turn
+        tpl_cot = recurring and f.cot and not f.multi_turn
+        self.n_tpl_cot += tpl_cot
+        self.n_tpl_cot_long += (
+            tpl_cot and not f.data and (f.max_tokens == 0 or f.max_tokens >= 2048)
+        )
         if f.payload_key in self.ring:
             self.n_dup += 1
         self.ring.append(f.payload_key)
@@ -156,6 +214,12 @@ class AccountState:
         if self.dt_n < 10 or self.dt_mean <= 0:
             return None
         return math.sqrt(self.dt_m2 / (self.dt_n - 1)) / self.dt_mean
+
+    def pace(self) -> float:
+        """0..1: machine volume, i.e. hundreds of requests at a mean gap under PACE_GAP s."""
+        if self.dt_n < 10 or self.dt_mean >= PACE_GAP:
+            return 0.0
+        return min(1.0, self.n / PACE_VOL)
 
     def evaluation_like(self) -> bool:
         """A one-off benchmark run: greedy, single sample, one template, short answers."""
@@ -191,8 +255,15 @@ class AccountState:
             # a recurring wrapper demanding reasoning around ever-new single-turn payloads,
             # hundreds of times: a pipeline, whatever the payloads are (math or instructions)
             + TPL_COT_W * tpl_cot * single * min(1.0, self.n / TPL_COT_VOL)
+            # ... and when long reasoning answers arrive faster than anyone could read them,
+            # hundreds of times, a pipeline is collecting them (a classifier job asks for
+            # a short label; a person reads)
+            + PACE_W * self.n_tpl_cot_long / (self.n + PRIOR_N) * single * self.pace()
             # sustained problem traffic with no conversation at all: suspicious on its own
             + 1.5 * max(0.0, h - 0.3) / 0.7 * single * min(1.0, self.n / 30)
+            # problems sent under "prior answers" this service never gave this account:
+            # a conversation staged to look human (or someone else's answers replayed)
+            + FAB_W * self.n_fab / (self.n + PRIOR_N)
         )
         cv = self.spacing_cv()
         if cv is not None and cv < 0.35 and h > 0.4:
@@ -269,6 +340,13 @@ class AccountState:
                 f"{round(100 * self.n_jump / n)}% are problems sent under an unrelated chat "
                 "history (counted as single-turn)"
             )
+        if self.n_unserved:
+            out.append(
+                f"{self.n_unserved} of {self.n_checked} checked chat histories quote answers "
+                "this service never gave the account"
+            )
+        if self.n_replayed:
+            out.append(f"{self.n_replayed} histories replay answers served to other accounts")
         cv = self.spacing_cv()
         if cv is not None and cv < 0.35:
             out.append(f"{self.dt_mean:.1f} s regular spacing (CV {cv:.2f})")

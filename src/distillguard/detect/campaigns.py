@@ -39,6 +39,7 @@ from distillguard.detect.account import AccountState
 from distillguard.detect.features import RequestFeatures
 
 MAX_KEYS = 400_000  # key table bound; single-account keys are pruned first
+REPLAY_KEY = "R:answers served to one account replayed in another's history"
 
 
 @dataclass(slots=True)
@@ -244,6 +245,15 @@ class CampaignLinker:
             if c.strong_since is None and s >= self.cfg.flag_strength:
                 c.strong_since = ts
 
+    def link_replay(
+        self, st: AccountState, owner: str, states: dict[str, AccountState], ts: float
+    ) -> None:
+        """Link an account whose history replays an answer served to `owner`: the two
+        share harvested output, whatever else they hide. Two accounts alone make no
+        reported campaign (strength needs three members and a harvest-heavy pool)."""
+        if owner != st.account and owner in states:
+            self._union(st, owner, states, REPLAY_KEY, ts)
+
     def strength(self, c: Campaign) -> float:
         """Logit boost a campaign lends its members: grows with size and pooled harvest."""
         if c.members < 3 or c.requests == 0:
@@ -290,7 +300,10 @@ class CampaignLinker:
         }
         top = sorted(c.evidence.items(), key=lambda kv: -kv[1])[:5]
         for k, v in top:
-            out.append(f"shared {kinds.get(k[0], 'key')} {k[2:82]!r} linked {v} accounts")
+            if k == REPLAY_KEY:
+                out.append(f"{k[2:]}: linked {v} accounts")
+            else:
+                out.append(f"shared {kinds.get(k[0], 'key')} {k[2:82]!r} linked {v} accounts")
         subnets: dict[str, int] = {}
         agents: dict[str, int] = {}
         for s in member_states:

@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from distillguard.events import RequestEvent
+from distillguard.events import RequestEvent, content_fingerprint
 
 MAX_SCAN = 1200  # characters of the last user message scanned (start + end)
 MAX_SEG = 160  # a segment longer than this is payload, never a wrapper key
+MIN_ANSWER_CHARS = 40  # shorter assistant turns ("ok", "billing") are too common to trace
 
 DOMAINS = ("math", "code", "science", "writing", "chat")
 
@@ -412,6 +413,9 @@ class RequestFeatures:
     user_agent: str
     length: int
     excerpt: str  # first 160 characters of the last user message (for reviewers)
+    data: bool = False  # works on supplied text ("the following message..."): processing
+    served_fp: int = 0  # fingerprint of the answer served to this request (0: not recorded)
+    prior_fp: int = 0  # fingerprint of the assistant turn the request's history ends with
 
     @property
     def harvest(self) -> float:
@@ -430,15 +434,15 @@ class RequestFeatures:
         return min(1.0, h)
 
 
-def _last_user_and_context(ev: RequestEvent) -> tuple[str, str | None, bool, str]:
-    """Last user message, system prompt, whether an assistant turn precedes the last user
-    message, and the user message before it ("" if none)."""
+def _last_user_and_context(ev: RequestEvent) -> tuple[str, str | None, str | None, str]:
+    """Last user message, system prompt, the last assistant turn before the last user
+    message (None if there is none), and the user message before it ("" if none)."""
     if ev.prompt is not None:
-        return ev.prompt, None, False, ""
+        return ev.prompt, None, None, ""
     last = prev = ""
     system: str | None = None
-    seen_assistant = False
-    assistant_before_last = False
+    assistant: str | None = None
+    assistant_before_last: str | None = None
     for m in ev.messages:
         role = m.get("role")
         content = _content_text(m.get("content"))
@@ -446,11 +450,21 @@ def _last_user_and_context(ev: RequestEvent) -> tuple[str, str | None, bool, str
             if system is None:
                 system = content
         elif role == "assistant":
-            seen_assistant = True
+            assistant = content
         elif role == "user":
             prev, last = last, content
-            assistant_before_last = seen_assistant
+            assistant_before_last = assistant
     return last, system, assistant_before_last, prev
+
+
+def _fingerprint_int(h: str | None) -> int:
+    """A 16-hex-digit fingerprint as an int (0 when absent or malformed)."""
+    if h is None or len(h) != 16:
+        return 0
+    try:
+        return int(h, 16)
+    except ValueError:
+        return 0
 
 
 def _content_text(c: Any) -> str:
@@ -713,7 +727,8 @@ def _ua_family(ua: str | None) -> str:
 
 def extract(ev: RequestEvent) -> RequestFeatures:
     """All features of one request. Never raises on odd input (garbage gives weak features)."""
-    text, system, has_assistant, prev_user = _last_user_and_context(ev)
+    text, system, prior_answer, prev_user = _last_user_and_context(ev)
+    has_assistant = prior_answer is not None
     win = _window(text)
     sys_text = (system or "")[:1000]
     sc = _Scan.of(win + "\n" + sys_text if sys_text else win)
@@ -765,4 +780,11 @@ def extract(ev: RequestEvent) -> RequestFeatures:
         user_agent=_ua_family(ev.user_agent),
         length=len(text),
         excerpt=text[:160],
+        data=len(win) > 200 and not _DOC_BI_B.isdisjoint(bg),
+        served_fp=_fingerprint_int(ev.served_fingerprint),
+        prior_fp=(
+            _fingerprint_int(content_fingerprint(prior_answer))
+            if prior_answer is not None and len(prior_answer) >= MIN_ANSWER_CHARS
+            else 0
+        ),
     )

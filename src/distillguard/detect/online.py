@@ -19,12 +19,17 @@ from dataclasses import dataclass, field
 
 from distillguard.detect.account import (
     DISTILLATION,
+    HIST_REPLAYED,
+    HIST_UNKNOWN,
+    HIST_UNSERVED,
     AccountState,
     Thresholds,
 )
 from distillguard.detect.campaigns import CampaignLinker, LinkConfig
 from distillguard.detect.features import RequestFeatures, extract
 from distillguard.events import RequestEvent
+
+SERVED_INDEX = 262_144  # answer fingerprints remembered across accounts (FIFO), for replays
 
 
 @dataclass(slots=True)
@@ -48,6 +53,9 @@ class OnlineDetector:
         self.thresholds = thresholds or Thresholds()
         self.linker = CampaignLinker(link)
         self.states: dict[str, AccountState] = {}
+        # answer fingerprint -> the one account it was served to ("" once served to several:
+        # a canned answer proves nothing)
+        self.served_by: dict[int, str] = {}
         self._lock = threading.Lock()
 
     def observe(self, event: RequestEvent) -> AccountSignal:
@@ -63,9 +71,28 @@ class OnlineDetector:
             st = self.states.get(account)
             if st is None:
                 st = self.states[account] = AccountState(account)
-            st.update(f, ts)
+            hist = st.history_status(f)
+            owner = None
+            if hist in (HIST_UNSERVED, HIST_UNKNOWN):
+                owner = self.served_by.get(f.prior_fp)
+                if owner:  # an answer served to another account, replayed here
+                    hist = HIST_REPLAYED
+            st.update(f, ts, hist)
+            if f.served_fp:
+                self._remember(f.served_fp, account)
             self.linker.observe(st, f, org, ts, self.states)
+            if owner:
+                self.linker.link_replay(st, owner, self.states, ts)
             return self._signal(st, ts, with_reasons=False)
+
+    def _remember(self, fp: int, account: str) -> None:
+        prev = self.served_by.get(fp)
+        if prev is None:
+            if len(self.served_by) >= SERVED_INDEX:
+                del self.served_by[next(iter(self.served_by))]
+            self.served_by[fp] = account
+        elif prev and prev != account:
+            self.served_by[fp] = ""
 
     def _signal(self, st: AccountState, ts: float | None, *, with_reasons: bool) -> AccountSignal:
         camp = self.linker.campaign_of(st.account)
