@@ -363,6 +363,9 @@ def follow_command(
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     db = open_database(store)
+    from distillguard.gateway.sink import SCHEMA as EVENTS_SCHEMA
+
+    db.migrate("gateway_events", EVENTS_SCHEMA)  # the follower may start before any gateway
     ids = IdentityService(db, notify_url=redis_url or None)
     try:
         with singleton(db, f"detect-follow:{name}") as held:
