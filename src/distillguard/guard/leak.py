@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]|[0-9]+(?:[.,][0-9]+)*|[^\W\d_{_CJK}]+")
+_TOKEN_ASCII = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[a-z]+")  # the same on lower-case ASCII
+_NUM_COMMA = re.compile(r"[0-9],[0-9]")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}[\s:]?){16,}")
 _ROT13 = str.maketrans(
@@ -177,8 +179,8 @@ _STOP = frozenset(
 def tokens(text: str) -> list[str]:
     """Lower-cased word/number tokens; CJK characters are one token each; 1,200 -> 1200."""
     low = text.lower()
-    toks = _TOKEN.findall(low)
-    return [t.replace(",", "") for t in toks] if "," in low else toks
+    toks = _TOKEN_ASCII.findall(low) if low.isascii() else _TOKEN.findall(low)
+    return [t.replace(",", "") for t in toks] if _NUM_COMMA.search(low) else toks
 
 
 def _content(t: str) -> bool:
@@ -404,7 +406,9 @@ class LeakReader:
             self.lane_hits[lane.name] = self.lane_hits.get(lane.name, 0) + len(b) + len(g)
 
     def _decode_runs(self, text: str) -> None:
-        for m in _B64_RUN.finditer(text):
+        # a base64 run is one word of 24+ characters: most text has none (exact pre-check)
+        b64 = _B64_RUN.finditer(text) if max(map(len, text.split()), default=0) >= 24 else ()
+        for m in b64:
             run = m.group(0)
             raw: bytes | None = None
             try:
