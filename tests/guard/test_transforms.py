@@ -47,6 +47,10 @@ def chat(content: Any, **msg: Any) -> dict[str, Any]:
         ("<think>1</think>A<THINKING>2</thinking>B<reasoning x='y'>3</reasoning>C", "ABC", "123"),
         ("<think>a <think>b</think> c</think>Answer", "Answer", "a b c"),
         ("Intro <think>never closed", "Intro ", "never closed"),
+        # a repeated block left unclosed hides only its own tail
+        ("<think>x</think>One <think>never closed", "One ", "xnever closed"),
+        # a stray inner opening tag in a later block does not hide the answer before it
+        ("<think>x</think>One <think>a <think>b</think> c", "One  c", "xa b"),
         ("r1-style hidden</think>Answer", "Answer", "r1-style hidden"),
         ("no tags, 3 < 4 and <b>bold</b>", "no tags, 3 < 4 and <b>bold</b>", ""),
         ("<thinker>not ours</thinker>", "<thinker>not ours</thinker>", ""),
