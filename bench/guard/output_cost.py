@@ -16,8 +16,9 @@ replies: reasoning median ~2.5 KB (0.3-20 KB), answer median ~0.8 KB (0.1-8 KB).
 replies carry reasoning in `reasoning_content` (DeepSeek/vLLM style), a third inline in
 `<think>` tags, the rest in the R1 style (closing tag only, `implicit_open` format). Each is
 cut like a real upstream stream: a token (word piece of ~4 characters) per chunk, often
-two or three, in full OpenAI chunk objects (id, object, created, model, fingerprint,
-choice with logprobs null), first chunk with the role, last with finish_reason and usage.
+two or three (`--chunk-tokens`), in full OpenAI chunk objects (id, object, created,
+model, fingerprint, choice with logprobs null), first chunk with the role, last with
+finish_reason and usage.
 
 Each reply is measured `--repeat` times in interleaved order (baseline, before, after,
 ...) and the best time per reply is kept (it removes scheduler stalls, not work), as
@@ -81,7 +82,9 @@ def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     }
 
 
-def build_replies(n: int, seed: int = 7) -> list[dict[str, Any]]:
+def build_replies(
+    n: int, seed: int = 7, chunk_tokens: tuple[int, ...] = (1, 1, 1, 2, 2, 3)
+) -> list[dict[str, Any]]:
     """`n` replies: reasoning, answer, style, whole body and stream chunks."""
     p = shared_data("distill", "gsm8k_train.jsonl")
     if p is None:
@@ -119,7 +122,7 @@ def build_replies(n: int, seed: int = 7) -> list[dict[str, Any]]:
         chunks = [_chunk({"role": "assistant", "content": ""})]
         pos = 0
         while pos < len(pieces):
-            take = rng.choice((1, 1, 1, 2, 2, 3))
+            take = rng.choice(chunk_tokens)
             group = pieces[pos : pos + take]
             pos += take
             delta: dict[str, str] = {}
@@ -162,9 +165,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rev", default=None, help="git revision to compare against (before)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    ap.add_argument(
+        "--chunk-tokens",
+        default="1,1,1,2,2,3",
+        help="tokens per chunk, drawn uniformly from this list (1 = one token per chunk)",
+    )
     args = ap.parse_args()
     load0 = os.getloadavg()
-    replies = build_replies(args.replies)
+    replies = build_replies(
+        args.replies, chunk_tokens=tuple(int(x) for x in args.chunk_tokens.split(","))
+    )
     from distillguard.guard import transforms as new_t
 
     impls: dict[str, Any] = {"after": new_t}
