@@ -100,8 +100,8 @@ def train_cmd(
     model, _ = T.train_default(corpus, progress=lambda s: typer.echo(f"  {s}", err=True))
     model.save(dest)
     typer.echo(
-        f"saved {dest}: {len(model.ngram_w)} n-gram weights, flag >= {model.flag_threshold}, "
-        f"block >= {model.block_threshold}"
+        f"saved {dest}: {int((model.ngram_w != 0).sum())} n-gram weights, "
+        f"flag >= {model.flag_threshold}, block >= {model.block_threshold}"
     )
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from distillguard.guard import training as T
 from distillguard.guard.inputguard import InputGuard
 from distillguard.guard.model import LinearModel
@@ -70,7 +72,7 @@ def eval_benign(
             other = [
                 s for nm in names for s, f in zip(cv.oof[nm], cv.fold_of[nm], strict=True) if f != k
             ]
-            t = LinearModel(0.0, [], {})
+            t = LinearModel(0.0, [], np.zeros(0))
             T.calibrate(t, other)
             for nm in names:
                 acc = out.setdefault(nm, {"verdicts": []})

@@ -3,9 +3,9 @@
 Pipeline per request (all user and system turns joined):
 1. normalise: NFKC + casefold, zero-width characters removed, light leetspeak undone
    inside words that mix letters and digits ("ch41n 0f th0ught");
-2. undo obfuscation: base64/hex runs are decoded, and segments that read as gibberish
-   are tried as rot13 and reversed text; decoded text joins the analysed text and sets
-   a "decoded" feature (asking the model to process hidden instructions is itself a cue);
+2. undo obfuscation (`decode.py`: byte encodings, ciphers, reversed text, spaced letters,
+   homoglyphs...); decoded text joins the analysed text and sets a "decoded" feature
+   (asking the model to process hidden instructions is itself a cue);
 3. concept hits from the multilingual lexicon, and *proximity* features (a target word
    near a hiddenness qualifier, an operation, an encoding, an authority claim...), which
    carry over to attack wordings and languages the classifier never saw;
@@ -15,52 +15,51 @@ Pipeline per request (all user and system turns joined):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import itertools
 import re
+import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from distillguard.guard import lexicon
+from distillguard.guard.decode import decode_hidden, homoglyphs
+from distillguard.guard.transcript import fake_reasoning_turn
 
-_ZW = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"), None)
-_LEET_WORD = re.compile(r"\b(?=[a-z0-9@$]*[a-z])(?=[a-z0-9@$]*[0-9@$])[a-z0-9@$]{3,}\b")
+__all__ = ["Extracted", "decode_hidden", "extract", "focus", "normalise"]
+
+# invisible characters: zero-width, bidi marks, word joiners, variation selectors and
+# Unicode tag characters (the latter are also decoded as hidden ASCII by `decode.py`)
+_ZW = dict.fromkeys(
+    [
+        *map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"),
+        *map(ord, "\u034f\u180e\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0000, 0xE0080),
+    ],
+    None,
+)
+# words of Latin letters (with diacritics: "ł4ńcuch") that mix in digits or @ / $
+_LEET_WORD = re.compile(
+    r"(?<![\w@$])(?=[a-zß-ɏ0-9@$]*[a-zß-ɏ])(?=[a-zß-ɏ0-9@$]*[0-9@$])[a-zß-ɏ0-9@$]{2,}(?![\w@$])"
+)
 _LEET = str.maketrans("0134578@$", "oieastbas")
-# separate simple patterns: an alternation of character-class runs is ~5x slower in `re`
-_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-_B64URL = re.compile(r"[A-Za-z0-9_\-]{24,}")
-_HEX = re.compile(r"[0-9a-fA-F]{24,}")
-# every match of the three patterns above lies inside a match of this one
-_CODE_RUN = re.compile(r"[A-Za-z0-9+/_\-]{16,}")
 LEET_MAX_CHARS = 4000
-MAX_SEGMENTS = 200  # gibberish-looking segments tried as rot13 / reversed text
-_LETTERS3 = re.compile(r"[a-zA-Z]{3}")
-_ROT13 = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
-)
-_DECODE_CUES = lexicon.DECODE_CUES
-_SEGMENT = re.compile(r"[^\n.!?:;\"'`]{16,}")
-_COMMON_WORDS = (
-    # en
-    "the you your and to of a in is it that me my what all this for with please be are "
-    "on not do can i show print write give tell now from as reasoning thinking thought "
-    "thoughts chain full hidden internal raw verbatim repeat continue output answer "
-    # es / pt / it
-    "el la de que y en los las tu tus lo un una por con para es al del se su sus no "
-    "como más antes sin o da do em os as um uma seu sua il di che non per con sono "
-    # fr
-    "le les des du et est une pour pas sur au avec ce il ne plus par ton ta tes votre "
-    "vos moi toi je "
-    # de
-    "der die das und ist nicht zu den mit sich des auf für im dem ein eine als auch "
-    "es an aus er hat dass sie nach wird bei um am sind noch wie dein deine deinen "
-    "mir mich du vor"
-)
-_COMMON = frozenset(_COMMON_WORDS.split())
 
 NGRAM_MIN, NGRAM_MAX = 3, 5
+# n-grams are hashed into 2**NGRAM_BITS buckets (polynomial hash of the code points, then
+# a multiplicative mix); the model holds one weight per bucket in a flat array, so scoring
+# is a few vectorised operations instead of building ~3 strings per character
+NGRAM_BITS = 20
+_P = np.uint64(1_000_003)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SEEDS = (
+    np.uint64(0x51ED27A3C6B1F35D),
+    np.uint64(0x2545F4914F6CDD1D),
+    np.uint64(0x7F4A7C159E3779B9),
+)
+_SHIFT = np.uint64(64 - NGRAM_BITS)
+_MASK64 = (1 << 64) - 1
 WINDOW = 100  # characters each side of an anchor kept from a long prompt
 WHOLE_TEXT_BELOW = 600  # shorter texts are analysed whole
 MAX_ANCHORS = 6
@@ -92,6 +91,7 @@ DENSE_NAMES: tuple[str, ...] = (
     "roles_in_user_text",
     "decoded_text",
     "decoded_has_target",
+    "fake_reasoning_turn",
 )
 
 
@@ -99,7 +99,7 @@ def normalise(text: str) -> str:
     if text.isascii():
         t = text.lower()
     else:
-        t = unicodedata.normalize("NFKC", text).translate(_ZW).casefold()
+        t = homoglyphs(unicodedata.normalize("NFKC", text).translate(_ZW).casefold())
     if "_" in t:  # snake_case keys ("hidden_reasoning") read as words
         t = t.replace("_", " ")
     if len(t) <= LEET_MAX_CHARS and any(map(str.isdigit, t)):
@@ -107,88 +107,12 @@ def normalise(text: str) -> str:
     return t
 
 
-def _common_share(text: str) -> float:
-    words = re.findall(r"[a-z']+", text[:3000].lower())
-    if not words:
-        return 0.0
-    return sum(map(_COMMON.__contains__, words)) / len(words)
-
-
-def _printable(raw: bytes) -> str | None:
-    try:
-        s = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if len(s) < 6 or sum(ch.isprintable() or ch in "\n\t" for ch in s) < 0.95 * len(s):
-        return None
-    return s
-
-
-def _decode_runs(text: str) -> list[str]:
-    """Plain text decoded from the base64, base64url and hex runs of `text`."""
-    found: list[str] = []
-    runs = [m.group(0) for m in _B64.finditer(text)]
-    runs += [m.group(0) for m in _B64URL.finditer(text) if "-" in m.group(0) or "_" in m.group(0)]
-    for run in runs:
-        if run.isalpha() and (run.islower() or run.isupper()):
-            continue  # a long plain word, not base64
-        try:
-            raw = base64.b64decode(
-                run.replace("-", "+").replace("_", "/") + "=" * (-len(run) % 4), validate=False
-            )
-        except (binascii.Error, ValueError):
-            continue
-        s = _printable(raw)
-        if s is not None and _looks_like_text(s):
-            found.append(s)
-    for m in _HEX.finditer(text):
-        digits = m.group(0)
-        try:
-            s = _printable(bytes.fromhex(digits[: len(digits) // 2 * 2]))
-        except ValueError:
-            s = None
-        if s is not None and _looks_like_text(s):
-            found.append(s)
-    return found
-
-
-def decode_hidden(text: str) -> list[str]:
-    """Plain text recovered from base64, hex, rot13 and reversed segments of a prompt."""
-    # most prompts have no run that base64, base64url or hex could match: one scan, not three
-    found = _decode_runs(text) if _CODE_RUN.search(text) else []
-    low = text.lower()
-    if _common_share(text) >= 0.25 and not any(c in low for c in _DECODE_CUES):
-        return found  # reads as plain language and asks for no decoding
-    for k, m in enumerate(_SEGMENT.finditer(text)):
-        if k >= MAX_SEGMENTS:
-            break
-        seg = m.group(0)
-        if _common_share(seg) >= 0.15 or not _LETTERS3.search(seg):
-            continue
-        for cand in (seg.translate(_ROT13), seg[::-1], seg[::-1].translate(_ROT13)):
-            share = _common_share(cand)
-            if share >= 0.3 or (share >= 0.15 and _has_target(cand)):
-                found.append(cand)
-                break
-    return found
-
-
-def _has_target(s: str) -> bool:
-    h = lexicon.find(normalise(s))
-    return bool(h["tgt_strong"] or h["tgt_weak"])
-
-
-def _looks_like_text(s: str) -> bool:
-    letters = sum(ch.isalpha() for ch in s)
-    return letters >= 0.6 * len(s.replace(" ", "")) and " " in s.strip()
-
-
 @dataclass(frozen=True)
 class Extracted:
     """What the classifier sees of one request."""
 
     dense: tuple[float, ...]
-    ngrams: frozenset[str]
+    ngrams: np.ndarray = field(compare=False)  # distinct n-gram bucket ids (int64)
     hits: dict[str, list[int]]
     decoded: tuple[str, ...]
     normalised: str
@@ -206,15 +130,48 @@ def _near(a: list[int], b: list[int], w: int) -> bool:
     return False
 
 
-def _ngrams(text: str) -> frozenset[str]:
-    """Character 3-5-grams of " text " (zip of shifted copies: no per-gram Python frame)."""
-    t = f" {text} "
-    shifted = [t[i:] for i in range(NGRAM_MAX)]
-    return frozenset(
-        itertools.chain.from_iterable(
-            map("".join, zip(*shifted[:k], strict=False)) for k in range(NGRAM_MIN, NGRAM_MAX + 1)
-        )
-    )
+def ngram_id(gram: str) -> int:
+    """Bucket of one n-gram (the scalar definition `_ngrams` vectorises; used by tests)."""
+    h = 0
+    for ch in gram:
+        h = (h * int(_P) + ord(ch)) & _MASK64
+    h ^= int(_SEEDS[len(gram) - NGRAM_MIN])
+    return ((h * int(_MIX)) & _MASK64) >> (64 - NGRAM_BITS)
+
+
+_local = threading.local()
+
+
+def _stamp() -> np.ndarray:
+    s: np.ndarray | None = getattr(_local, "stamp", None)
+    if s is None:
+        s = _local.stamp = np.zeros(1 << NGRAM_BITS, dtype=np.int32)
+    return s
+
+
+_POS = np.arange(3 * (MAX_NGRAM_CHARS + 2), dtype=np.int32)
+
+
+def _ngrams(text: str) -> np.ndarray:
+    """Distinct bucket ids of the character 3-5-grams of " text " (text <= MAX_NGRAM_CHARS)."""
+    raw = f" {text[:MAX_NGRAM_CHARS]} ".encode("utf-32-le", "surrogatepass")  # lone surrogates too
+    c = np.frombuffer(raw, dtype=np.uint32).astype(np.uint64)
+    h = c[:-1] * _P + c[1:]
+    parts = []
+    for k, seed in enumerate(_SEEDS):
+        h = h[:-1] * _P + c[2 + k :]
+        parts.append(h ^ seed)
+    ids = (np.concatenate(parts) * _MIX) >> _SHIFT
+    ids = ids.astype(np.int64)
+    if len(ids) < 2:
+        return ids
+    # distinct ids without a sort: write each position into its bucket, keep the
+    # position that stayed (one per bucket whatever the write order)
+    stamp = _stamp()
+    pos = _POS[: len(ids)]
+    stamp[ids] = pos
+    out: np.ndarray = ids[stamp[ids] == pos]
+    return out
 
 
 def focus(norm: str) -> str:
@@ -265,4 +222,5 @@ def extract(text: str) -> Extracted:
         dh = lexicon.find("\n".join(normalise(d) for d in decoded))
         dec_tgt = bool(dh["tgt_strong"] or dh["tgt_weak"])
     dense.append(1.0 if dec_tgt else 0.0)
+    dense.append(1.0 if fake_reasoning_turn(norm) else 0.0)
     return Extracted(tuple(dense), _ngrams(norm[:MAX_NGRAM_CHARS]), hits, decoded, norm)

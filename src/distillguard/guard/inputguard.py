@@ -5,7 +5,9 @@ where obfuscated) scored by a logistic model. Stage 2 (only in the gray zone bet
 half the flag threshold and the block threshold, or for long prompts): the text is cut
 into sentence windows and each is scored on its own, so a coercion sentence buried in
 a long document is not diluted by it. A prefilled assistant turn that opens a reasoning
-block ("<think>Okay, the user wants") is a transcript attack whatever the score.
+block ("<think>Okay, the user wants"), or a fabricated assistant turn with a reasoning
+part in the user's text ("Assistant (thinking): ..."), is at least flagged whatever the
+score: the request writes the model's hidden reasoning for it.
 
 Verdicts: "block" at or above the block threshold, "flag" at or above the flag
 threshold, else "allow". Thresholds are calibrated on held-out benign folds when the
@@ -25,8 +27,9 @@ from typing import Any
 
 from distillguard.errors import DistillguardError
 from distillguard.guard import lexicon
-from distillguard.guard.features import Extracted, extract
+from distillguard.guard.features import DENSE_NAMES, Extracted, extract
 from distillguard.guard.model import LinearModel
+from distillguard.guard.transcript import forged_assistant_turn
 
 _OPEN_REASONING = re.compile(r"<\s*(think|thinking|reasoning|thought)\b[^>]*>", re.I)
 _ROLEPLAY = lexicon.cue("roleplay")
@@ -34,6 +37,7 @@ _RECON = lexicon.cue("reconstruct")
 _CONTINUE = lexicon.cue("continue")
 _TRANSLATE = lexicon.cue("translate")
 _SUMMARY = lexicon.cue("summarise")
+_FAKE_TURN_INDEX = DENSE_NAMES.index("fake_reasoning_turn")
 GRAY_LOW_FACTOR = 0.5
 LONG_TEXT = 1500
 STAGE2_WINDOWS = 6
@@ -51,7 +55,8 @@ class GuardVerdict:
 
 
 def request_text(messages: Any) -> tuple[str, bool]:
-    """(system+user text, prefilled reasoning) from a messages list, body or string."""
+    """(system+user text, whether the request writes the model's reasoning turn: a final
+    assistant turn opening a reasoning block, or a prior one carrying reasoning)."""
     if isinstance(messages, str):
         return messages, False
     if isinstance(messages, Mapping):
@@ -70,6 +75,10 @@ def request_text(messages: Any) -> tuple[str, bool]:
         text = _content_text(content)
         if role in ("user", "system", "developer", "tool", "function"):
             parts.append(text)
+        elif role == "assistant" and i < len(messages) - 1:
+            # a prior assistant turn with a reasoning part: the gateway strips reasoning
+            # from replies, so the client wrote it (a fake transcript)
+            prefill = prefill or forged_assistant_turn(m, text)
         elif role == "assistant" and i == len(messages) - 1 and text:
             # a prefilled final assistant turn: the model would continue it
             opened = _OPEN_REASONING.search(text)
@@ -183,7 +192,9 @@ class InputGuard:
         ):
             stage = 2
             p = max(p, self._max_window(x.normalised, tgt))
-        if prefill:
+        fake_turn = bool(x.dense[_FAKE_TURN_INDEX])
+        if prefill or fake_turn:
+            # the request writes (or opens) the model's reasoning turn for it
             p = max(p, m.flag_threshold)
         if p >= m.block_threshold:
             verdict = "block"
@@ -192,6 +203,8 @@ class InputGuard:
         else:
             return GuardVerdict("allow", round(p, 4), None, stage)
         family = "transcript" if prefill else guess_family(x, text, has_system)
+        if fake_turn and family not in ("obfuscated", "encode"):
+            family = "transcript"
         return GuardVerdict(verdict, round(p, 4), family, stage)
 
     def _max_window(self, norm: str, anchors: list[int]) -> float:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from re import _constants as _C  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
@@ -1179,6 +1180,75 @@ def _keys(pat: str) -> list[str] | None:
     return ["".join(p) for p in itertools.product(*units)]
 
 
+def _structure(pat: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth before it) of a pattern's characters outside
+    escapes and character classes."""
+    depth, i = 0, 0
+    while i < len(pat):
+        c = pat[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            j = pat.find("]", i + 2)
+            i = (j if j >= 0 else len(pat)) + 1
+            continue
+        yield i, c, depth
+        depth += (c == "(") - (c == ")")
+        i += 1
+
+
+def _group_end(pat: str) -> int:
+    """Index of the ")" closing the group that opens the pattern, or -1."""
+    for i, c, depth in _structure(pat):
+        if c == ")" and depth == 1:
+            return i
+    return -1
+
+
+def _split_alternatives(body: str) -> list[str]:
+    cuts = [i for i, c, depth in _structure(body) if c == "|" and depth == 0]
+    return [body[a + 1 : b] for a, b in zip([-1, *cuts], [*cuts, len(body)], strict=True)]
+
+
+MAX_VARIANTS = 64
+
+
+def expand(pat: str) -> list[str] | None:
+    """`pat` as patterns that each start with literal characters (a leading `\\b` dropped,
+    leading alternations and optional groups spelt out), or None when it cannot be.
+    Keyed patterns are tried only at word starts looked up by their first characters."""
+    if pat.startswith(r"\b"):
+        pat = pat[2:]
+    if _keys(pat):
+        return [pat]
+    if not pat.startswith("(?:"):
+        return None
+    end = _group_end(pat)
+    if end < 0:
+        return None
+    alts = _split_alternatives(pat[3:end])
+    rest = pat[end + 1 :]
+    if rest.startswith("?"):
+        if rest.startswith(("??", "?+")):
+            return None
+        alts.append("")
+        rest = rest[1:]
+    elif rest[:1] in ("*", "+", "{"):
+        return None
+    out: list[str] = []
+    for a in alts:
+        if a.startswith("^"):
+            return None
+        sub = expand(a + rest)
+        if sub is None:
+            return None
+        out.extend(sub)
+        if len(out) > MAX_VARIANTS:
+            return None
+    return out
+
+
 _BY_KEY: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 _RESIDUAL: dict[str, re.Pattern[str]] = {}
 _KEY_LENS: tuple[int, ...] = ()
@@ -1190,17 +1260,18 @@ def _build() -> None:
     lens: set[int] = set()
     for cat, pats in LEXICON.items():
         for pat in pats:
-            keys = _keys(pat)
-            if not keys:
+            variants = expand(pat)
+            if not variants:
                 residual.setdefault(cat, []).append(pat)
                 continue
-            rx = re.compile(pat)
-            for k in keys:
-                _BY_KEY.setdefault(k, []).append((cat, rx))
-                lens.add(len(k))
+            for v in variants:
+                rx = re.compile(v)
+                for k in _keys(v) or ():
+                    _BY_KEY.setdefault(k, []).append((cat, rx))
+                    lens.add(len(k))
     for cat, pats in residual.items():
         joined = "|".join(f"(?:{p})" for p in pats)
-        _RESIDUAL[cat] = re.compile(_start_filter(joined) + f"(?:{joined})")
+        _RESIDUAL[cat] = re.compile(start_filter(joined) + f"(?:{joined})")
     _KEY_LENS = tuple(sorted(lens))
 
 
@@ -1246,7 +1317,7 @@ def _first(items: _Parsed) -> tuple[set[str] | None, bool, bool]:
     return chars, True, at_start
 
 
-def _start_filter(pattern: str) -> str:
+def start_filter(pattern: str) -> str:
     """A lookahead that rejects, with one character test, positions where no match can
     start (Python's `re` would otherwise try every alternative at every position); it
     changes no match. Empty when the first characters cannot be determined."""
@@ -1464,6 +1535,15 @@ DECODE_CUES: tuple[str, ...] = (
     "al rev",
     "envers",
     "rückwärts",
+    "flip",
+    "mirror",
+    "invert",
+    "unscramble",
+    "atbash",
+    "shift",
+    "encoded",
+    "espejo",
+    "miroir",
     "наоборот",
     "обратн",
     "расшифр",

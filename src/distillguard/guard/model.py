@@ -1,31 +1,32 @@
 """Logistic regression over concept features and character n-grams, trained with scipy.
 
-Why this model: it is cheap at inference (a dict lookup per n-gram, no numpy on the
-request path), transparent (weights can be listed), and trains in seconds, which makes
-leave-one-family-out evaluation affordable. The two feature groups get different L2
+Why this model: it is cheap at inference (n-grams are hashed into buckets and their
+weights gathered from one flat array: a few numpy operations per request), transparent
+(weights can be listed), and trains in seconds, which makes leave-one-family-out
+evaluation affordable. The two feature groups get different L2
 penalties: concept features (lexicon hits and their proximity) are few and meant to
 carry over to unseen wordings, so they are lightly penalised; n-grams are many and
 would otherwise memorise our own templates, so they are penalised hard.
 
-The n-gram vocabulary is taken only from project-written examples, so a saved model
-holds no strings derived from third-party data (which may only shape the weights).
+Only buckets met in project-written examples get a weight (the others stay 0), and a
+saved model holds bucket numbers, no strings; third-party data only shapes the weights.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distillguard.errors import DistillguardError
-from distillguard.guard.features import DENSE_NAMES, Extracted
+import numpy as np
 
-MODEL_VERSION = 1
+from distillguard.errors import DistillguardError
+from distillguard.guard.features import DENSE_NAMES, NGRAM_BITS, Extracted
+
+MODEL_VERSION = 2  # 2: hashed n-gram buckets
 
 
 @dataclass
@@ -34,7 +35,7 @@ class LinearModel:
 
     bias: float
     dense_w: list[float]
-    ngram_w: dict[str, float]
+    ngram_w: np.ndarray  # float64, one weight per n-gram bucket (2**NGRAM_BITS)
     flag_threshold: float = 0.5
     block_threshold: float = 0.9
     meta: dict[str, Any] = field(default_factory=dict)
@@ -44,8 +45,7 @@ class LinearModel:
         for w, v in zip(self.dense_w, x.dense, strict=True):
             if v:
                 z += w * v
-        # sum() with a start value adds left to right, as the loop it replaces did
-        return sum(map(self.ngram_w.get, x.ngrams, itertools.repeat(0.0)), z)
+        return z + float(self.ngram_w[x.ngrams].sum())
 
     def prob(self, x: Extracted) -> float:
         z = self.logit(x)
@@ -57,7 +57,10 @@ class LinearModel:
             "dense_names": list(DENSE_NAMES),
             "bias": round(self.bias, 6),
             "dense_w": [round(w, 6) for w in self.dense_w],
-            "ngram_w": {g: round(w, 5) for g, w in sorted(self.ngram_w.items())},
+            "ngram_bits": NGRAM_BITS,
+            "ngram_w": {
+                str(int(i)): round(float(self.ngram_w[i]), 5) for i in np.flatnonzero(self.ngram_w)
+            },
             "flag_threshold": self.flag_threshold,
             "block_threshold": self.block_threshold,
             "meta": self.meta,
@@ -65,7 +68,11 @@ class LinearModel:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> LinearModel:
-        if d.get("version") != MODEL_VERSION or list(d.get("dense_names", [])) != list(DENSE_NAMES):
+        if (
+            d.get("version") != MODEL_VERSION
+            or list(d.get("dense_names", [])) != list(DENSE_NAMES)
+            or d.get("ngram_bits") != NGRAM_BITS
+        ):
             raise DistillguardError(
                 "guard model file does not match this version's features; retrain it with "
                 "`distillguard guard train`"
@@ -73,7 +80,7 @@ class LinearModel:
         return cls(
             bias=float(d["bias"]),
             dense_w=[float(x) for x in d["dense_w"]],
-            ngram_w={str(k): float(v) for k, v in d["ngram_w"].items()},
+            ngram_w=ngram_table({int(k): float(v) for k, v in d["ngram_w"].items()}),
             flag_threshold=float(d["flag_threshold"]),
             block_threshold=float(d["block_threshold"]),
             meta=dict(d.get("meta", {})),
@@ -92,6 +99,14 @@ class LinearModel:
         return cls.from_json(data)
 
 
+def ngram_table(weights: dict[int, float] | None = None) -> np.ndarray:
+    """The flat bucket -> weight array (zeros where no weight is given)."""
+    w = np.zeros(1 << NGRAM_BITS, dtype=np.float64)
+    if weights:
+        w[np.fromiter(weights, dtype=np.int64)] = np.fromiter(weights.values(), dtype=np.float64)
+    return w
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     l2_dense: float = 0.05
@@ -101,12 +116,13 @@ class TrainConfig:
     max_iter: int = 300
 
 
-def build_vocab(xs: Sequence[Extracted], cfg: TrainConfig) -> list[str]:
-    df: Counter[str] = Counter()
-    for x in xs:
-        df.update(x.ngrams)
-    items = [g for g, c in df.most_common(cfg.max_vocab) if c >= cfg.min_df]
-    return sorted(items)
+def build_vocab(xs: Sequence[Extracted], cfg: TrainConfig) -> list[int]:
+    """Buckets met in at least min_df examples (most frequent first, at most max_vocab)."""
+    if not xs:
+        return []
+    ids, counts = np.unique(np.concatenate([x.ngrams for x in xs]), return_counts=True)
+    order = np.argsort(-counts, kind="stable")[: cfg.max_vocab]
+    return sorted(int(ids[i]) for i in order if counts[i] >= cfg.min_df)
 
 
 def train(
@@ -118,12 +134,12 @@ def train(
     cfg: TrainConfig | None = None,
 ) -> LinearModel:
     """Fit the model (L-BFGS on the weighted logistic loss with two L2 penalties)."""
-    import numpy as np
     from scipy import optimize, sparse
 
     cfg = cfg or TrainConfig()
     vocab = build_vocab(vocab_from if vocab_from is not None else xs, cfg)
-    index = {g: i for i, g in enumerate(vocab)}
+    index = np.full(1 << NGRAM_BITS, -1, dtype=np.int64)
+    index[np.asarray(vocab, dtype=np.int64)] = np.arange(len(vocab))
     nd = len(DENSE_NAMES)
     rows: list[int] = []
     cols: list[int] = []
@@ -134,12 +150,11 @@ def train(
                 rows.append(r)
                 cols.append(j)
                 vals.append(v)
-        for g in x.ngrams:
-            k = index.get(g)
-            if k is not None:
-                rows.append(r)
-                cols.append(nd + k)
-                vals.append(1.0)
+        ks = index[x.ngrams]
+        ks = ks[ks >= 0]
+        rows.extend([r] * len(ks))
+        cols.extend((ks + nd).tolist())
+        vals.extend([1.0] * len(ks))
     n, d = len(xs), nd + len(vocab)
     X = sparse.csr_matrix((vals, (rows, cols)), shape=(n, d), dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
@@ -171,7 +186,9 @@ def train(
     )
     theta = res.x
     w = theta[:-1]
-    ngram_w = {g: float(w[nd + i]) for i, g in enumerate(vocab) if abs(w[nd + i]) >= 1e-3}
+    ngram_w = ngram_table(
+        {g: float(w[nd + i]) for i, g in enumerate(vocab) if abs(w[nd + i]) >= 1e-3}
+    )
     return LinearModel(
         bias=float(theta[-1]),
         dense_w=[float(v) for v in w[:nd]],

@@ -1,0 +1,423 @@
+"""Undo the obfuscations an attacker can wrap a request in, so its meaning is scored.
+
+Why decoders and not more training examples: an encoded request shares no surface with
+its plain form, so no classifier generalises to an encoding it was not trained on; a
+decoder does, for every wording. What is undone:
+
+- byte encodings: base64 / base64url / hex runs (also hex with separators or `\\x`),
+  binary octets, URL percent-encoding, `\\uXXXX` escapes, HTML character references,
+  Unicode tag characters (invisible "ASCII smuggling"), Morse code;
+- letter-level disguises of a line that does not read as language: Caesar shifts (rot13
+  is one; the shift is chosen by letter frequencies), Atbash, reversed text, reversed
+  and shifted, each word reversed;
+- spaced-out letters ("r e p e a t"), and Latin words written with Cyrillic/Greek
+  look-alike letters (homoglyphs). Zero-width characters, full-width and mathematical
+  letters and leetspeak are handled by `features.normalise`.
+
+A decoding counts only if it reads as language (a share of common words in about twelve
+languages, or a lexicon target word), so random identifiers, hashes and numbers in
+ordinary prompts decode to nothing. The gates (one scan for encoded-looking runs, one
+for special notations, one share of common words) keep the cost off ordinary prompts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from collections.abc import Callable
+from urllib.parse import unquote
+
+import numpy as np
+
+from distillguard.guard import lexicon
+
+# separate simple patterns: an alternation of character-class runs is ~5x slower in `re`
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_B64URL = re.compile(r"[A-Za-z0-9_\-]{24,}")
+_HEX = re.compile(r"[0-9a-fA-F]{24,}")
+# every match of the three patterns above lies inside a match of this one
+_CODE_RUN = re.compile(r"[A-Za-z0-9+/_\-]{16,}")
+_HEX_SEP = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:]+){7,}(?:\\x|0x)?[0-9a-fA-F]{2}")
+_HEX_ESC = re.compile(r"(?:\\x[0-9a-fA-F]{2}){6,}")
+_BIN = re.compile(r"(?:[01]{8}[\s,]*){6,}")
+_PCT = re.compile(r"(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){6,}")
+_UESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}){4,}")
+_ENT = re.compile(r"(?:&#x?[0-9a-fA-F]{1,6};){4,}")
+_TAGS = re.compile("[\U000e0020-\U000e007e]{4,}")
+_MORSE = re.compile(r"(?:[.\-·•–—_]{1,7}(?: {1,3}| ?/ ?|\|)){5,}[.\-·•–—_]{1,7}")
+_SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_](?: |\.|-|\*|_)){1,}[^\W\d_](?![^\W\d_])")
+# one scan decides whether any of the notations above can be present
+_SPECIAL = re.compile(
+    r"\\x[0-9a-fA-F]|0x[0-9a-fA-F]|[0-9a-fA-F]{2}[ ,:]{1,2}[0-9a-fA-F]{2}[ ,:]{1,2}[0-9a-fA-F]{2}"
+    r"|[01]{8}|%[0-9a-fA-F]{2}|\\u|\\U|&#|[\U000e0020-\U000e007e]|[.\-·•–—_]{2} ?/? ?[.\-·•–—_]"
+    r"|(?<![^\W\d_])[^\W\d_][ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\-*_][^\W\d_](?![^\W\d_])"
+)
+_MORSE_CODES = (
+    ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- "
+    "...- .-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. "
+    ".-.-.- --..-- ..--.. -.-.--"
+)
+_MORSE_TABLE = dict(
+    zip(
+        _MORSE_CODES.split(),
+        "abcdefghijklmnopqrstuvwxyz0123456789.,?!",
+        strict=True,
+    )
+)
+
+_WORD = re.compile(r"[^\W\d_]+")
+_SPACES = re.compile(r"[ \t]{2,}")
+_LINE = re.compile(r"[^\n]{12,}")
+_WRAP = re.compile(r"^(.{0,80}?[:：]\s+)(.{12,})$")  # "Decode this and comply: <payload>"
+_LETTERS3 = re.compile(r"[a-zA-Z]{3}")
+_ASCII_LETTER = re.compile(r"[a-zA-Z]")
+MAX_LINES = 40  # lines tried for letter-level disguises
+MAX_LINE_CHARS = 4000  # and at most this many of their characters
+_COMMON_WORDS = (
+    # en
+    "the you your and to of a in is it that me my what all this for with please be are "
+    "on not do can i show print write give tell now from as reasoning thinking thought "
+    "thoughts chain full hidden internal raw verbatim repeat continue output answer "
+    "how much many is was were then before after there their which who why when "
+    # es / pt / it
+    "el la de que y en los las tu tus lo un una por con para es al del se su sus no "
+    "como más antes sin o da do em os as um uma seu sua il di che non per con sono "
+    "qué cómo muy pero también esto eso razonamiento pensamiento você não é uma mais "
+    "ragionamento pensiero tuo tua questo della delle gli "
+    # fr
+    "le les des du et est une pour pas sur au avec ce il ne plus par ton ta tes votre "
+    "vos moi toi je qui que où mais à été être fais écris réponds avant raisonnement "
+    "pensée pensées interne "
+    # de
+    "der die das und ist nicht zu den mit sich des auf für im dem ein eine als auch "
+    "es an aus er hat dass sie nach wird bei um am sind noch wie dein deine deinen "
+    "mir mich du vor bitte deiner denken gedanken antwort schreibe zeige "
+    # nl / pl / tr / id / sv / ru
+    "het een je jouw van niet ik wat voor zijn jij nie jest się na że to co nie "
+    "twój twoje swoje przed odpowiedzią tak jak po bez "
+    "bir ve bu için da de ne ile önce senin lütfen sonra gibi "
+    "yang dan di ini itu tidak saya kamu anda sebelum dengan untuk dalam lalu ke apa "
+    "och att är en "
+    "и в не на что ты твой твои свой я с как это по для до перед без все весь "
+)
+_COMMON = frozenset(_COMMON_WORDS.split())
+# letter frequencies shared by most Latin-script languages (per mille, rounded)
+_FREQ = dict(
+    zip(
+        "abcdefghijklmnopqrstuvwxyz",
+        (
+            82,
+            15,
+            28,
+            43,
+            127,
+            22,
+            20,
+            61,
+            70,
+            2,
+            8,
+            40,
+            24,
+            67,
+            75,
+            19,
+            1,
+            60,
+            63,
+            91,
+            28,
+            10,
+            24,
+            2,
+            20,
+            1,
+        ),
+        strict=True,
+    )
+)
+_ALPHA = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _shift_table(k: int) -> dict[int, int]:
+    lo = _ALPHA[k:] + _ALPHA[:k]
+    return str.maketrans(_ALPHA + _ALPHA.upper(), lo + lo.upper())
+
+
+_SHIFTS = [_shift_table(k) for k in range(26)]
+_ATBASH = str.maketrans(_ALPHA + _ALPHA.upper(), _ALPHA[::-1] + _ALPHA.upper()[::-1])
+# Cyrillic and Greek letters that look like Latin ones (lower case after casefolding)
+_HOMOGLYPHS = str.maketrans(
+    "аеорсухіјѕԁһӏԛԝαεικνορτυχϲ",
+    "aeopcyxijsdhlqwaeikvoptuxc",
+)
+_MIXED = re.compile(r"\w*[a-z]\w*")
+_CONFUSABLE = re.compile("[аеорсухіјѕԁһӏԛԝαεικνορτυχϲ]")
+
+
+def common_share(text: str) -> float:
+    """Share of the words of `text` that are common function words (about 12 languages)."""
+    words = _WORD.findall(text[:3000].lower())
+    if not words:
+        return 0.0
+    return sum(map(_COMMON.__contains__, words)) / len(words)
+
+
+def reads_as_words(text: str) -> bool:
+    """Several distinct common words making up a good share of the text: a sentence,
+    not code or symbols that happen to contain "a", "di" or "the"."""
+    words = _WORD.findall(text[:3000].lower())
+    if len(words) < 5:
+        return False
+    common = [w for w in words if w in _COMMON]
+    return len(common) >= 0.3 * len(words) and len(set(common)) >= 3
+
+
+def _printable(raw: bytes) -> str | None:
+    try:
+        s = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(s) < 6 or sum(ch.isprintable() or ch in "\n\t" for ch in s) < 0.95 * len(s):
+        return None
+    return s
+
+
+def _looks_like_text(s: str) -> bool:
+    """Decoded bytes that read as words (Latin with spaces, or an unspaced script)."""
+    compact = s.replace(" ", "")
+    letters = sum(ch.isalpha() for ch in compact)
+    if letters < 0.6 * max(1, len(compact)):
+        return False
+    return " " in s.strip() or sum(ord(ch) > 0x2E80 for ch in compact) >= 0.5 * len(compact)
+
+
+def _has_target(s: str) -> bool:
+    from distillguard.guard.features import normalise
+
+    h = lexicon.find(normalise(s))
+    return bool(h["tgt_strong"] or h["tgt_weak"])
+
+
+def _reads_as_language(s: str) -> bool:
+    share = common_share(s)
+    return share >= 0.3 or (share >= 0.12 and _has_target(s))
+
+
+def _b64(run: str) -> str | None:
+    if run.isalpha() and (run.islower() or run.isupper()):
+        return None  # a long plain word, not base64
+    try:
+        raw = base64.b64decode(
+            run.replace("-", "+").replace("_", "/") + "=" * (-len(run) % 4), validate=False
+        )
+    except (binascii.Error, ValueError):
+        return None
+    return _printable(raw)
+
+
+def _hex(digits: str) -> str | None:
+    digits = re.sub(r"\\x|0x|[\s,:]", "", digits)
+    try:
+        return _printable(bytes.fromhex(digits[: len(digits) // 2 * 2]))
+    except ValueError:
+        return None
+
+
+def _bits(run: str) -> str | None:
+    octets = re.findall(r"[01]{8}", run)
+    return _printable(bytes(int(o, 2) for o in octets))
+
+
+def _morse(run: str) -> str | None:
+    run = run.translate(str.maketrans("·•–—_", "..---"))
+    words = re.split(r" ?/ ?|\||   ", run)
+    out = " ".join(
+        "".join(_MORSE_TABLE.get(sym, "") for sym in w.split()) for w in words if w.strip()
+    )
+    return out if len(out) >= 6 else None
+
+
+def _unspace(run: str) -> str:
+    return re.sub(r"[ .\-*_]", "", run)
+
+
+def _byte_runs(text: str) -> list[str]:
+    """Plain text decoded from the base64, base64url and hex runs of `text`."""
+    found: list[str] = []
+    runs = [m.group(0) for m in _B64.finditer(text)]
+    runs += [m.group(0) for m in _B64URL.finditer(text) if "-" in m.group(0) or "_" in m.group(0)]
+    for run in runs:
+        s = _b64(run)
+        if s is not None and _looks_like_text(s):
+            found.append(s)
+    for m in _HEX.finditer(text):
+        s = _hex(m.group(0))
+        if s is not None and _looks_like_text(s):
+            found.append(s)
+    return found
+
+
+_NOTATIONS: tuple[tuple[re.Pattern[str], Callable[[str], str | None]], ...] = (
+    (_HEX_SEP, _hex),
+    (_HEX_ESC, _hex),
+    (_BIN, _bits),
+    (_PCT, unquote),
+    (_UESC, lambda s: s.encode("ascii", "ignore").decode("unicode_escape", "ignore")),
+    (_ENT, html.unescape),
+    (_TAGS, lambda s: "".join(chr(ord(c) - 0xE0000) for c in s)),
+    (_MORSE, _morse),
+    (_SPACED, _unspace),
+)
+
+
+def _concepts(low: str) -> int:
+    h = lexicon.find(low)
+    return sum(len(h[c]) for c in ("tgt_strong", "tgt_weak", "hidden", "extract", "transcript"))
+
+
+def _notations(text: str) -> list[str]:
+    found: list[str] = []
+    for rx, fn in _NOTATIONS:
+        runs = [m.group(0) for m in rx.finditer(text)]
+        if not runs:
+            continue
+        if rx is _SPACED:
+            # spaced-out words ("r e a s o n i n g") read in place; they count when they
+            # name an attack concept the spaced text did not
+            s = _SPACES.sub(" ", rx.sub(lambda m: _unspace(m.group(0)), text))
+            if _concepts(s.lower()) > _concepts(text.lower()):
+                found.append(s)
+            continue
+        s = " ".join(d for d in map(fn, runs) if d)
+        if s and s != text and (_looks_like_text(s) or _reads_as_language(s)):
+            found.append(s)
+    return found
+
+
+# row k: the expected frequency of each cipher letter if the text was shifted by k
+_SHIFT_SCORE = np.array(
+    [[_FREQ[_ALPHA[(j - k) % 26]] for j in range(26)] for k in range(26)], dtype=np.float64
+)
+
+
+def _best_shift(s: str) -> int:
+    """The Caesar shift that makes the letters of `s` most like ordinary text (0 = none)."""
+    low = s.lower()
+    counts = np.array([low.count(c) for c in _ALPHA], dtype=np.float64)
+    return int(np.argmax(_SHIFT_SCORE @ counts))
+
+
+def _letter_candidates(seg: str) -> list[str]:
+    k = _best_shift(seg)
+    shifted = seg.translate(_SHIFTS[(26 - k) % 26]) if k else None
+    rev = seg[::-1]
+    kr = _best_shift(rev)
+    cands = [
+        rev,
+        seg.translate(_SHIFTS[13]),
+        rev.translate(_SHIFTS[13]),
+        seg.translate(_ATBASH),
+        " ".join(w[::-1] for w in seg.split(" ")),
+    ]
+    if shifted:
+        cands.insert(0, shifted)
+    if kr:
+        cands.append(rev.translate(_SHIFTS[(26 - kr) % 26]))
+    return cands
+
+
+_ENDS = frozenset(".。?？!！")
+MAX_TARGET_TESTS = 40  # lexicon look-ups spent on decoding candidates per prompt
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_TARGET_TESTS
+
+    def new_target(self, cand: str, seg: str) -> bool:
+        """Does `cand` name the reasoning trace where `seg` did not (within budget)?"""
+        if self.left <= 0:
+            return False
+        self.left -= 2
+        return _has_target(cand) and not _has_target(seg)
+
+
+def _decode_segment(seg: str, cued: bool, budget: _Budget) -> str | None:
+    base = common_share(seg)
+    if base >= 0.35:
+        return None  # reads as language
+    words = _WORD.findall(seg)
+    if len(_ASCII_LETTER.findall(seg)) < 0.6 * sum(map(len, words)):
+        # another script: only reversal applies; tried on a line that starts with a
+        # sentence end or in a prompt that asks for reversing
+        if seg[:1] in _ENDS or cued:
+            rev = seg[::-1]
+            if common_share(rev) >= 0.3 or budget.new_target(rev, seg):
+                return rev
+        return None
+    if not _LETTERS3.search(seg):
+        return None
+    gibberish = base < 0.15 and len(words) >= 4
+    cands = _letter_candidates(seg)
+    shares = [common_share(c) for c in cands]
+    best = max(shares)
+    if gibberish and best >= 0.3:
+        good = [c for c, s in zip(cands, shares, strict=True) if s == best and reads_as_words(c)]
+        if len(good) > 1:
+            # e.g. reversed text vs each word reversed: same words, and the right order
+            # is the one where multi-word names ("chain of thought") match
+            good.sort(key=lambda c: -_concepts(c.lower()))
+        if good:
+            return good[0]
+    for cand, share in zip(cands, shares, strict=True):
+        if share >= base and budget.new_target(cand, seg):
+            return cand  # it names the reasoning trace once decoded
+    return None
+
+
+def _letters(text: str, cued: bool) -> list[str]:
+    """Lines (or the payload after a "...:" wrapper) that do not read as language but do
+    once shifted, reversed, Atbash-ed or word-reversed."""
+    found: list[str] = []
+    budget = _Budget()
+    chars = 0
+    for n, m in enumerate(_LINE.finditer(text)):
+        chars += len(m.group(0))
+        if n >= MAX_LINES or chars > MAX_LINE_CHARS:
+            break
+        line = m.group(0).strip()
+        w = _WRAP.match(line)
+        for seg in (w.group(2), line) if w else (line,):
+            dec = _decode_segment(seg, cued, budget)
+            if dec is not None:
+                found.append(dec)
+                break  # the payload after a wrapper decoded: the whole line need not be
+    return found
+
+
+def homoglyphs(text: str) -> str:
+    """Latin words with Cyrillic/Greek look-alike letters spelt in Latin letters."""
+    if not _CONFUSABLE.search(text):
+        return text
+    return _MIXED.sub(
+        lambda m: (
+            m.group(0).translate(_HOMOGLYPHS) if _CONFUSABLE.search(m.group(0)) else m.group(0)
+        ),
+        text,
+    )
+
+
+def decode_hidden(text: str) -> list[str]:
+    """Plain text recovered from the encoded or disguised parts of a prompt."""
+    found = _byte_runs(text) if _CODE_RUN.search(text) else []
+    if _SPECIAL.search(text):
+        found += _notations(text)
+    low = text.lower()
+    cued = any(c in low for c in lexicon.DECODE_CUES)
+    if common_share(text) >= 0.3 and not cued:
+        return found  # reads as plain language and asks for no decoding
+    found += _letters(text, cued)
+    return found
