@@ -1,27 +1,29 @@
 """Benchmark of distillguard.weights: hash-and-sign vs model-signing, vault throughput, memory.
 
-    .venv/bin/python bench/weights/run.py                 # ~2 GB of generated files
-    .venv/bin/python bench/weights/run.py --total-gb 8    # larger (needs ~3x that on disk)
+    .venv/bin/python bench/weights/run.py                   # sign 2 GB; vault 1, 4, 8 GB
+    .venv/bin/python bench/weights/run.py --only vault --vault-gb 1,4 --reps 3
 
-Everything is measured in the same run on the same files, so the ratios hold on a noisy
-shared machine. Files are generated (a random 64 MiB block repeated; neither SHA-256 nor
-AES cares about content), read from the page cache, and deleted at the end.
+Needs about 3.2x the largest vault size free on disk (plaintext, vault file, output);
+everything is deleted at the end. Each part measures our engine and its baselines in the
+same run, interleaved, so the ratios hold on a noisy shared machine; files are a random
+64 MiB block repeated (neither SHA-256 nor AES cares about content).
 
 1. Hash-and-sign a model folder of safetensors shards with an EC P-256 key: ours
    (`signing.sign_model`) vs model-signing 1.1.1's own API and CLI (`model_signing sign key`),
    alternating order, median of N repetitions. Both signatures are verified with
    model-signing's verifier before timing counts.
-2. Vault encryption/decryption throughput (GB = 1e9 bytes):
-   - to tmpfs (/dev/shm): the engine itself (read, AES-256-GCM, write), no disk;
-   - decrypt to a stream (/dev/null): what a loader reading plaintext does;
-   - to disk with fsync (median of 3), next to a plain `cp` + fsync of the same file;
-     decrypt reads the vault file from disk, next to `cp` of that file read from disk.
-3. Peak RSS of encrypt + decrypt-to-stream + hash in a fresh process at three file sizes.
+2. Vault throughput (GB = 1e9 bytes) per file size: encrypt and decrypt from a cold
+   input (fsynced and dropped from the page cache just before) and a warm one, to a
+   stream (/dev/null, a SHA-256 sink) and to disk with and without fsync, next to
+   `dd` (O_DIRECT read, write, copy: what the disk itself does), `cp` + fsync and
+   AES-256-GCM in memory; CPU seconds per GB beside each figure.
+3. Peak RSS of encrypt + decrypt (file and stream) + hash in a fresh process per size.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -140,91 +142,159 @@ def bench_sign(model: Path, work: Path, reps: int) -> dict[str, object]:
     }
 
 
-def bench_vault(src: Path, work: Path, reps: int) -> dict[str, object]:
-    """Each repetition measures the baselines and our engine back to back (same load)."""
+def _drop_cache(p: Path) -> None:
+    """Make `p` cold for this VM: fsync, then drop its pages (POSIX_FADV_DONTNEED).
+
+    Only this file's pages go (no system-wide drop_caches on a shared machine). The
+    hypervisor may still cache the disk: "cold" means cold for this guest's page cache.
+    """
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _warm(p: Path) -> None:
+    with open(p, "rb", buffering=0) as fh:
+        buf = bytearray(8 * MiB)
+        while fh.readinto(buf):
+            pass
+
+
+def _fsync(p: Path) -> None:
+    fd = os.open(p, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+
+
+def _dd(*args: str) -> None:
+    subprocess.run(["dd", *args, "status=none"], check=True)
+
+
+class _HashSink:
+    """A loader stand-in that hashes the plaintext (SHA-256) instead of storing it."""
+
+    def __init__(self) -> None:
+        self.h = hashlib.sha256()
+
+    def write(self, data: object) -> None:
+        self.h.update(data)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        pass
+
+
+VAULT_ROWS = [  # key, label, kind (baseline / encrypt / decrypt)
+    ("aes_mem", "AES-256-GCM in memory, 1 thread, no I/O", "baseline"),
+    ("sha_mem", "SHA-256 in memory, 1 thread, no I/O", "baseline"),
+    ("dd_read", "`dd` read, cold, O_DIRECT -> /dev/null", "baseline"),
+    ("dd_write", "`dd` write zeros, O_DIRECT + fsync", "baseline"),
+    ("dd_copy", "`dd` copy cold file, O_DIRECT both ways + fsync", "baseline"),
+    ("cp_cold", "`cp` cold file + fsync", "baseline"),
+    ("cp_warm", "`cp` warm file + fsync", "baseline"),
+    ("enc_cold_fsync", "encrypt cold -> disk + fsync", "encrypt"),
+    ("enc_warm_fsync", "encrypt warm -> disk + fsync", "encrypt"),
+    ("enc_warm_nofsync", "encrypt warm -> disk, no fsync", "encrypt"),
+    ("dec_cold_null", "decrypt cold -> stream (/dev/null)", "decrypt"),
+    ("dec_warm_null", "decrypt warm -> stream (/dev/null)", "decrypt"),
+    ("dec_cold_sha", "decrypt cold -> stream (SHA-256 sink)", "decrypt"),
+    ("dec_cold_fsync", "decrypt cold -> disk + fsync", "decrypt"),
+    ("dec_warm_fsync", "decrypt warm -> disk + fsync", "decrypt"),
+    ("dec_warm_nofsync", "decrypt warm -> disk, no fsync", "decrypt"),
+]
+
+
+def bench_vault(work: Path, size: int, reps: int) -> dict[str, Any]:
+    """Every row at one file size, baselines and engine interleaved (same load).
+
+    Cold: the input was fsynced and dropped from the page cache just before; warm: it
+    was read just before. Disk outputs are deleted after each row.
+    """
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    kek = keys.LocalKeyFile.create(work / "kek.json")
-    size = src.stat().st_size
-    shm = Path(tempfile.mkdtemp(prefix="dgw-bench-", dir="/dev/shm"))
-    names = ("aes_mem", "cp_tmpfs", "enc_tmpfs", "dec_tmpfs", "dec_stream")
-    res: dict[str, list[float]] = {k: [] for k in names}
-    cpu: dict[str, list[float]] = {k: [] for k in names}
+    kek = keys.LocalKeyFile.create(work / f"kek-{size}.json")
+    src, enc, out = work / "plain.bin", work / "w.dgv", work / "out.bin"
+    write_file(src, size, header=False)
+    vault.encrypt_file(src, enc, kek)
     aead = AESGCM(os.urandom(32))
     chunk = BLOCK[: 8 * MiB]
+    mem_n = min(size, 2 * 1024 * MiB) // len(chunk)
 
-    def enc_mem() -> None:  # one thread, no I/O: the ceiling of any AES-GCM file tool here
-        for i in range(size // len(chunk)):
+    def aes_mem() -> None:
+        for i in range(mem_n):
             aead.encrypt(i.to_bytes(12, "big"), chunk, b"")
 
+    def sha_mem() -> None:
+        h = hashlib.sha256()
+        for _ in range(mem_n):
+            h.update(chunk)
+
+    def rm(*ps: Path) -> None:
+        for p in ps:
+            p.unlink(missing_ok=True)
+
+    null = open(os.devnull, "wb")  # noqa: SIM115
+
+    def enc_to(durable: bool) -> Any:
+        return lambda: vault.encrypt_file(src, out, kek, durable=durable)
+
+    def dec_to(durable: bool) -> Any:
+        return lambda: vault.decrypt_file(enc, out, kek, durable=durable)
+
+    def stream_to(sink: Any) -> Any:
+        return lambda: vault.decrypt_to_stream(enc, sink() if callable(sink) else sink, kek)
+
+    def cp() -> None:
+        shutil.copyfile(enc, out)
+        _fsync(out)
+
+    direct = ("bs=8M", "iflag=direct")
+    count = f"count={size // (8 * MiB)}"
+    ops: dict[str, tuple[Path | None, str, Any]] = {  # key -> (input, cold/warm, run)
+        "aes_mem": (None, "", aes_mem),
+        "sha_mem": (None, "", sha_mem),
+        "dd_read": (src, "cold", lambda: _dd(f"if={src}", "of=/dev/null", *direct)),
+        "dd_write": (None, "", lambda: _dd("if=/dev/zero", f"of={out}", "bs=8M", count,
+                                           "oflag=direct", "conv=fsync")),
+        "dd_copy": (enc, "cold", lambda: _dd(f"if={enc}", f"of={out}", *direct,
+                                             "oflag=direct", "conv=fsync")),
+        "cp_cold": (enc, "cold", cp),
+        "cp_warm": (enc, "warm", cp),
+        "enc_cold_fsync": (src, "cold", enc_to(True)),
+        "enc_warm_fsync": (src, "warm", enc_to(True)),
+        "enc_warm_nofsync": (src, "warm", enc_to(False)),
+        "dec_cold_null": (enc, "cold", stream_to(null)),
+        "dec_warm_null": (enc, "warm", stream_to(null)),
+        "dec_cold_sha": (enc, "cold", stream_to(_HashSink)),
+        "dec_cold_fsync": (enc, "cold", dec_to(True)),
+        "dec_warm_fsync": (enc, "warm", dec_to(True)),
+        "dec_warm_nofsync": (enc, "warm", dec_to(False)),
+    }  # fmt: skip
+    res: dict[str, list[float]] = {k: [] for k in ops}
+    cpu: dict[str, list[float]] = {k: [] for k in ops}
+    load: list[float] = []
     try:
         for _ in range(reps):
-            res["aes_mem"].append(size // len(chunk) * len(chunk) / GB / timed(enc_mem))
-            cpu["aes_mem"].append(CPU[-1] * GB / (size // len(chunk) * len(chunk)))
-            res["cp_tmpfs"].append(size / GB / timed(shutil.copyfile, src, shm / "copy"))
-            cpu["cp_tmpfs"].append(CPU[-1] * GB / size)
-            (shm / "copy").unlink()
-            enc = shm / "w.dgv"
-            res["enc_tmpfs"].append(
-                size / GB / timed(vault.encrypt_file, src, enc, kek, durable=False)
-            )
-            cpu["enc_tmpfs"].append(CPU[-1] * GB / size)
-            out = shm / "w.out"
-            res["dec_tmpfs"].append(
-                size / GB / timed(vault.decrypt_file, enc, out, kek, durable=False)
-            )
-            cpu["dec_tmpfs"].append(CPU[-1] * GB / size)
-            out.unlink()
-            with open(os.devnull, "wb") as null:
-                res["dec_stream"].append(size / GB / timed(vault.decrypt_to_stream, enc, null, kek))
-                cpu["dec_stream"].append(CPU[-1] * GB / size)
-            enc.unlink()
-            vault.envelope_path(enc).unlink()
-
-        # disk, durable (fsync), with a plain copy + fsync as the baseline
-        def cp_sync(a: Path, b: Path) -> None:
-            shutil.copyfile(a, b)
-            fd = os.open(b, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
-
-        def drop_cache(p: Path) -> None:  # clean pages only: the file is fsynced
-            fd = os.open(p, os.O_RDONLY)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            os.close(fd)
-
-        disk_enc = work / "w.dgv"
-        disk: dict[str, list[float]] = {"cp": [], "enc": [], "cp_cold": [], "dec": []}
-        for _ in range(3):  # medians: single disk timings swing by 2x on this VM
-            disk["cp"].append(timed(cp_sync, src, work / "copy.bin"))
-            (work / "copy.bin").unlink()
-            disk["enc"].append(timed(vault.encrypt_file, src, disk_enc, kek, durable=True))
-            # the vault writes behind, so its output is not left in the page cache: decrypt
-            # reads from disk, and its baseline is `cp` of the same file read from disk
-            drop_cache(disk_enc)
-            disk["cp_cold"].append(timed(cp_sync, disk_enc, work / "copy.bin"))
-            (work / "copy.bin").unlink()
-            drop_cache(disk_enc)
-            disk["dec"].append(
-                timed(vault.decrypt_file, disk_enc, work / "w.out", kek, durable=True)
-            )
-            (work / "w.out").unlink()
-            disk_enc.unlink()
-            vault.envelope_path(disk_enc).unlink()
+            for key, (inp, temp, run) in ops.items():
+                if inp is not None:
+                    (_drop_cache if temp == "cold" else _warm)(inp)
+                load.append(os.getloadavg()[0])
+                n = mem_n * len(chunk) if key.endswith("_mem") else size
+                res[key].append(n / GB / timed(run))
+                cpu[key].append(CPU[-1] * GB / n)
+                rm(out, vault.envelope_path(out))
     finally:
-        shutil.rmtree(shm, ignore_errors=True)
-    out_d: dict[str, object] = {"bytes": size, "reps": reps}
-    for k, v in res.items():
-        out_d[f"{k}_GBps_median"] = statistics.median(v)
-        out_d[f"{k}_GBps_best"] = max(v)
-        out_d[f"{k}_cpu_s_per_GB"] = statistics.median(cpu[k])
-    out_d |= {
-        "disk_copy_fsync_GBps": size / GB / statistics.median(disk["cp"]),
-        "disk_enc_fsync_GBps": size / GB / statistics.median(disk["enc"]),
-        "disk_copy_cold_fsync_GBps": size / GB / statistics.median(disk["cp_cold"]),
-        "disk_dec_fsync_GBps": size / GB / statistics.median(disk["dec"]),
+        null.close()
+        rm(src, enc, vault.envelope_path(enc), out, vault.envelope_path(out))
+    return {
+        "bytes": size,
+        "reps": reps,
+        "loadavg_min_max": (min(load), max(load)),
+        "GBps": {k: statistics.median(v) for k, v in res.items()},
+        "cpu_s_per_GB": {k: statistics.median(v) for k, v in cpu.items()},
     }
-    return out_d
 
 
 RSS_CHILD = r"""
@@ -242,8 +312,8 @@ kek = keys.LocalKeyFile.create(work / "rss-kek.json")
 vault.encrypt_file(src, work / "rss.dgv", kek, durable=False)
 with open(os.devnull, "wb") as null:
     vault.decrypt_to_stream(work / "rss.dgv", null, kek)
-vault.decrypt_file(work / "rss.dgv", Path("/dev/shm") / "dgw-rss.out", kek, durable=False)
-os.unlink("/dev/shm/dgw-rss.out")
+vault.decrypt_file(work / "rss.dgv", work / "rss.out", kek, durable=False)
+os.unlink(work / "rss.out")
 signing.hash_model(src)
 peak = hwm()
 for p in ("rss.dgv", "rss.dgv.key", "rss-kek.json"):
@@ -271,7 +341,7 @@ def bench_rss(work: Path, sizes: list[int]) -> list[dict[str, object]]:
 
 def markdown(r: dict[str, Any]) -> str:
     """The tables pasted into docs/benchmarks.md."""
-    sg, v = r["sign"], r["vault"]
+    sg = r["sign"]
     la = r["machine"]["loadavg_at_start"][0], r["machine"]["loadavg_at_end"][0]
     lines = [
         f"Machine: {r['machine']['cpus']} CPUs, 1-minute load average {la[0]:.1f} at start, "
@@ -289,27 +359,25 @@ def markdown(r: dict[str, Any]) -> str:
         t = sg[key + "_s"]
         lines.append(f"| {label} | {t:.2f} | {sg['bytes'] / GB / t:.2f} | "
                      f"{t / sg['ours_s']:.2f}x | {sg[key + '_cpu_s']:.2f} |")  # fmt: skip
+    vs = r["vault"]
+    head = " | ".join(f"{v['bytes'] / GB:g} GB" for v in vs)
     lines += [
         "",
-        f"Vault, one {v['bytes'] / GB:.1f} GB file, {v['reps']} repetitions (GB/s, median / best):",
+        "Vault throughput in GB/s (1e9 bytes/s; median of "
+        f"{vs[0]['reps']}), CPU seconds per GB in brackets; load average during each size: "
+        + ", ".join(
+            f"{v['bytes'] / GB:g} GB {v['loadavg_min_max'][0]:.1f}-{v['loadavg_min_max'][1]:.1f}"
+            for v in vs
+        )
+        + ":",
         "",
-        "| operation | median | best | CPU s per GB |",
-        "|---|---|---|---|",
+        f"| operation | {head} |",
+        "|---|" + "---|" * len(vs),
     ]
-    for label, key in (("baseline: AES-256-GCM in memory, 1 thread, no I/O", "aes_mem"),
-                       ("baseline: plain copy to tmpfs", "cp_tmpfs"),
-                       ("encrypt file -> tmpfs", "enc_tmpfs"),
-                       ("decrypt file -> tmpfs", "dec_tmpfs"),
-                       ("decrypt file -> stream (/dev/null)", "dec_stream")):  # fmt: skip
-        lines.append(f"| {label} | {v[key + '_GBps_median']:.2f} | {v[key + '_GBps_best']:.2f} "
-                     f"| {v[key + '_cpu_s_per_GB']:.2f} |")  # fmt: skip
+    for key, label, kind in VAULT_ROWS:
+        cells = " | ".join(f"{v['GBps'][key]:.2f} ({v['cpu_s_per_GB'][key]:.2f})" for v in vs)
+        lines.append(f"| {kind}: {label} | {cells} |")
     lines += [
-        f"| disk, median of 3: `cp` + fsync (baseline) | {v['disk_copy_fsync_GBps']:.2f} | | |",
-        f"| disk: encrypt + fsync | {v['disk_enc_fsync_GBps']:.2f} | | |",
-        f"| disk: `cp` + fsync of the vault file, read from disk (baseline) "
-        f"| {v['disk_copy_cold_fsync_GBps']:.2f} | | |",
-        f"| disk: decrypt + fsync, vault file read from disk "
-        f"| {v['disk_dec_fsync_GBps']:.2f} | | |",
         "",
         "Peak RSS of encrypt + decrypt (file and stream) + hash in a fresh process:",
         "",
@@ -324,38 +392,53 @@ def markdown(r: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--total-gb", type=float, default=2.0, help="size of the model folder")
+    ap.add_argument("--total-gb", type=float, default=2.0, help="size of the signed folder")
     ap.add_argument("--shards", type=int, default=4, help="safetensors files in the folder")
-    ap.add_argument("--reps", type=int, default=5, help="vault repetitions")
+    ap.add_argument("--vault-gb", default="1,4,8", help="vault file sizes (GB, comma list)")
+    ap.add_argument("--reps", type=int, default=1, help="vault repetitions per size")
     ap.add_argument("--sign-reps", type=int, default=3, help="hash-and-sign repetitions")
+    ap.add_argument("--only", choices=["sign", "vault", "rss"], action="append",
+                    help="run only these parts (repeatable)")  # fmt: skip
     ap.add_argument("--dir", type=Path, default=None, help="work folder on disk (default /tmp)")
     ap.add_argument("--json", type=Path, default=None, help="also write results here")
     args = ap.parse_args()
+    parts = set(args.only or ["sign", "vault", "rss"])
+    sizes = [int(float(x) * GB) for x in args.vault_gb.split(",")]
     work = Path(tempfile.mkdtemp(prefix="dgw-bench-", dir=args.dir))
+    free = shutil.disk_usage(work).free
+    if "vault" in parts and free < 3.2 * max(sizes):
+        sys.exit(f"need {3.2 * max(sizes) / GB:.0f} GB free in {work}, have {free / GB:.0f}")
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "loadavg_at_start": os.getloadavg(),
+        },
+    }
     try:
-        model = work / "model"
-        model.mkdir()
-        total = int(args.total_gb * GB)
-        shard = total // args.shards
-        for i in range(args.shards):
-            write_file(model / f"model-{i + 1:05d}-of-{args.shards:05d}.safetensors", shard)
-        assert formats.inspect_artifact(next(model.iterdir())).format == "safetensors"
-        results = {
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "loadavg_at_start": os.getloadavg(),
-            },
-            "sign": bench_sign(model, work, args.sign_reps),
-            "vault": bench_vault(next(iter(sorted(model.iterdir()))), work, args.reps),
-        }
-        biggest = min(total, 2 * 1024 * MiB) if args.total_gb <= 2 else total
-        results["rss"] = bench_rss(work, [biggest // 8, biggest // 2, biggest])
+        if "sign" in parts:
+            model = work / "model"
+            model.mkdir()
+            total = int(args.total_gb * GB)
+            for i in range(args.shards):
+                write_file(model / f"model-{i + 1:05d}-of-{args.shards:05d}.safetensors",
+                           total // args.shards)  # fmt: skip
+            assert formats.inspect_artifact(next(model.iterdir())).format == "safetensors"
+            results["sign"] = bench_sign(model, work, args.sign_reps)
+            shutil.rmtree(model)
+        if "vault" in parts:
+            results["vault"] = []
+            for size in sizes:
+                results["vault"].append(bench_vault(work, size, args.reps))
+                print(json.dumps(results["vault"][-1]), file=sys.stderr, flush=True)
+        if "rss" in parts:
+            results["rss"] = bench_rss(work, sizes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    results["machine"]["loadavg_at_end"] = os.getloadavg()  # type: ignore[index]
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
     print(json.dumps(results, indent=1))
-    print(markdown(results))
+    if {"sign", "vault", "rss"} <= parts:
+        print(markdown(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -315,3 +316,90 @@ def test_durable_write_behind_round_trip(
     buf2 = io.BytesIO()
     vault.decrypt_to_stream(enc2, buf2, kek)
     assert buf.getvalue() == buf2.getvalue() == src.read_bytes()
+
+
+# -- the I/O paths (issue 8): O_DIRECT, page cache, fallbacks ----------------------------------
+
+
+@pytest.mark.parametrize("path", ["direct", "cached", "no_direct"])
+@pytest.mark.parametrize("chunk", [CHUNK, 5000])  # 5000: chunks not page-aligned
+def test_round_trip_on_every_io_path(
+    tmp_path: Path, kek: keys.LocalKeyFile, monkeypatch: pytest.MonkeyPatch, path: str, chunk: int
+) -> None:
+    """Cold ranges read O_DIRECT, cached ones copied from the page cache, and the
+    buffered fallback where O_DIRECT is refused (tmpfs) all give the same bytes."""
+    opened: list[int] = []
+    real_open = vault._open_direct
+
+    def spy(p: Path, flags: int, like: int) -> int:
+        fd = -1 if path == "no_direct" else real_open(p, flags, like)
+        opened.append(fd)
+        return fd
+
+    monkeypatch.setattr(vault, "_open_direct", spy)
+    cached = {"direct": 0, "cached": 1 << 40, "no_direct": None}[path]
+    monkeypatch.setattr(vault, "_cached_pages", lambda fd, off, ln: cached)
+    src = _plain(tmp_path, 7 * chunk + 4321)
+    enc = tmp_path / "w.dgv"
+    vault.encrypt_file(src, enc, kek, chunk_size=chunk, workers=2)
+    out = tmp_path / "out.bin"
+    vault.decrypt_file(enc, out, kek, workers=2)
+    assert out.read_bytes() == src.read_bytes()
+    buf = io.BytesIO()
+    vault.decrypt_to_stream(enc, buf, kek, workers=3)
+    assert buf.getvalue() == src.read_bytes()
+    if path == "direct" and max(opened) < 0:
+        pytest.skip("this filesystem refuses O_DIRECT: only the fallback was exercised")
+
+
+def test_direct_write_refused_midway_falls_back(
+    tmp_path: Path, kek: keys.LocalKeyFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filesystem that opens O_DIRECT but refuses the writes (EINVAL) still gets a
+    complete, correct file (buffered from then on)."""
+    direct: set[int] = set()
+    real_open, real_pwrite = vault._open_direct, vault._pwrite_all
+
+    def spy_open(p: Path, flags: int, like: int) -> int:
+        fd = real_open(p, flags, like)
+        if flags & os.O_WRONLY:
+            direct.add(fd)
+        return fd
+
+    def refuse(fd: int, data: object, off: int, behind: int = 0) -> None:
+        if fd in direct:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_pwrite(fd, data, off, behind)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vault, "_open_direct", spy_open)
+    monkeypatch.setattr(vault, "_pwrite_all", refuse)
+    src = _plain(tmp_path, 9 * CHUNK + 5)
+    enc = tmp_path / "w.dgv"
+    vault.encrypt_file(src, enc, kek, chunk_size=CHUNK)
+    out = tmp_path / "out.bin"
+    vault.decrypt_file(enc, out, kek)
+    assert out.read_bytes() == src.read_bytes()
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_input_truncated_while_read_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+) -> None:
+    """No SIGBUS (as with a memory map) and no silent short chunk: a clear refusal."""
+    if not direct:
+        monkeypatch.setattr(vault, "_open_direct", lambda p, f, like: -1)
+    monkeypatch.setattr(vault, "_cached_pages", lambda fd, off, ln: 0)
+    src = _plain(tmp_path, 6 * CHUNK)
+    fd = os.open(src, os.O_RDONLY)
+    reader = vault._Reader(src, fd, 6 * CHUNK)
+    try:
+        buf = reader.buffer(CHUNK)
+        assert (
+            bytes(reader.read(CHUNK + 3, CHUNK, buf)) == src.read_bytes()[CHUNK + 3 : 2 * CHUNK + 3]
+        )
+        os.truncate(src, 2 * CHUNK)
+        with pytest.raises(VerificationError, match="changed while being read"):
+            reader.read(3 * CHUNK, CHUNK, buf)
+    finally:
+        reader.close()
+        os.close(fd)

@@ -27,6 +27,7 @@ fsyncing it, ran at a quarter of `cp` + fsync on disk (issue 8).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import io
@@ -37,17 +38,18 @@ import queue
 import secrets
 import stat
 import struct
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from distillguard.errors import DistillguardError, VerificationError
 from distillguard.weights.keys import DEK_BYTES, KeyProvider, WrappedKey
@@ -250,47 +252,109 @@ def read_header(path: Path) -> Header:
 # -- the chunk engine ---------------------------------------------------------------------
 
 
-class _Map:
-    """A read-only memory map of an input file: AES reads the page cache directly.
+PAGE = mmap.PAGESIZE  # O_DIRECT alignment (covers 512- and 4096-byte logical blocks)
 
-    Measured here, pread into a buffer cost as much CPU as the encryption itself (an
-    extra copy per byte); the map halves the CPU per GB. `done(start, length)` drops a
-    processed range from this process's resident set (MADV_DONTNEED on a read-only file
-    map only unmaps; the data stays in the page cache), so RSS stays flat however large
-    the file. Known cost: a file truncated by someone else while mapped raises SIGBUS;
-    outputs are still only temporary files.
+
+def _aligned(size: int) -> memoryview:
+    """A page-aligned buffer (anonymous map), as O_DIRECT needs; not kept in the heap."""
+    return memoryview(mmap.mmap(-1, max(size, 1)))
+
+
+def _open_direct(path: Path, flags: int, like: int) -> int:
+    """A second descriptor on the same file with O_DIRECT, or -1 where unsupported
+    (tmpfs, some network filesystems). `like` must be the same inode: no swap between."""
+    direct = getattr(os, "O_DIRECT", 0)
+    if not direct:
+        return -1
+    try:
+        fd = os.open(path, flags | direct)
+    except OSError:
+        return -1
+    a, b = os.fstat(fd), os.fstat(like)
+    if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+        os.close(fd)
+        raise DistillguardError(f"{path} was replaced while being opened")
+    return fd
+
+
+class _CacheStat(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_uint64) for n in ("cache", "dirty", "writeback", "ev", "rev")]
+
+
+class _Range(ctypes.Structure):
+    _fields_ = [("off", ctypes.c_uint64), ("len", ctypes.c_uint64)]
+
+
+_SYS_CACHESTAT = 451  # Linux >= 6.5, the same number on every architecture
+_libc: Any = None
+
+
+def _cached_pages(fd: int, off: int, length: int) -> int | None:
+    """Pages of the range in the page cache (cachestat(2)); None where unavailable."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else False
+        except OSError:
+            _libc = False
+    if not _libc:
+        return None
+    rng, st = _Range(off, length), _CacheStat()
+    if _libc.syscall(_SYS_CACHESTAT, fd, ctypes.byref(rng), ctypes.byref(st), 0) != 0:
+        _libc = False  # ENOSYS (older kernel) or refused: do not ask again
+        return None
+    return int(st.cache)
+
+
+class _Reader:
+    """Reads byte ranges of an input file into page-aligned buffers, bypassing the page
+    cache for data that is not already in it.
+
+    Why (issue 8, measured on this VM): reading a cold file through the page cache
+    (mmap faults, read/pread) cost 1-1.5 CPU s per GB in the kernel and ran at
+    0.3-0.8 GB/s, where O_DIRECT reads of the same file ran at 1-1.7 GB/s with a fifth
+    of the CPU. A range already wholly in the page cache (cachestat(2)) is copied from
+    it instead, so warm inputs stay fast; without cachestat every range is read
+    O_DIRECT. (preadv with RWF_NOWAIT cannot serve as the test: a miss starts
+    readahead into the page cache, the very cost avoided here.) Every read checks that
+    the file still holds the bytes asked for: a file truncated meanwhile is a clear
+    error, not a SIGBUS as with a memory map.
     """
 
-    def __init__(self, fd: int, size: int) -> None:
-        self.map = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else None
-        if self.map is not None:
-            self.map.madvise(mmap.MADV_SEQUENTIAL)
-        self.view = memoryview(self.map) if self.map is not None else memoryview(b"")
+    def __init__(self, path: Path, fd: int, size: int) -> None:
+        self.path, self.fd, self.size = path, fd, size
+        self.dfd = _open_direct(path, os.O_RDONLY, fd)
 
-    def done(self, start: int, length: int) -> None:
-        if self.map is None:
-            return
-        lo = start - start % mmap.PAGESIZE
-        hi = min(len(self.map), start + length)
-        if hi > lo:
-            self.map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    def buffer(self, longest: int) -> memoryview:
+        """A buffer `read` can use for ranges up to `longest` bytes."""
+        return _aligned(longest + 2 * PAGE)
+
+    def read(self, off: int, length: int, buf: memoryview) -> memoryview:
+        lo = off - off % PAGE
+        hi = -(-(off + length) // PAGE) * PAGE
+        if self.dfd >= 0 and (_cached_pages(self.fd, lo, hi - lo) or 0) < (hi - lo) // PAGE:
+            got = _pread_into(self.dfd, buf[: hi - lo], lo)
+            if got >= off + length - lo:
+                return buf[off - lo : off - lo + length]
+        elif _pread_into(self.fd, buf[:length], off) == length:
+            return buf[:length]
+        raise VerificationError(f"{self.path} changed while being read (short read at {off})")
 
     def close(self) -> None:
-        self.view.release()
-        if self.map is not None:
-            # a slice may still be referenced by an exception's traceback: the map is
-            # then closed when that traceback is freed
-            with suppress(BufferError):
-                self.map.close()
+        if self.dfd >= 0:
+            os.close(self.dfd)
+            self.dfd = -1
 
 
-@contextmanager
-def _mapped(fd: int, size: int) -> Iterator[_Map]:
-    m = _Map(fd, size)
-    try:
-        yield m
-    finally:
-        m.close()
+def _pread_into(fd: int, buf: memoryview, off: int) -> int:
+    """Fill `buf` from `off` until it is full or the file ends; returns bytes read."""
+    done = 0
+    while done < len(buf):
+        n = os.preadv(fd, [buf[done:]], off + done)
+        if n == 0:
+            break
+        done += n
+    return done
 
 
 def _pwrite_all(fd: int, data: bytes | memoryview, offset: int, behind: int = 0) -> None:
@@ -306,7 +370,6 @@ def _pwrite_all(fd: int, data: bytes | memoryview, offset: int, behind: int = 0)
 
 
 WRITE_BEHIND_CHUNKS = 8  # how far behind the newest write written pages are dropped
-READ_AHEAD_CHUNKS = 4  # decrypt asks the disk for the chunk this far ahead (WILLNEED)
 
 
 def _write_behind(fd: int, start: int, length: int, lag: int) -> None:
@@ -410,36 +473,54 @@ def encrypt_file(
             raise DistillguardError(f"{src} is not a regular file")
         size = st.st_size
         header = Header.new(size, chunk_size)
-        aes = algorithms.AES256(dek)
+        aead = AESGCM(dek)
         n = header.n_chunks
+        window = 2 * max(1, workers)
+        pool: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
         local = threading.local()
 
-        def job(i: int) -> int:
-            out = getattr(local, "out", None)
-            if out is None:  # a per-thread output buffer: no allocation per chunk
-                out = local.out = memoryview(bytearray(chunk_size + 2 * TAG))
-            return _encrypt_chunk(aes, header, src_map, out, dst_fd, i, behind)
+        def job(i: int) -> tuple[memoryview, memoryview]:
+            inbuf = getattr(local, "inbuf", None)
+            if inbuf is None:  # per-thread input buffer: no allocation per chunk
+                inbuf = local.inbuf = reader.buffer(chunk_size)
+            out = pool.get()
+            try:
+                return out, _encrypt_chunk(aead, header, reader, inbuf, out, i)
+            except BaseException:
+                pool.put(out)
+                raise
 
         procs = processes or 1
-        # durable outputs go to disk anyway: write behind instead of filling the cache
-        behind = WRITE_BEHIND_CHUNKS * (chunk_size + TAG) if durable else 0
+        # write behind instead of filling fresh page-cache pages (see _write_behind)
+        behind = WRITE_BEHIND_CHUNKS * (chunk_size + TAG)
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = _tmp_beside(dst)
         dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             _reserve(dst_fd, header.ciphertext_size, dst)
-            _pwrite_all(dst_fd, header.raw, 0)
             if procs > 1 and n >= 2 * procs:
+                _pwrite_all(dst_fd, header.raw, 0)
                 spans = _in_processes(_encrypt_span, src, tmp, dek, header, procs, behind)
                 for ln in spans:
                     if progress:
                         progress(ln)
             else:
-                with _mapped(src_fd, size) as src_map:
-                    for _, ln in _bounded(job, n, workers, 2 * workers):
+                for _ in range(window + 2):  # in flight + the one being written + spare
+                    pool.put(_aligned(chunk_size + TAG))
+                reader = _Reader(src, src_fd, size)
+                seq = _SeqWriter(tmp, dst_fd, chunk_size + TAG, behind)
+                try:
+                    seq.append(header.raw)
+                    for _, (buf, ct) in _bounded(job, n, workers, window):
+                        seq.append(ct)
+                        pool.put(buf)
                         if progress:
-                            progress(ln)
+                            progress(len(ct) - TAG)
+                    seq.finish()
+                finally:
+                    seq.close()
+                    reader.close()
             if os.fstat(src_fd).st_size != size:
                 raise DistillguardError(f"{src} changed size while being encrypted")
             if durable:
@@ -466,27 +547,69 @@ def encrypt_file(
 
 
 def _encrypt_chunk(
-    aes: algorithms.AES256,
-    header: Header,
-    src_map: _Map,
-    out: memoryview,
-    dst_fd: int,
-    i: int,
-    behind: int = 0,
-) -> int:
-    """Encrypt chunk i into `out` and write it at its place; returns plaintext bytes."""
+    aead: AESGCM, header: Header, reader: _Reader, inbuf: memoryview, out: memoryview, i: int
+) -> memoryview:
+    """Encrypt chunk i into `out`; returns the stored form (ciphertext || tag)."""
     cs, size = header.chunk_size, header.plaintext_size
     off = i * cs
     ln = min(cs, size - off)
-    enc = Cipher(aes, modes.GCM(header.nonce(i))).encryptor()
-    enc.authenticate_additional_data(header.ad(i, i == header.n_chunks - 1))
-    with src_map.view[off : off + ln] as piece:
-        done = enc.update_into(piece, out)
-    src_map.done(off, ln)
-    enc.finalize()
-    out[done : done + TAG] = enc.tag
-    _pwrite_all(dst_fd, out[: done + TAG], len(header.raw) + off + i * TAG, behind)
-    return ln
+    piece = reader.read(off, ln, inbuf)
+    ct = out[: ln + TAG]
+    aead.encrypt_into(header.nonce(i), piece, header.ad(i, i == header.n_chunks - 1), ct)
+    return ct
+
+
+class _SeqWriter:
+    """Writes the vault file front to back, in page-aligned blocks with O_DIRECT.
+
+    Why (issue 8): the ciphertext's chunk boundaries (header, then chunk + 16-byte tag)
+    are not page-aligned, so chunks cannot go O_DIRECT where they lie; writing them in
+    order through a small staging buffer makes every write aligned except the last
+    partial page, which goes through the page cache (the caller's fsync covers it).
+    Where O_DIRECT is refused (tmpfs, some filesystems) writes are buffered and
+    written behind. One writer, called from one thread; workers only encrypt.
+    """
+
+    def __init__(self, path: Path, fd: int, longest: int, behind: int) -> None:
+        self.fd, self.behind = fd, behind
+        self.dfd = _open_direct(path, os.O_WRONLY, fd)
+        self.stage = _aligned(max(longest, MAX_HEADER + 12) + 2 * PAGE)
+        self.fill = 0  # staged bytes, always < PAGE between calls
+        self.pos = 0  # file offset of stage[0]
+
+    def append(self, data: bytes | memoryview) -> None:
+        if self.dfd < 0:
+            self.finish()  # bytes staged before O_DIRECT was given up go first
+            _pwrite_all(self.fd, data, self.pos, self.behind)
+            self.pos += len(data)
+            return
+        end = self.fill + len(data)
+        self.stage[self.fill : end] = data
+        self.fill = end
+        k = end - end % PAGE
+        if not k:
+            return
+        try:
+            _pwrite_all(self.dfd, self.stage[:k], self.pos)
+        except OSError as exc:  # another alignment wanted: buffered from here on
+            if exc.errno != errno.EINVAL:
+                raise
+            self.close()
+            _pwrite_all(self.fd, self.stage[:k], self.pos, self.behind)
+        self.stage[: end - k] = self.stage[k:end]  # < PAGE bytes, no overlap (k >= PAGE)
+        self.pos += k
+        self.fill = end - k
+
+    def finish(self) -> None:
+        if self.fill:
+            _pwrite_all(self.fd, self.stage[: self.fill], self.pos)
+            self.pos += self.fill
+            self.fill = 0
+
+    def close(self) -> None:
+        if self.dfd >= 0:
+            os.close(self.dfd)
+            self.dfd = -1
 
 
 def _encrypt_span(
@@ -494,17 +617,19 @@ def _encrypt_span(
 ) -> int:
     """Worker process: encrypt chunks [first, last) of `src` into the prepared `tmp`."""
     header = Header.read(io.BytesIO(raw), "header")
-    aes = algorithms.AES256(dek)
-    out = memoryview(bytearray(header.chunk_size + 2 * TAG))
+    aead = AESGCM(dek)
     sfd = os.open(src, os.O_RDONLY)
     dfd = os.open(tmp, os.O_WRONLY)
+    reader = _Reader(Path(src), sfd, header.plaintext_size)
+    inbuf, out = reader.buffer(header.chunk_size), _aligned(header.chunk_size + TAG)
+    cs, hlen = header.chunk_size, len(header.raw)
     try:
-        with _mapped(sfd, header.plaintext_size) as src_map:
-            return sum(
-                _encrypt_chunk(aes, header, src_map, out, dfd, i, behind)
-                for i in range(first, last)
-            )
+        for i in range(first, last):
+            ct = _encrypt_chunk(aead, header, reader, inbuf, out, i)
+            _pwrite_all(dfd, ct, hlen + i * (cs + TAG), behind)
+        return sum(min(cs, header.plaintext_size - i * cs) for i in range(first, last))
     finally:
+        reader.close()
         os.close(sfd)
         os.close(dfd)
 
@@ -549,14 +674,46 @@ def _check_size(path: Path, fd: int, header: Header) -> None:
         )
 
 
+class _Writer:
+    """Writes plaintext chunks at their offsets in a decryption's temporary output.
+
+    Whole page-aligned chunks go O_DIRECT: to disk without filling fresh page-cache
+    pages, which on this VM cost more CPU than the decryption itself (issue 8, see
+    docs/weights.md). The last, partial chunk, and every chunk where O_DIRECT is
+    refused (tmpfs), go through the page cache, written behind (`_write_behind`). The
+    caller's fsync, for durable outputs, covers both.
+    """
+
+    def __init__(self, path: Path, fd: int, *, chunk_size: int) -> None:
+        self.fd = fd
+        self.behind = WRITE_BEHIND_CHUNKS * chunk_size
+        aligned = chunk_size % PAGE == 0
+        self.dfd = _open_direct(path, os.O_WRONLY, fd) if aligned else -1
+
+    def write(self, data: memoryview, off: int) -> None:
+        if self.dfd >= 0 and len(data) % PAGE == 0:
+            try:
+                _pwrite_all(self.dfd, data, off)
+                return
+            except OSError as exc:  # the filesystem wants another alignment: go buffered
+                if exc.errno != errno.EINVAL:
+                    raise
+                self.close()
+        _pwrite_all(self.fd, data, off, self.behind)
+
+    def close(self) -> None:
+        if self.dfd >= 0:
+            os.close(self.dfd)
+            self.dfd = -1
+
+
 def iter_decrypted(
     src: Path,
     dek: bytes,
     header: Header,
     *,
     workers: int = 2,
-    write_fd: int = -1,
-    write_behind: bool = False,
+    writer: _Writer | None = None,
 ) -> Iterator[memoryview]:
     """Yield authenticated plaintext chunks in order; raises VerificationError on any defect.
 
@@ -564,60 +721,58 @@ def iter_decrypted(
     treat an exception as "discard everything" (the earlier chunks were genuine). Each
     yielded view is valid until the next one is requested (buffers are recycled, so no
     chunk is copied twice): write it out, or copy it, before asking for more. With
-    `write_fd`, workers write each verified chunk at its offset themselves (parallel I/O)
-    and yield empty views (`write_behind`: see `_write_behind`).
+    `writer`, workers write each verified chunk at its offset themselves (parallel I/O)
+    and yield empty views.
     """
     window = 2 * max(1, workers)
+    cs = header.chunk_size
     pool: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
     for _ in range(window + 2):  # in flight + the one the consumer holds + spare
-        pool.put(memoryview(bytearray(header.chunk_size + TAG)))
+        pool.put(_aligned(cs))
     fd = os.open(src, os.O_RDONLY)
+    reader: _Reader | None = None
     try:
         _check_size(src, fd, header)
-        aes = algorithms.AES256(dek)
+        reader = _Reader(src, fd, header.ciphertext_size)
+        aead = AESGCM(dek)
         n = header.n_chunks
         hlen = len(header.raw)
-        cs = header.chunk_size
-        behind = WRITE_BEHIND_CHUNKS * cs if write_behind else 0
+        local = threading.local()
 
         def job(i: int) -> tuple[memoryview, int]:
+            assert reader is not None
+            inbuf = getattr(local, "inbuf", None)
+            if inbuf is None:
+                inbuf = local.inbuf = reader.buffer(cs + TAG)
             out_view = pool.get()
             try:
                 ln = min(cs, header.plaintext_size - i * cs)
-                start = hlen + i * (cs + TAG)
-                ahead = start + READ_AHEAD_CHUNKS * (cs + TAG)
-                if ahead < header.ciphertext_size:  # ask the disk early, not on a fault
-                    with suppress(OSError):
-                        os.posix_fadvise(fd, ahead, cs + TAG, os.POSIX_FADV_WILLNEED)
-                with src_map.view[start : start + ln + TAG] as view, view[:ln] as body:
-                    tag = bytes(view[ln:])
-                    dec = Cipher(aes, modes.GCM(header.nonce(i), tag)).decryptor()
-                    dec.authenticate_additional_data(header.ad(i, i == n - 1))
-                    done = dec.update_into(body, out_view)
-                src_map.done(start, ln + TAG)
-                try:
-                    dec.finalize()  # checks the tag; nothing below runs for a forged chunk
+                data = reader.read(hlen + i * (cs + TAG), ln + TAG, inbuf)
+                try:  # checks the tag; nothing below runs for a forged chunk
+                    aead.decrypt_into(header.nonce(i), data, header.ad(i, i == n - 1),
+                                      out_view[:ln])  # fmt: skip
                 except InvalidTag:
                     raise VerificationError(
                         f"{src}: chunk {i} of {n} failed authentication: the file was "
                         "altered, reordered, truncated or extended"
                     ) from None
-                if write_fd >= 0:
-                    _pwrite_all(write_fd, out_view[:done], i * cs, behind)
-                    done = 0
+                if writer is not None:
+                    writer.write(out_view[:ln], i * cs)
+                    ln = 0
             except BaseException:
                 pool.put(out_view)
                 raise
-            return out_view, done
+            return out_view, ln
 
         held: memoryview | None = None
-        with _mapped(fd, header.ciphertext_size) as src_map:
-            for _, (buf, done) in _bounded(job, n, workers, window):
-                if held is not None:
-                    pool.put(held)
-                held = buf
-                yield buf[:done]
+        for _, (buf, done) in _bounded(job, n, workers, window):
+            if held is not None:
+                pool.put(held)
+            held = buf
+            yield buf[:done]
     finally:
+        if reader is not None:
+            reader.close()
         os.close(fd)
 
 
@@ -669,14 +824,15 @@ def decrypt_file(
     try:
         _reserve(out, header.plaintext_size, dst)
         done = 0
-        chunks = iter_decrypted(
-            src, dek, header, workers=workers, write_fd=out, write_behind=durable
-        )
-        for _ in chunks:
-            step = min(header.chunk_size, header.plaintext_size - done)
-            done += step
-            if progress:
-                progress(step)
+        writer = _Writer(tmp, out, chunk_size=header.chunk_size)
+        try:
+            for _ in iter_decrypted(src, dek, header, workers=workers, writer=writer):
+                step = min(header.chunk_size, header.plaintext_size - done)
+                done += step
+                if progress:
+                    progress(step)
+        finally:
+            writer.close()
         if durable:
             os.fsync(out)
         os.close(out)
