@@ -237,9 +237,13 @@ class IdentityService(IdentityRecords):
             theirs = [r for r in rows if int(r["version"]) not in own]
             own.difference_update(int(r["version"]) for r in rows)
             if theirs:
+                # as the writer invalidated locally: the account when the change names one
+                # (its org_id is only for the audit trail), else the organisation (all of its
+                # members); invalidating the org for every account change would drop the
+                # whole org's cache on each detector risk update
                 self._cache.invalidate(
                     key_hashes=[r["key_hash"] for r in theirs if r["key_hash"]],
-                    subjects=[s for r in theirs for s in (r["account_id"], r["org_id"])],
+                    subjects=[r["account_id"] or r["org_id"] for r in theirs],
                 )
             self._seen_version = int(rows[-1]["version"])
         self._last_sync = started
