@@ -56,7 +56,7 @@ async def measure(n: int) -> None:
     from distillguard.gateway.adapters import load_parts
     from distillguard.gateway.app import CHAT, Req
     from distillguard.gateway.config import GatewayConfig, ModelRoute
-    from distillguard.gateway.server import build_gateway
+    from distillguard.gateway.server import build_gateway, tune_gc
 
     cfg = GatewayConfig()
     cfg.store.home = str(home)
@@ -73,6 +73,7 @@ async def measure(n: int) -> None:
     )
     _, key = ids.issue_key(acct.id)
     app = build_gateway(cfg, parts)
+    tune_gc()  # as `distillguard serve` does after start-up
     bodies = [
         orjson.dumps(
             {

@@ -39,6 +39,7 @@ from distillguard.gateway.appbase import (
     JSON_CT,
     MODELS,
     REFUSING,
+    WATCH_AFTER_S,
     Receive,
     Req,
     Scope,
@@ -223,8 +224,8 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
                     await self._send_error(send, internal, r)
         finally:
             self.in_flight -= 1
-            if r.watcher is not None and not r.watcher.done():
-                r.watcher.cancel()
+            if r.watcher is not None:
+                r.watcher.cancel()  # the timer, or the watch task (a no-op once done)
             if r.lease is not None:
                 used = (r.tokens_in or 0) + (r.tokens_out or 0)
                 try:
@@ -264,9 +265,14 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
             data["model"] = route.upstream_model
         out = orjson.dumps(data)
         # Watch for the client going away: cancels the upstream call (and its generation).
+        # The watcher task starts only once the call outlives WATCH_AFTER_S: a task per
+        # request costs more CPU than a fast upstream answer, and a client that left
+        # earlier is still seen then (receive() reports a past disconnect at once).
         task = asyncio.current_task()
         assert task is not None
-        r.watcher = asyncio.get_running_loop().create_task(self._watch(receive, task, r))
+        r.watcher = asyncio.get_running_loop().call_later(
+            WATCH_AFTER_S, self._start_watch, receive, task, r
+        )
         r.in_upstream = True
         r.t_call = t_call = perf_counter()
         resp = await self.upstream.send(route, r.endpoint[3:], out)
@@ -284,10 +290,7 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
                 await self._relay_body(raw, send, r, route)
         finally:
             r.in_upstream = False
-            if resp.content.at_eof():
-                resp.release()
-            else:
-                resp.close()
+            resp.release()  # back to the pool when complete, else closed
 
     # -- /v1/models ----------------------------------------------------------------------
     async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -48,6 +48,9 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+# A request still waiting for its upstream after this long gets a task that watches for
+# the client going away (see GatewayApp._handle).
+WATCH_AFTER_S = 0.05
 NOT_PARAMS = frozenset({"messages", "prompt", "input", "model"})
 DONE = b"[DONE]"
 
@@ -121,7 +124,7 @@ class Req:
         self.started = False
         self.in_upstream = False
         self.disconnected = False
-        self.watcher: asyncio.Task[None] | None = None
+        self.watcher: asyncio.Task[None] | asyncio.TimerHandle | None = None
         self.t_call = 0.0
         self.snap: Any = None
         self.rl_headers: list[tuple[bytes, bytes]] = []

@@ -9,6 +9,7 @@ client that goes away cancels the upstream call.
 from __future__ import annotations
 
 import asyncio
+import re
 from time import perf_counter
 from typing import Any
 
@@ -27,6 +28,16 @@ from distillguard.gateway.appbase import (
 from distillguard.gateway.config import ModelRoute
 from distillguard.gateway.errors import ApiError
 from distillguard.gateway.sse import SSESplitter, event_data
+
+# An event that must be parsed: a usage object (quota reconciliation; the one we asked
+# for is hidden again) or a finish reason (the event log). `"usage":null` is not one.
+_SPECIAL = re.compile(rb'"usage"\s*:\s*\{|"finish_reason"\s*:\s*"')
+
+
+def _first_special(done: bytes) -> int:
+    """Where the first event that must be parsed starts to show, or -1."""
+    m = _SPECIAL.search(done)
+    return -1 if m is None else m.start()
 
 
 class Forwarding(AppBase):
@@ -117,7 +128,7 @@ class Forwarding(AppBase):
         split = SSESplitter()
         chunks = 0
         usage_seen = False
-        it = resp.content.iter_any().__aiter__()
+        it = resp.iter_chunks().__aiter__()
         while True:
             t = perf_counter()
             try:
@@ -126,8 +137,32 @@ class Forwarding(AppBase):
                 r.upstream_s += perf_counter() - t
                 break
             r.upstream_s += perf_counter() - t
+            done = split.feed_complete(raw)
+            if not done:
+                continue
             out: list[bytes] = []
-            for block in split.feed(raw):
+            # Fast path: plain token events (no usage object, no finish reason, no degrade
+            # transform) need no parsing; they are counted and renamed as one byte string.
+            # Only the events from the first that carries usage or a finish reason on go
+            # through the per-event path below (usually the last one or two of a stream).
+            fast_end = 0
+            if st is None:
+                pos = _first_special(done)
+                if pos < 0:
+                    fast_end = len(done)
+                else:
+                    k = done.rfind(b"\n\n", 0, pos)
+                    fast_end = 0 if k < 0 else k + 2
+            if fast_end:
+                fast = done[:fast_end] if fast_end < len(done) else done
+                n_events = fast.startswith(b"data:") + fast.count(b"\n\ndata:")
+                chunks += n_events - fast.count(b"data: [DONE]")
+                if renames is not None:
+                    fast = fast.replace(renames[0], renames[2]).replace(renames[1], renames[2])
+                out.append(fast)
+            for block in done[fast_end:].split(b"\n\n"):
+                if not block:
+                    continue
                 payload = event_data(block)
                 if payload is None:
                     out.append(block + b"\n\n")
@@ -193,6 +228,10 @@ class Forwarding(AppBase):
             r.tokens_out = chunks
         r.in_upstream = False
         await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
+
+    def _start_watch(self, receive: Receive, task: asyncio.Task[Any], r: Req) -> None:
+        if r.in_upstream and not task.done():
+            r.watcher = asyncio.get_running_loop().create_task(self._watch(receive, task, r))
 
     async def _watch(self, receive: Receive, task: asyncio.Task[Any], r: Req) -> None:
         msg = await receive()

@@ -10,6 +10,7 @@ the online detector (whose signals go back to identity through `set_risk`) and t
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import threading
@@ -164,10 +165,31 @@ def uvicorn_config(app: Any, cfg: GatewayConfig, *, port: int | None = None) -> 
         lifespan="on",
         access_log=False,
         log_config=None,
+        # The client address comes from the connection; `[server] trust_forwarded_for`
+        # alone decides whether X-Forwarded-For is believed (uvicorn's own rewriting
+        # trusted it from any local peer, and cost a middleware call per request).
+        proxy_headers=False,
+        server_header=False,
         timeout_graceful_shutdown=int(cfg.server.graceful_shutdown_s),
         timeout_keep_alive=30,
         backlog=2048,
     )
+
+
+def tune_gc() -> None:
+    """Garbage-collector settings for a long-running serving process (call after start-up).
+
+    Why: measured under load (bench/gateway), the default collector cost the event loop
+    about 40 µs per request: a young-generation pass every 700 allocations (a request
+    makes dozens) and, every few thousand requests, a full pass over everything loaded at
+    start-up (rule pack, guard lexicon, caches: ~50 ms of CPU in one stall). Freezing
+    the start-up objects takes them out of every future pass; a larger young generation
+    makes passes rarer (total CPU about 6x lower; each pass a few ms). Reference counting
+    still frees almost everything at once; only cyclic garbage waits a little longer.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def serve(cfg: GatewayConfig) -> None:
@@ -176,6 +198,7 @@ def serve(cfg: GatewayConfig) -> None:
 
     setup_logging(cfg.server.log_level)
     app = build_gateway(cfg)
+    tune_gc()
     server = uvicorn.Server(uvicorn_config(app, cfg))
     log.info(
         "serving", extra={"host": cfg.server.host, "port": cfg.server.port, "home": str(cfg.home())}

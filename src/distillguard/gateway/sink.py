@@ -104,8 +104,8 @@ class EventSink:
     def submit(self, item: Outcome) -> None:
         self._q.append(item)
         self.submitted += 1
-        if len(self._q) >= self.batch_size:
-            self._wake.set()
+        if len(self._q) >= self.batch_size and not self._wake.is_set():
+            self._wake.set()  # Event.set takes a lock: once per batch, not per event
 
     def pending(self) -> int:
         return len(self._q)
@@ -180,6 +180,8 @@ class EventSink:
                 )
             except Exception:
                 log.exception("forwarding events to the consumer process failed")
+        if self.detect is None and self.ledger is None:
+            return True
         for item in batch:  # consumers after the durable write; their failures are theirs
             # Hand the GIL back to the event loop between events: this thread is CPU-bound
             # (detector, ledger hashing) and would otherwise stall requests for a whole

@@ -26,6 +26,19 @@ class SSESplitter:
         self._buf = parts.pop()
         return [p for p in parts if p]
 
+    def feed_complete(self, chunk: bytes) -> bytes:
+        """Feed raw bytes, get every complete event so far as one byte string (line ends
+        normalised to LF, ending with the blank line), or b"" when none is complete yet."""
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\r" in buf:
+            buf = buf.replace(b"\r\n", b"\n")
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            self._buf = buf
+            return b""
+        self._buf = buf[end + 2 :]
+        return buf[: end + 2]
+
     def rest(self) -> bytes:
         """Whatever was left without a terminator when the stream ended."""
         rest, self._buf = self._buf, b""

@@ -54,6 +54,9 @@ def consumer_main(
         writer = led.writer()
         closers += [led.close, writer.close]
         ledger = make_ledger_hook(led, writer)
+    from distillguard.gateway.server import tune_gc
+
+    tune_gc()
     while True:
         try:
             data = conn.recv_bytes()
