@@ -172,3 +172,14 @@ def test_topic_jump_is_an_unrelated_problem_under_a_history() -> None:
     assert not related.topic_jump
     single = extract(event("a", 0, [{"role": "user", "content": "Solve for x: 3x + 4 = 19."}]))
     assert not single.topic_jump
+
+
+def test_wrappers_in_scripts_without_spaces_are_keys() -> None:
+    """A Chinese or Japanese instruction line is a template like an English one; a short
+    greeting is not."""
+    q = "\nA train goes 60 km in 2 hours. What is its speed?"
+    assert any(
+        k.startswith("P:请一步一步") for k in wrapper_keys("请一步一步地推理并解答下面的问题。" + q)
+    )
+    assert any(k.startswith("P:") for k in wrapper_keys("ステップごとに考えて答えてください。" + q))
+    assert not any(k.startswith("P:") for k in wrapper_keys("好的。" + q))

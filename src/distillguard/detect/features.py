@@ -368,6 +368,7 @@ _DOC_BI_B = _bb(_DOC_BI)
 
 _DIGITS = str.maketrans("0123456789", "##########")
 _REAL_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]{3}")  # a word of 3+ letters
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")  # kana and CJK ideographs
 
 
 def mask(segment: str) -> str:
@@ -694,7 +695,12 @@ def _edge_segments(t: str) -> tuple[str | None, str | None]:
 def _wordy(key: str, need: int) -> bool:
     """At least `need` real words (3+ letters); docstring quotes or 'a) m b) m c) m' are
     payload structure, not a template."""
-    return len(_REAL_WORD.findall(key, 0, 200)) >= need
+    n = len(_REAL_WORD.findall(key, 0, 200))
+    if n < need and not key.isascii():
+        # scripts written without spaces (Chinese, Japanese) are one "word" per sentence to
+        # the regex: count every three of their characters as a word
+        n += len(_CJK.findall(key, 0, 200)) // 3
+    return n >= need
 
 
 def wrapper_keys(text: str) -> tuple[str, ...]:
