@@ -33,7 +33,10 @@ from distillguard.gateway.config import ModelRoute, UpstreamConfig
 from distillguard.gateway.errors import ApiError
 
 _PAUSE_AT = 1 << 18  # buffered bytes at which reading from the upstream pauses
-_KEEPALIVE_S = 30.0
+# Idle connections older than this are not reused: shorter than the usual server-side
+# keep-alive (uvicorn, and so vLLM: 5 s), so we do not send on a connection the server
+# is closing (such a request fails and, having been sent, is not retried).
+_KEEPALIVE_S = 4.0
 
 
 class _Target:
