@@ -16,13 +16,15 @@ and appended chunks. Each file has its own random DEK; only the DEK wrapped by a
 (`keys.KeyProvider`) is stored, in a small JSON envelope beside the file (`<file>.key`),
 so that key rotation rewrites the envelope and never the data.
 
-Speed: OpenSSL's AES-GCM (AES-NI + PCLMUL) runs at 2-3 GB/s per core here. cryptography
-holds the GIL while encrypting, but os.preadv/os.pwrite release it, so a small thread
-pool overlaps disk I/O with encryption. Memory is `workers x in-flight x chunk size`,
-independent of the file size. Outputs go to a temporary file in the destination folder,
-are fsynced and renamed: a failure leaves nothing half-written. Durable outputs are
-written behind (`_write_behind`): filling fresh page-cache pages with a whole file, then
-fsyncing it, ran at a quarter of `cp` + fsync on disk (issue 8).
+Speed (issue 8, measured; docs/weights.md): AES-256-GCM runs at 5-10 GB/s on one core
+here and is not the bound; `cryptography` holds the GIL while encrypting, and preadv /
+pwrite release it, so a small thread pool overlaps I/O with the cipher. What was slow
+on this VM is putting data into fresh page-cache pages (1-2 CPU s per GB in the kernel),
+so cold input ranges are read O_DIRECT (`_Reader`) and outputs are written O_DIRECT
+(`_Writer`), with buffered fallbacks where O_DIRECT is refused. Memory is
+`workers x in-flight x chunk size`, independent of the file size. Outputs go to a
+temporary file in the destination folder, are fsynced and renamed: a failure leaves
+nothing half-written.
 """
 
 from __future__ import annotations
@@ -375,14 +377,15 @@ WRITE_BEHIND_CHUNKS = 8  # how far behind the newest write written pages are dro
 def _write_behind(fd: int, start: int, length: int, lag: int) -> None:
     """Start writeback of the range just written and drop the range `lag` bytes back.
 
-    Why (issue 8): buffered writes of a whole file into fresh page-cache pages ran at
-    0.3-0.5 GB/s on this VM (one core in the kernel allocating pages), and the final
-    fsync then had the whole file to write. POSIX_FADV_DONTNEED on a dirty range starts
-    its writeback without waiting; on a range already written back it frees the pages,
-    which the next chunks reuse. Measured on /tmp (ext4), 512 MiB with fallocate +
-    8 MiB pwrites + fsync: 0.31-0.50 GB/s plain, 1.40-1.92 GB/s with this. Durability is
-    unchanged: the caller's fsync still waits for every page and the extent metadata.
-    Pages still dirty or under writeback are skipped by the kernel, never lost.
+    The fallback where O_DIRECT is refused. Why (issue 8): buffered writes of a whole
+    file into fresh page-cache pages ran at 0.3-0.5 GB/s on this VM (one core in the
+    kernel allocating pages), and the final fsync then had the whole file to write.
+    POSIX_FADV_DONTNEED on a dirty range starts its writeback without waiting; on a
+    range already written back it frees the pages, which the next chunks reuse.
+    Measured on /tmp (ext4), 512 MiB with fallocate + 8 MiB pwrites + fsync: 0.31-0.50
+    GB/s plain, 1.40-1.92 GB/s with this. Durability is unchanged: the caller's fsync
+    still waits for every page and the extent metadata. Pages still dirty or under
+    writeback are skipped by the kernel, never lost.
     """
     with suppress(OSError):  # advice only: a filesystem that refuses it just goes slower
         os.posix_fadvise(fd, start, length, os.POSIX_FADV_DONTNEED)
@@ -457,8 +460,8 @@ def encrypt_file(
 
     `processes` > 1 encrypts disjoint chunk ranges in worker processes (AES-GCM in
     `cryptography` holds the GIL, so threads use one core for the cipher). Off by
-    default: on our shared 2-core machine it measured no gain (0.28-0.38 GB/s against
-    0.30-0.34 with threads, load 5-6); it is meant for many-core servers.
+    default: the cipher is not the bound here (5-10 GB/s on a core) and it measured no
+    gain on our shared 2-core machine; it is meant for many-core servers.
     """
     if dst.exists():
         raise DistillguardError(f"{dst} already exists; refusing to overwrite it")
@@ -475,20 +478,13 @@ def encrypt_file(
         header = Header.new(size, chunk_size)
         aead = AESGCM(dek)
         n = header.n_chunks
-        window = 2 * max(1, workers)
-        pool: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
         local = threading.local()
 
-        def job(i: int) -> tuple[memoryview, memoryview]:
-            inbuf = getattr(local, "inbuf", None)
-            if inbuf is None:  # per-thread input buffer: no allocation per chunk
-                inbuf = local.inbuf = reader.buffer(chunk_size)
-            out = pool.get()
-            try:
-                return out, _encrypt_chunk(aead, header, reader, inbuf, out, i)
-            except BaseException:
-                pool.put(out)
-                raise
+        def job(i: int) -> int:
+            bufs = getattr(local, "bufs", None)
+            if bufs is None:  # per-thread buffers: no allocation per chunk
+                bufs = local.bufs = (reader.buffer(chunk_size), _aligned(chunk_size + TAG + PAGE))
+            return _encrypt_chunk(aead, header, reader, bufs[0], bufs[1], i, writer)
 
         procs = processes or 1
         # write behind instead of filling fresh page-cache pages (see _write_behind)
@@ -499,27 +495,21 @@ def encrypt_file(
         dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             _reserve(dst_fd, header.ciphertext_size, dst)
+            _pwrite_all(dst_fd, header.raw, 0)
             if procs > 1 and n >= 2 * procs:
-                _pwrite_all(dst_fd, header.raw, 0)
                 spans = _in_processes(_encrypt_span, src, tmp, dek, header, procs, behind)
                 for ln in spans:
                     if progress:
                         progress(ln)
             else:
-                for _ in range(window + 2):  # in flight + the one being written + spare
-                    pool.put(_aligned(chunk_size + TAG))
                 reader = _Reader(src, src_fd, size)
-                seq = _SeqWriter(tmp, dst_fd, chunk_size + TAG, behind)
+                writer = _Writer(tmp, dst_fd, behind)
                 try:
-                    seq.append(header.raw)
-                    for _, (buf, ct) in _bounded(job, n, workers, window):
-                        seq.append(ct)
-                        pool.put(buf)
+                    for _, ln in _bounded(job, n, workers, 2 * workers):
                         if progress:
-                            progress(len(ct) - TAG)
-                    seq.finish()
+                            progress(ln)
                 finally:
-                    seq.close()
+                    writer.close()
                     reader.close()
             if os.fstat(src_fd).st_size != size:
                 raise DistillguardError(f"{src} changed size while being encrypted")
@@ -546,70 +536,65 @@ def encrypt_file(
     return EncryptResult(dst, epath, header.file_id, size, n, provider.current_kek_id())
 
 
-def _encrypt_chunk(
-    aead: AESGCM, header: Header, reader: _Reader, inbuf: memoryview, out: memoryview, i: int
-) -> memoryview:
-    """Encrypt chunk i into `out`; returns the stored form (ciphertext || tag)."""
-    cs, size = header.chunk_size, header.plaintext_size
-    off = i * cs
-    ln = min(cs, size - off)
-    piece = reader.read(off, ln, inbuf)
-    ct = out[: ln + TAG]
-    aead.encrypt_into(header.nonce(i), piece, header.ad(i, i == header.n_chunks - 1), ct)
-    return ct
+class _Writer:
+    """Writes chunks at their offsets in an output file, from any worker thread.
 
-
-class _SeqWriter:
-    """Writes the vault file front to back, in page-aligned blocks with O_DIRECT.
-
-    Why (issue 8): the ciphertext's chunk boundaries (header, then chunk + 16-byte tag)
-    are not page-aligned, so chunks cannot go O_DIRECT where they lie; writing them in
-    order through a small staging buffer makes every write aligned except the last
-    partial page, which goes through the page cache (the caller's fsync covers it).
-    Where O_DIRECT is refused (tmpfs, some filesystems) writes are buffered and
-    written behind. One writer, called from one thread; workers only encrypt.
+    The page-aligned middle of each chunk goes O_DIRECT, to disk without filling fresh
+    page-cache pages, which on this VM cost more CPU than the cipher itself (issue 8,
+    docs/weights.md); the partial pages at either end (at most 2 x 4 KiB per chunk,
+    shared with the neighbouring chunks) go through the page cache. That needs the
+    chunk to lie in its buffer at the same offset modulo the page size as in the file:
+    `lead(off)` says where to put it. Where O_DIRECT is refused (tmpfs, or EINVAL on
+    the first write) every byte is written buffered and behind (`_write_behind`). The
+    caller's fsync, for durable outputs, covers both kinds of write.
     """
 
-    def __init__(self, path: Path, fd: int, longest: int, behind: int) -> None:
+    def __init__(self, path: Path, fd: int, behind: int) -> None:
         self.fd, self.behind = fd, behind
         self.dfd = _open_direct(path, os.O_WRONLY, fd)
-        self.stage = _aligned(max(longest, MAX_HEADER + 12) + 2 * PAGE)
-        self.fill = 0  # staged bytes, always < PAGE between calls
-        self.pos = 0  # file offset of stage[0]
 
-    def append(self, data: bytes | memoryview) -> None:
-        if self.dfd < 0:
-            self.finish()  # bytes staged before O_DIRECT was given up go first
-            _pwrite_all(self.fd, data, self.pos, self.behind)
-            self.pos += len(data)
-            return
-        end = self.fill + len(data)
-        self.stage[self.fill : end] = data
-        self.fill = end
-        k = end - end % PAGE
-        if not k:
-            return
-        try:
-            _pwrite_all(self.dfd, self.stage[:k], self.pos)
-        except OSError as exc:  # another alignment wanted: buffered from here on
-            if exc.errno != errno.EINVAL:
-                raise
-            self.close()
-            _pwrite_all(self.fd, self.stage[:k], self.pos, self.behind)
-        self.stage[: end - k] = self.stage[k:end]  # < PAGE bytes, no overlap (k >= PAGE)
-        self.pos += k
-        self.fill = end - k
+    @staticmethod
+    def lead(off: int) -> int:
+        return off % PAGE
 
-    def finish(self) -> None:
-        if self.fill:
-            _pwrite_all(self.fd, self.stage[: self.fill], self.pos)
-            self.pos += self.fill
-            self.fill = 0
+    def write(self, buf: memoryview, lead: int, length: int, off: int) -> None:
+        """Write buf[lead : lead + length] at file offset `off` (lead == off % PAGE)."""
+        lo = -(-off // PAGE) * PAGE  # first page boundary inside the chunk
+        hi = (off + length) // PAGE * PAGE  # last one
+        if self.dfd >= 0 and hi > lo and lead == off % PAGE:
+            try:
+                _pwrite_all(self.dfd, buf[lead + lo - off : lead + hi - off], lo)
+            except OSError as exc:  # the filesystem wants another alignment: go buffered
+                if exc.errno != errno.EINVAL:
+                    raise
+                self.close()
+            else:
+                _pwrite_all(self.fd, buf[lead : lead + lo - off], off)
+                _pwrite_all(self.fd, buf[lead + hi - off : lead + length], hi)
+                return
+        _pwrite_all(self.fd, buf[lead : lead + length], off, self.behind)
 
     def close(self) -> None:
         if self.dfd >= 0:
             os.close(self.dfd)
             self.dfd = -1
+
+
+def _encrypt_chunk(
+    aead: AESGCM, header: Header, reader: _Reader, inbuf: memoryview, out: memoryview,
+    i: int, writer: _Writer,
+) -> int:  # fmt: skip
+    """Encrypt chunk i into `out` and write it at its place; returns plaintext bytes."""
+    cs, size = header.chunk_size, header.plaintext_size
+    off = i * cs
+    ln = min(cs, size - off)
+    piece = reader.read(off, ln, inbuf)
+    where = len(header.raw) + off + i * TAG
+    lead = writer.lead(where)
+    ad = header.ad(i, i == header.n_chunks - 1)
+    aead.encrypt_into(header.nonce(i), piece, ad, out[lead : lead + ln + TAG])
+    writer.write(out, lead, ln + TAG, where)
+    return ln
 
 
 def _encrypt_span(
@@ -621,14 +606,14 @@ def _encrypt_span(
     sfd = os.open(src, os.O_RDONLY)
     dfd = os.open(tmp, os.O_WRONLY)
     reader = _Reader(Path(src), sfd, header.plaintext_size)
-    inbuf, out = reader.buffer(header.chunk_size), _aligned(header.chunk_size + TAG)
-    cs, hlen = header.chunk_size, len(header.raw)
+    writer = _Writer(Path(tmp), dfd, behind)
+    inbuf, out = reader.buffer(header.chunk_size), _aligned(header.chunk_size + TAG + PAGE)
     try:
-        for i in range(first, last):
-            ct = _encrypt_chunk(aead, header, reader, inbuf, out, i)
-            _pwrite_all(dfd, ct, hlen + i * (cs + TAG), behind)
-        return sum(min(cs, header.plaintext_size - i * cs) for i in range(first, last))
+        return sum(
+            _encrypt_chunk(aead, header, reader, inbuf, out, i, writer) for i in range(first, last)
+        )
     finally:
+        writer.close()
         reader.close()
         os.close(sfd)
         os.close(dfd)
@@ -674,39 +659,6 @@ def _check_size(path: Path, fd: int, header: Header) -> None:
         )
 
 
-class _Writer:
-    """Writes plaintext chunks at their offsets in a decryption's temporary output.
-
-    Whole page-aligned chunks go O_DIRECT: to disk without filling fresh page-cache
-    pages, which on this VM cost more CPU than the decryption itself (issue 8, see
-    docs/weights.md). The last, partial chunk, and every chunk where O_DIRECT is
-    refused (tmpfs), go through the page cache, written behind (`_write_behind`). The
-    caller's fsync, for durable outputs, covers both.
-    """
-
-    def __init__(self, path: Path, fd: int, *, chunk_size: int) -> None:
-        self.fd = fd
-        self.behind = WRITE_BEHIND_CHUNKS * chunk_size
-        aligned = chunk_size % PAGE == 0
-        self.dfd = _open_direct(path, os.O_WRONLY, fd) if aligned else -1
-
-    def write(self, data: memoryview, off: int) -> None:
-        if self.dfd >= 0 and len(data) % PAGE == 0:
-            try:
-                _pwrite_all(self.dfd, data, off)
-                return
-            except OSError as exc:  # the filesystem wants another alignment: go buffered
-                if exc.errno != errno.EINVAL:
-                    raise
-                self.close()
-        _pwrite_all(self.fd, data, off, self.behind)
-
-    def close(self) -> None:
-        if self.dfd >= 0:
-            os.close(self.dfd)
-            self.dfd = -1
-
-
 def iter_decrypted(
     src: Path,
     dek: bytes,
@@ -728,7 +680,7 @@ def iter_decrypted(
     cs = header.chunk_size
     pool: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
     for _ in range(window + 2):  # in flight + the one the consumer holds + spare
-        pool.put(_aligned(cs))
+        pool.put(_aligned(cs + PAGE))
     fd = os.open(src, os.O_RDONLY)
     reader: _Reader | None = None
     try:
@@ -748,16 +700,17 @@ def iter_decrypted(
             try:
                 ln = min(cs, header.plaintext_size - i * cs)
                 data = reader.read(hlen + i * (cs + TAG), ln + TAG, inbuf)
+                lead = writer.lead(i * cs) if writer is not None else 0
                 try:  # checks the tag; nothing below runs for a forged chunk
                     aead.decrypt_into(header.nonce(i), data, header.ad(i, i == n - 1),
-                                      out_view[:ln])  # fmt: skip
+                                      out_view[lead : lead + ln])  # fmt: skip
                 except InvalidTag:
                     raise VerificationError(
                         f"{src}: chunk {i} of {n} failed authentication: the file was "
                         "altered, reordered, truncated or extended"
                     ) from None
                 if writer is not None:
-                    writer.write(out_view[:ln], i * cs)
+                    writer.write(out_view, lead, ln, i * cs)
                     ln = 0
             except BaseException:
                 pool.put(out_view)
@@ -824,7 +777,7 @@ def decrypt_file(
     try:
         _reserve(out, header.plaintext_size, dst)
         done = 0
-        writer = _Writer(tmp, out, chunk_size=header.chunk_size)
+        writer = _Writer(tmp, out, WRITE_BEHIND_CHUNKS * header.chunk_size)
         try:
             for _ in iter_decrypted(src, dek, header, workers=workers, writer=writer):
                 step = min(header.chunk_size, header.plaintext_size - done)
