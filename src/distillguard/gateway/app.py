@@ -286,7 +286,7 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
             else:
                 raw = await resp.read()
                 r.upstream_s = perf_counter() - t_call
-                self._upstream_hist(route.name).observe(r.upstream_s)
+                self.metrics.observe(self._upstream_hist(route.name), r.upstream_s)
                 await self._relay_body(raw, send, r, route)
         finally:
             r.in_upstream = False
@@ -332,7 +332,7 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
         r.upstream_s = r.upstream_time(now)
         m = self.metrics
         self._count(("r", r.endpoint, str(r.status)), m.responses)
-        m.overhead.observe(max(0.0, total - r.upstream_s))
+        m.observe(m.overhead, max(0.0, total - r.upstream_s))
         response: dict[str, Any] = {
             "status": r.status,
             "latency_ms": round(total * 1000, 3),

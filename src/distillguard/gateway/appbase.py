@@ -211,4 +211,4 @@ class AppBase:
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = metric.labels(*key[1:])
-        child.inc()
+        self.metrics.inc(child)

@@ -105,7 +105,7 @@ class Forwarding(AppBase):
     ) -> None:
         t_hdr = perf_counter()
         r.upstream_s = t_hdr - t_call
-        self._upstream_hist(route.name).observe(r.upstream_s)
+        self.metrics.observe(self._upstream_hist(route.name), r.upstream_s)
         st = None
         if r.transforms and self.parts.stream_transformer is not None:
             st = self.parts.stream_transformer(r.transforms)
