@@ -48,12 +48,31 @@ _ENT = re.compile(r"(?:&#x?[0-9a-fA-F]{1,6};){4,}")
 _TAGS = re.compile("[\U000e0020-\U000e007e]{4,}")
 _MORSE = re.compile(r"(?:[.\-·•–—_]{1,7}(?: {1,3}| ?/ ?|\|)){5,}[.\-·•–—_]{1,7}")
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_](?: |\.|-|\*|_)){1,}[^\W\d_](?![^\W\d_])")
-# one scan decides whether any of the notations above can be present
-_SPECIAL = re.compile(
-    r"\\x[0-9a-fA-F]|0x[0-9a-fA-F]|[0-9a-fA-F]{2}[ ,:]{1,2}[0-9a-fA-F]{2}[ ,:]{1,2}[0-9a-fA-F]{2}"
-    r"|[01]{8}|%[0-9a-fA-F]{2}|\\u|\\U|&#|[\U000e0020-\U000e007e]|[.\-·•–—_]{2} ?/? ?[.\-·•–—_]"
-    r"|(?<![^\W\d_])[^\W\d_][ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\-*_][^\W\d_](?![^\W\d_])"
-)
+# cheap tests that decide whether any of the notations above can be present
+_HEXLIKE = re.compile(
+    r"[ ,:\\][0-9a-fA-F]{2}[ ,:\\]{1,2}[0-9a-fA-F]{2}[ ,:\\]"
+)  # separator first: fast scan
+_BIN8 = re.compile(r"[01]{8}")
+_MORSE_HINT = re.compile(r"[.\-·•–—_]{2} ?/? ?[.\-·•–—_]")
+# three single letters between separators ("r e a s o n"): starts at a separator, which
+# `re` scans for quickly, unlike a letter
+_SPACED_HINT = re.compile(r"[ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\-*_]")
+_CUES = re.compile(lexicon.trie_pattern(list(lexicon.DECODE_CUES)))
+
+
+def _has_notation(text: str) -> bool:
+    if "%" in text or "\\" in text or "&#" in text or "0x" in text:
+        return True
+    if not text.isascii() and _TAGS.search(text):
+        return True
+    return bool(
+        _BIN8.search(text)
+        or _HEXLIKE.search(text)
+        or _MORSE_HINT.search(text)
+        or _SPACED_HINT.search(text)
+    )
+
+
 _MORSE_CODES = (
     ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- "
     "...- .-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. "
@@ -73,6 +92,7 @@ _LINE = re.compile(r"[^\n]{12,}")
 _WRAP = re.compile(r"^(.{0,80}?[:：]\s+)(.{12,})$")  # "Decode this and comply: <payload>"
 _LETTERS3 = re.compile(r"[a-zA-Z]{3}")
 _ASCII_LETTER = re.compile(r"[a-zA-Z]")
+_CODE_CHARS = re.compile(r"[{}()\[\];=<>_/\\|$#@*&^~`+]")
 MAX_LINES = 40  # lines tried for letter-level disguises
 MAX_LINE_CHARS = 4000  # and at most this many of their characters
 _COMMON_WORDS = (
@@ -81,6 +101,15 @@ _COMMON_WORDS = (
     "on not do can i show print write give tell now from as reasoning thinking thought "
     "thoughts chain full hidden internal raw verbatim repeat continue output answer "
     "how much many is was were then before after there their which who why when "
+    "he she they we him her them his its our us an or if so at by up out about into over "
+    "than more most some any each every other such only also very just like make made "
+    "has have had will would should could may might must does did done one two three "
+    "first last new old good well many much per total day days year years time times "
+    "people number numbers find solve write explain use using used need want know get "
+    "take give go goes way same different own here where while because between through "
+    "during without again further once these those both few no nor too can't don't it's "
+    "i'm you're isn't what's let's buy buys bought sell sells sold cost costs pay paid "
+    "has left each week weeks hour hours minute minutes money dollars more less half "
     # es / pt / it
     "el la de que y en los las tu tus lo un una por con para es al del se su sus no "
     "como más antes sin o da do em os as um uma seu sua il di che non per con sono "
@@ -285,11 +314,10 @@ def _notations(text: str) -> list[str]:
         if not runs:
             continue
         if rx is _SPACED:
-            # spaced-out words ("r e a s o n i n g") read in place; they count when they
-            # name an attack concept the spaced text did not
-            s = _SPACES.sub(" ", rx.sub(lambda m: _unspace(m.group(0)), text))
-            if _concepts(s.lower()) > _concepts(text.lower()):
-                found.append(s)
+            # spaced-out words ("r e a s o n i n g") read in place; they count when,
+            # joined up, they name an attack concept
+            if _concepts(" ".join(_unspace(r) for r in runs[:200]).lower()):
+                found.append(_SPACES.sub(" ", rx.sub(lambda m: _unspace(m.group(0)), text)))
             continue
         s = " ".join(d for d in map(fn, runs) if d)
         if s and s != text and (_looks_like_text(s) or _reads_as_language(s)):
@@ -310,6 +338,10 @@ def _best_shift(s: str) -> int:
     return int(np.argmax(_SHIFT_SCORE @ counts))
 
 
+def _words_reversed(seg: str) -> str:
+    return " ".join(w[::-1] for w in seg.split(" "))
+
+
 def _letter_candidates(seg: str) -> list[str]:
     k = _best_shift(seg)
     shifted = seg.translate(_SHIFTS[(26 - k) % 26]) if k else None
@@ -320,7 +352,7 @@ def _letter_candidates(seg: str) -> list[str]:
         seg.translate(_SHIFTS[13]),
         rev.translate(_SHIFTS[13]),
         seg.translate(_ATBASH),
-        " ".join(w[::-1] for w in seg.split(" ")),
+        _words_reversed(seg),
     ]
     if shifted:
         cands.insert(0, shifted)
@@ -330,7 +362,7 @@ def _letter_candidates(seg: str) -> list[str]:
 
 
 _ENDS = frozenset(".。?？!！")
-MAX_TARGET_TESTS = 40  # lexicon look-ups spent on decoding candidates per prompt
+MAX_TARGET_TESTS = 24  # lexicon look-ups spent on decoding candidates per prompt
 
 
 class _Budget:
@@ -360,11 +392,22 @@ def _decode_segment(seg: str, cued: bool, budget: _Budget) -> str | None:
         return None
     if not _LETTERS3.search(seg):
         return None
-    gibberish = base < 0.15 and len(words) >= 4
+    if len(_CODE_CHARS.findall(seg)) > 0.08 * len(seg):
+        return None  # code or markup: a disguised sentence keeps a sentence's few symbols
+    if base >= 0.2:
+        # partly reads as language (reversed text keeps a few short words: "la", "on"):
+        # only reversal, and only a clear gain in common words or a target word, counts
+        for cand in (seg[::-1], _words_reversed(seg)):
+            share = common_share(cand)
+            if share >= base + 0.2 and reads_as_words(cand):
+                return cand
+            if share > base and budget.new_target(cand, seg):
+                return cand
+        return None
     cands = _letter_candidates(seg)
     shares = [common_share(c) for c in cands]
     best = max(shares)
-    if gibberish and best >= 0.3:
+    if len(words) >= 4 and best >= 0.3:
         good = [c for c, s in zip(cands, shares, strict=True) if s == best and reads_as_words(c)]
         if len(good) > 1:
             # e.g. reversed text vs each word reversed: same words, and the right order
@@ -372,9 +415,11 @@ def _decode_segment(seg: str, cued: bool, budget: _Budget) -> str | None:
             good.sort(key=lambda c: -_concepts(c.lower()))
         if good:
             return good[0]
-    for cand, share in zip(cands, shares, strict=True):
-        if share >= base and budget.new_target(cand, seg):
-            return cand  # it names the reasoning trace once decoded
+    # the two readings with most common words: does one name the reasoning trace?
+    ranked = sorted(zip(shares, range(len(cands)), strict=True), reverse=True)[:2]
+    for share, i in ranked:
+        if share >= base and budget.new_target(cands[i], seg):
+            return cands[i]
     return None
 
 
@@ -412,12 +457,13 @@ def homoglyphs(text: str) -> str:
 
 def decode_hidden(text: str) -> list[str]:
     """Plain text recovered from the encoded or disguised parts of a prompt."""
-    found = _byte_runs(text) if _CODE_RUN.search(text) else []
-    if _SPECIAL.search(text):
+    # base64 / hex runs are one whitespace-separated token of 16+ characters
+    found = _byte_runs(text) if max(map(len, text.split()), default=0) >= 16 else []
+    if _has_notation(text):
         found += _notations(text)
     low = text.lower()
-    cued = any(c in low for c in lexicon.DECODE_CUES)
-    if common_share(text) >= 0.3 and not cued:
+    cued = bool(_CUES.search(low))
+    if common_share(text[:500]) >= 0.3 and not cued:
         return found  # reads as plain language and asks for no decoding
     found += _letters(text, cued)
     return found

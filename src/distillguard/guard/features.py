@@ -26,7 +26,16 @@ from distillguard.guard import lexicon
 from distillguard.guard.decode import decode_hidden, homoglyphs
 from distillguard.guard.transcript import fake_reasoning_turn
 
-__all__ = ["Extracted", "decode_hidden", "extract", "focus", "normalise"]
+__all__ = [
+    "Analysed",
+    "Extracted",
+    "analyse",
+    "decode_hidden",
+    "extract",
+    "focus",
+    "is_quiet",
+    "normalise",
+]
 
 # invisible characters: zero-width, bidi marks, word joiners, variation selectors and
 # Unicode tag characters (the latter are also decoded as hidden ASCII by `decode.py`)
@@ -50,7 +59,7 @@ NGRAM_MIN, NGRAM_MAX = 3, 5
 # n-grams are hashed into 2**NGRAM_BITS buckets (polynomial hash of the code points, then
 # a multiplicative mix); the model holds one weight per bucket in a flat array, so scoring
 # is a few vectorised operations instead of building ~3 strings per character
-NGRAM_BITS = 20
+NGRAM_BITS = 18  # 256k buckets: the weight table (1 MB) and the dedup table stay in cache
 _P = np.uint64(1_000_003)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SEEDS = (
@@ -145,11 +154,11 @@ _local = threading.local()
 def _stamp() -> np.ndarray:
     s: np.ndarray | None = getattr(_local, "stamp", None)
     if s is None:
-        s = _local.stamp = np.zeros(1 << NGRAM_BITS, dtype=np.int32)
+        s = _local.stamp = np.zeros(1 << NGRAM_BITS, dtype=np.int16)
     return s
 
 
-_POS = np.arange(3 * (MAX_NGRAM_CHARS + 2), dtype=np.int32)
+_POS = np.arange(3 * (MAX_NGRAM_CHARS + 2), dtype=np.int16)  # < 2**15 n-grams
 
 
 def _ngrams(text: str) -> np.ndarray:
@@ -190,8 +199,35 @@ def focus(norm: str) -> str:
     return "\n".join(pieces)
 
 
-def extract(text: str) -> Extracted:
-    """Features of one request's text (user and system turns joined by newlines)."""
+@dataclass(frozen=True)
+class Analysed:
+    """The cheap first part of the features: decoded text, normalised text, concept hits
+    and whether the text fabricates a reasoning turn."""
+
+    decoded: tuple[str, ...]
+    norm: str
+    hits: dict[str, list[int]]
+    fake_turn: bool
+
+
+# Concepts at least one of which every attack we have seen names (checked on all our
+# generated and held-out attacks: docs/guard.md). A request with none of them, nothing
+# decoded and no fabricated turn is allowed without the n-gram stage (`is_quiet`).
+QUIET_WITHOUT: tuple[str, ...] = (
+    "tgt_strong",
+    "tgt_weak",
+    "hidden",
+    "extract",
+    "encoding",
+    "authority",
+    "transcript",
+    "wrapping",
+    "dataset",
+    "self",
+)
+
+
+def analyse(text: str) -> Analysed:
     decoded = tuple(decode_hidden(text)) if len(text) >= 16 else ()
     # long text: find anchors on cheaply lower-cased text, normalise only the windows
     short = len(text) <= WHOLE_TEXT_BELOW
@@ -199,13 +235,25 @@ def extract(text: str) -> Extracted:
     if decoded:
         norm = norm + "\n" + "\n".join(normalise(d) for d in decoded)
     hits = lexicon.find(norm)
+    return Analysed(decoded, norm, hits, fake_reasoning_turn(norm))
+
+
+def is_quiet(a: Analysed) -> bool:
+    """No attack concept, nothing decoded, no fabricated turn (see QUIET_WITHOUT)."""
+    return not a.decoded and not a.fake_turn and not any(a.hits[c] for c in QUIET_WITHOUT)
+
+
+def extract(text: str, a: Analysed | None = None) -> Extracted:
+    """Features of one request's text (user and system turns joined by newlines)."""
+    a = a or analyse(text)
+    decoded, norm, hits = a.decoded, a.norm, a.hits
     for v in hits.values():
         v.sort()
     tgt = sorted(hits["tgt_strong"] + hits["tgt_weak"])
     h = {**hits, "tgt": tgt}
     dense: list[float] = [1.0 if hits[c] else 0.0 for c in lexicon.CATEGORIES]
-    near = {(a, b): _near(h[a], h[b], w) for a, b, w in PAIRS}
-    dense += [1.0 if near[(a, b)] else 0.0 for a, b, _ in PAIRS]
+    near = {(a_, b): _near(h[a_], h[b], w) for a_, b, w in PAIRS}
+    dense += [1.0 if near[(a_, b)] else 0.0 for a_, b, _ in PAIRS]
     strong = hits["tgt_strong"]
     dense.append(
         1.0 if _near(strong, hits["extract"], 100) or _near(strong, hits["transform"], 100) else 0.0
@@ -222,5 +270,5 @@ def extract(text: str) -> Extracted:
         dh = lexicon.find("\n".join(normalise(d) for d in decoded))
         dec_tgt = bool(dh["tgt_strong"] or dh["tgt_weak"])
     dense.append(1.0 if dec_tgt else 0.0)
-    dense.append(1.0 if fake_reasoning_turn(norm) else 0.0)
+    dense.append(1.0 if a.fake_turn else 0.0)
     return Extracted(tuple(dense), _ngrams(norm[:MAX_NGRAM_CHARS]), hits, decoded, norm)

@@ -27,7 +27,7 @@ from typing import Any
 
 from distillguard.errors import DistillguardError
 from distillguard.guard import lexicon
-from distillguard.guard.features import DENSE_NAMES, Extracted, extract
+from distillguard.guard.features import DENSE_NAMES, Extracted, analyse, extract, is_quiet
 from distillguard.guard.model import LinearModel
 from distillguard.guard.transcript import forged_assistant_turn
 
@@ -51,42 +51,55 @@ class GuardVerdict:
     verdict: str  # "allow" | "flag" | "block"
     score: float  # 0..1
     family: str | None
-    stage: int = 1
+    stage: int = 1  # 0: early exit (no attack concept), 1: whole request, 2: windows
 
 
 def request_text(messages: Any) -> tuple[str, bool]:
     """(system+user text, whether the request writes the model's reasoning turn: a final
     assistant turn opening a reasoning block, or a prior one carrying reasoning)."""
+    text, prefill, _ = _request_parts(messages)
+    return text, prefill
+
+
+_ANALYSED_ROLES = frozenset(("user", "system", "developer", "tool", "function"))
+_SYSTEM_ROLES = frozenset(("system", "developer"))
+
+
+def _request_parts(messages: Any) -> tuple[str, bool, bool]:
+    """request_text plus whether a system/developer turn is present, in one pass."""
     if isinstance(messages, str):
-        return messages, False
+        return messages, False, False
     if isinstance(messages, Mapping):
         messages = messages.get("messages") or messages.get("prompt") or ""
         if isinstance(messages, str):
-            return messages, False
+            return messages, False, False
     if not isinstance(messages, Sequence):
         raise DistillguardError("messages must be a list of {role, content} objects or a string")
     parts: list[str] = []
-    prefill = False
+    prefill = has_system = False
+    last = len(messages) - 1
     for i, m in enumerate(messages):
-        if not isinstance(m, Mapping):
+        if type(m) is not dict and not isinstance(m, Mapping):
             raise DistillguardError(f"message {i} is not an object")
-        role = str(m.get("role", "user"))
+        role = m.get("role", "user")
+        role = role if type(role) is str else str(role)
         content = m.get("content")
-        text = _content_text(content)
-        if role in ("user", "system", "developer", "tool", "function"):
+        text = content if type(content) is str else _content_text(content)
+        if role in _ANALYSED_ROLES:
             parts.append(text)
-        elif role == "assistant" and i < len(messages) - 1:
+            has_system = has_system or role in _SYSTEM_ROLES
+        elif role == "assistant" and i < last:
             # a prior assistant turn with a reasoning part: the gateway strips reasoning
             # from replies, so the client wrote it (a fake transcript)
             prefill = prefill or forged_assistant_turn(m, text)
-        elif role == "assistant" and i == len(messages) - 1 and text:
+        elif role == "assistant" and text:
             # a prefilled final assistant turn: the model would continue it
             opened = _OPEN_REASONING.search(text)
             if opened and not re.search(rf"<\s*/\s*{opened.group(1)}\s*>", text, re.I):
                 prefill = True
             parts.append(text)
-    text = "\n".join(p for p in parts if p)
-    return text, prefill
+    text = parts[0] if len(parts) == 1 else "\n".join(p for p in parts if p)
+    return text, prefill, has_system
 
 
 def _content_text(content: Any) -> str:
@@ -165,16 +178,17 @@ class InputGuard:
 
     def check(self, messages: Any) -> GuardVerdict:
         """Verdict for one request: a messages list, a request body, or a prompt string."""
-        text, prefill = request_text(messages)
-        has_system = isinstance(messages, Sequence) and any(
-            isinstance(m, Mapping) and m.get("role") in ("system", "developer")
-            for m in messages
-            if not isinstance(messages, str)
-        )
+        text, prefill, has_system = _request_parts(messages)
         if len(text) > MAX_CHARS:
             text = text[: MAX_CHARS // 2] + "\n" + text[-MAX_CHARS // 2 :]
-        p, x = self.score_text(text)
+        a = analyse(text)
         m = self.model
+        if not prefill and is_quiet(a):
+            # early exit: no attack concept, nothing decoded, no fabricated turn; the
+            # score is the model's without the n-gram part (stage 0)
+            return GuardVerdict("allow", round(m.quiet_prob(a.hits), 4), None, 0)
+        x = extract(text, a)
+        p = m.prob(x)
         stage = 1
         if x.decoded:
             # decode-then-score: the decoded request on its own, without the gibberish

@@ -1440,19 +1440,14 @@ ANCHOR_STEMS: tuple[str, ...] = (
     "self-talk",
 )
 ANCHOR_CJK: tuple[str, ...] = ("思", "想", "推理", "推演", "脑", "推論", "考え", "心")
-_ANCHOR_BY_KEY: dict[str, tuple[str, ...]] = {}
-for _stem in ANCHOR_STEMS:
-    _ANCHOR_BY_KEY[_stem[:3]] = (*_ANCHOR_BY_KEY.get(_stem[:3], ()), _stem)
 
 
 def anchors(text: str, limit: int) -> list[int]:
     """Positions (word starts) of anchor stems in casefolded text, at most `limit`."""
     out: list[int] = []
-    by_key = _ANCHOR_BY_KEY
-    for m in _WORD_START.finditer(text):
+    for m in _ANCHOR_RX.finditer(text):
         p = m.start()
-        stems = by_key.get(text[p : p + 3])
-        if stems and any(text.startswith(st, p) for st in stems):
+        if p == 0 or not text[p - 1].isalnum():
             out.append(p)
             if len(out) >= limit:
                 return out
@@ -1467,35 +1462,57 @@ def anchors(text: str, limit: int) -> list[int]:
 # The patterns filed under every key length for one word head (its first few characters),
 # looked up once per word start instead of once per key length; heads are cached as met.
 _PREFIX_LEN = max(_KEY_LENS)
-_BY_PREFIX: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {}
+_BY_PREFIX: dict[str, tuple[tuple[str, Any], ...]] = {}
 _BY_PREFIX_MAX = 200_000  # bound on cached heads (memory); beyond it heads are not cached
 
 
-def _candidates(head: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    found: list[tuple[str, re.Pattern[str]]] = []
-    for k in _KEY_LENS:
-        found.extend(_BY_KEY.get(head[:k], ()))
-    cands = tuple(found)
+def _candidates(head: str) -> tuple[tuple[str, Any], ...]:
+    """(category, bound `match` of a pattern) for every pattern keyed by a prefix of head."""
+    cands = tuple((cat, rx.match) for k in _KEY_LENS for cat, rx in _BY_KEY.get(head[:k], ()))
     if len(_BY_PREFIX) < _BY_PREFIX_MAX:
         _BY_PREFIX[head] = cands
     return cands
+
+
+def trie_pattern(words: list[str]) -> str:
+    """A regex matching any of the literal `words`, as a trie: `re` tries alternatives
+    one by one, so a flat alternation of a thousand words costs a thousand tests where
+    a trie costs one per character."""
+    tree: dict[str, Any] = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(tree)
+
+
+# one C-level scan for the anchor stems (a trie; a match is kept at a word start)
+_ANCHOR_RX = re.compile(trie_pattern(list(ANCHOR_STEMS)))
 
 
 def find(text: str) -> dict[str, list[int]]:
     """Positions of every category hit in casefolded text."""
     out: dict[str, list[int]] = {c: [] for c in CATEGORIES}
     memo = _BY_PREFIX
-    seen: set[tuple[str, int]] = set()
     for m in _WORD_START.finditer(text):
         p = m.start()
         head = text[p : p + _PREFIX_LEN]
         cands = memo.get(head)
         if cands is None:
             cands = _candidates(head)
-        for cat, rx in cands:
-            if (cat, p) not in seen and rx.match(text, p):
-                seen.add((cat, p))
-                out[cat].append(p)
+        for cat, match in cands:
+            hits = out[cat]
+            if (not hits or hits[-1] != p) and match(text, p):
+                hits.append(p)  # positions grow: a repeat at p is always the last one
     for cat, rx in _RESIDUAL.items():
         out[cat].extend(mm.start() for mm in rx.finditer(text))
     return out

@@ -27,6 +27,8 @@ from distillguard.errors import DistillguardError
 from distillguard.guard.features import DENSE_NAMES, NGRAM_BITS, Extracted
 
 MODEL_VERSION = 2  # 2: hashed n-gram buckets
+_EXPLAIN_ALONE = DENSE_NAMES.index("explain_without_hidden")
+_TOPIC_ALONE = DENSE_NAMES.index("topic_without_self")
 
 
 @dataclass
@@ -35,7 +37,7 @@ class LinearModel:
 
     bias: float
     dense_w: list[float]
-    ngram_w: np.ndarray  # float64, one weight per n-gram bucket (2**NGRAM_BITS)
+    ngram_w: np.ndarray  # float32, one weight per n-gram bucket (2**NGRAM_BITS)
     flag_threshold: float = 0.5
     block_threshold: float = 0.9
     meta: dict[str, Any] = field(default_factory=dict)
@@ -46,6 +48,20 @@ class LinearModel:
             if v:
                 z += w * v
         return z + float(self.ngram_w[x.ngrams].sum())
+
+    def quiet_prob(self, hits: dict[str, list[int]]) -> float:
+        """The probability from the concept features alone, for a request that has only
+        the categories outside QUIET_WITHOUT (every other dense feature is then 0)."""
+        z = self.bias
+        for i, name in enumerate(DENSE_NAMES):
+            cat = name[4:] if name.startswith("has_") else None
+            if cat is not None and hits.get(cat):
+                z += self.dense_w[i]
+        if hits.get("explain"):
+            z += self.dense_w[_EXPLAIN_ALONE]
+        if hits.get("topic"):
+            z += self.dense_w[_TOPIC_ALONE]
+        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
     def prob(self, x: Extracted) -> float:
         z = self.logit(x)
@@ -101,9 +117,9 @@ class LinearModel:
 
 def ngram_table(weights: dict[int, float] | None = None) -> np.ndarray:
     """The flat bucket -> weight array (zeros where no weight is given)."""
-    w = np.zeros(1 << NGRAM_BITS, dtype=np.float64)
+    w = np.zeros(1 << NGRAM_BITS, dtype=np.float32)  # half the cache lines of float64
     if weights:
-        w[np.fromiter(weights, dtype=np.int64)] = np.fromiter(weights.values(), dtype=np.float64)
+        w[np.fromiter(weights, dtype=np.int64)] = np.fromiter(weights.values(), dtype=np.float32)
     return w
 
 

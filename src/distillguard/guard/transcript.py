@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from distillguard.guard.lexicon import start_filter
+from distillguard.guard.lexicon import start_filter, trie_pattern
 
 ROLE = (
     r"(?:assistant|ai|model|modell|bot|chatbot|gpt|claude|asistente|assistente|assistent"
@@ -44,18 +44,27 @@ _FAKE_TURN = re.compile(
     rf"|,{QUAL}[^\s,]*,"  # a CSV row: ...,assistant,thought,...
     r"|<\|channel\|>\s*analysis)"
 )
-# a short label of a turn: at a line start, after a bracket or after a sentence or a
-# colon, ending in ":", "]" or ">" ("ASSISTANT (V.O., thinking):", "[assistant.reasoning]",
-# "Tú (pensamiento interno):", "<模型思考>"); or a markup heading ("### Assistant, internal")
-_LABEL = re.compile(
-    r"(?:(?:^|\n|[\[<{|]|(?<=[.!?。！？:：—] ))[ \t]*([^\n:：\]>\[<{|]{1,48}?)\s*[:：\]>]"
-    r"|(?:^|\n)[ \t]*[#*>\-]+[ \t]*([^\n]{1,48}?)[ \t]*(?=\n|$))"
+# a short label of a turn that names the model (or "you") and qualifies it as reasoning:
+# at a line start, after a bracket, a sentence or a colon, ending in ":", "]" or ">"
+# ("ASSISTANT (V.O., thinking):", "[assistant.reasoning]", "Tú (pensamiento interno):",
+# "<模型思考>"), or a markup heading ending at the line end ("### Assistant, internal").
+# A "you" label only with the qualifier set apart ("You, thinking out loud:"), not
+# "you should write down the reasoning:".
+_NAMED = (
+    rf"(?:{ROLE}(?![a-z])[^\n:：\]>\[<{{|]{{0,40}}?|{YOU}\s*[(,\[]\s*[^\n)\]:：]{{0,30}}?)"
+    rf"{QUAL}[^\n:：\]>\[<{{|]{{0,40}}?"
 )
-# the label names the model's turn and qualifies it as reasoning; a "you" label only with
-# the qualifier set apart ("You, thinking out loud:"), not "you should show reasoning:"
-_LABEL_TURN = re.compile(
-    rf"(?:{ROLE}(?![a-z])[^\n]{{0,40}}?{QUAL}|{YOU}\s*[(,\[]\s*[^\n)\]]{{0,30}}?{QUAL})"
+_LABEL = re.compile(rf"(?:^|\n|[\[<{{|]|(?<=[.!?。！？:：—] ))[ \t]*{_NAMED}[:：\]>]")
+_HEADING = re.compile(rf"(?:^|\n)[ \t]*[#*>\-]+[ \t]*{_NAMED}[ \t]*(?:\n|$)")
+# the same words as QUAL, as a trie (a flat alternation is tested word by word)
+_QUAL_TEXT = (
+    "think thought reason intern inner private hidden scratch analysis monolog reflect denk "
+    "gedank überleg pens razon réflex reflex raison ragion racioc дума размышл мысл рассужд "
+    "внутрен 思考 推理 考え 心の声 内心 생각 사고 추론 속마음 يفكر تفكير düşün dusun myśl "
+    "berpikir सोच cot"
 )
+_QUAL_WORDS = [*_QUAL_TEXT.split(" "), "suy nghĩ"]
+_QUAL = re.compile(trie_pattern(_QUAL_WORDS))
 _NEEDS = "([<【\n:：\"'"
 REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking", "reasoning_details")
 _OPENS_REASONING = re.compile(rf"^\s*[<\[(【]\s*/?\s*{QUAL}|<\s*(?:think|thinking|reasoning)\b")
@@ -65,11 +74,10 @@ def fake_reasoning_turn(norm: str) -> bool:
     """Does the (normalised) text fabricate a turn of the model with a reasoning part?"""
     if not any(map(norm.__contains__, _NEEDS)):
         return False  # every form needs a bracket, a tag, a separator or a line break
-    if _FAKE_TURN.search(norm):
-        return True
-    return any(
-        _LABEL_TURN.match(m.group(1) or m.group(2) or "") for m in _LABEL.finditer(norm[:4000])
-    )
+    head = norm[:4000]
+    if not _QUAL.search(head):
+        return False  # no word for thinking / internal / hidden at all
+    return bool(_FAKE_TURN.search(head) or _LABEL.search(head) or _HEADING.search(head))
 
 
 def forged_assistant_turn(message: Mapping[str, Any], content: str) -> bool:
