@@ -275,7 +275,8 @@ class AccountState:
 
         Running the campaign's templates on problem items is the fit (a quarter of the
         traffic is enough: hydra accounts pad the rest with ordinary prompts); follow-ups
-        to earlier answers, which pipelines rarely bother with, take it away.
+        to earlier answers, which pipelines rarely bother with, take it away, except as
+        many as the account sent fresh problems under unrelated histories (staging).
         """
         if self.n == 0:
             return 0.0
@@ -283,7 +284,10 @@ class AccountState:
             min(1.0, self.n_tpl_harvest / self.n / 0.25),
             max(0.0, min(1.0, (self.raw_harvest() - 0.2) / 0.2)),
         )
-        return fit * max(0.0, 1.0 - 2.5 * self.raw_follow())
+        # a member that sends fresh problems under unrelated chat histories is staging
+        # conversation: each such request discredits one of its follow-ups
+        staged = max(0.0, self.n_follow - self.n_jump) / self.n
+        return fit * max(0.0, 1.0 - 2.5 * staged)
 
     def score(self) -> float:
         z = self.own_logit() + self.campaign_boost * self.consistency()

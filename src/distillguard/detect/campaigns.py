@@ -73,11 +73,16 @@ class LinkConfig:
     min_harvest: float = 0.3  # ... with at least this mean harvest score
     max_follow: float = 0.25  # ... and at most this share of follow-ups
     key_min_req: int = 5  # a key links only after this many requests ...
-    key_min_harvest: float = 0.45  # ... when its mean harvest score is at least this
+    key_min_harvest: float = 0.35  # ... when its mean harvest score is at least this
+    # (0.35, not higher: a campaign's wrapped payloads include instruction tasks, which
+    # score lower as problem items than math, and its members pad with ordinary prompts)
     flag_strength: float = 2.0
     min_key_chars: int = 14  # "P:hi." or "L:q:" are too generic to link anyone
     template_share: float = 0.05  # a template wraps at least this share of the account's requests
     ordinary_accounts: int = 2  # a key used by this many conversing accounts is ordinary
+    # an account "really converses" with this share of follow-ups: a campaign that fakes a
+    # few generic follow-ups (10-25%) must not be able to declare its own wrappers ordinary
+    conversing: float = 0.3
     bridge_min: int = 3  # distinct bridging accounts needed to merge two campaigns ...
     bridge_frac: float = 0.2  # ... or this share of the smaller campaign, if larger
 
@@ -222,7 +227,7 @@ class CampaignLinker:
                 ks.last_account = st.account
             if (
                 st.n_follow >= 2
-                and st.n_follow >= 0.2 * st.n
+                and st.n_follow >= self.cfg.conversing * st.n
                 and ks.last_conversational != st.account
             ):
                 ks.n_conversational += 1
@@ -255,11 +260,16 @@ class CampaignLinker:
             self._union(st, owner, states, REPLAY_KEY, ts)
 
     def strength(self, c: Campaign) -> float:
-        """Logit boost a campaign lends its members: grows with size and pooled harvest."""
+        """Logit boost a campaign lends its members: grows with size and pooled harvest.
+
+        Full at a pooled harvest of 0.3: hydra and adaptive campaigns pad half or more of
+        their traffic with ordinary prompts precisely to dilute it; linking gates and each
+        member's fit, not the pool, keep students out.
+        """
         if c.members < 3 or c.requests == 0:
             return 0.0
         hc = c.sum_h / c.requests
-        return min(5.0, 1.25 * math.log2(c.members)) * max(0.0, min(1.0, (hc - 0.2) / 0.2))
+        return min(5.0, 1.25 * math.log2(c.members)) * max(0.0, min(1.0, (hc - 0.15) / 0.15))
 
     def boost(self, account: str) -> float:
         c = self.campaign_of(account)
