@@ -430,6 +430,7 @@ class StreamLeakGuard:
     hold: int = 256
     batch: int = 128
     index_batch: int = 1024
+    active: bool = True  # False: the leak check is off, reasoning is not even indexed
     withheld: bool = False
     last: LeakScore | None = None
     has_reasoning: bool = False
@@ -441,7 +442,7 @@ class StreamLeakGuard:
     _unread: str = ""
 
     def add_reasoning(self, text: str) -> None:
-        if text:
+        if text and self.active:
             self.has_reasoning = True
             self._rbuf.append(text)
             self._rlen += len(text)

@@ -384,28 +384,32 @@ class StreamTransformer:
         if st is None:
             st = _ChoiceState(
                 TagSplitter(self.fmt.tags, self.fmt.implicit_open),
-                StreamLeakGuard(self.detector, hold=self.hold_chars),
+                StreamLeakGuard(self.detector, hold=self.hold_chars, active=self.spec.leak_check),
             )
             self._states[idx] = st
         return st
 
     def feed(self, chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Transform one parsed SSE chunk; returns the chunks to send (usually one).
-
-        A chunk that needs no change is returned as is (not copied)."""
+        """Transform one parsed SSE chunk; returns the chunks to send (usually one; none
+        while the leak check holds answer text back). A chunk that needs no change is
+        returned as is (not copied)."""
         self._last_chunk = chunk
         if self._fast:
             out = self._feed_token(chunk)
             if out is not None:
-                return [out]
+                return out
         return [_map_choices(chunk, self.spec, self._hide)]
 
-    def _feed_token(self, chunk: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _feed_token(self, chunk: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         """The common chunk (one choice, a one-key delta of text, no finish, no logprobs)
         handled with a handful of dict lookups; anything else returns None for `_hide`.
 
         Real upstreams send a token or three per chunk, so per-chunk overhead, not the
-        text work, is what a streamed reply costs; this path is why."""
+        text work, is what a streamed reply costs; this path is why. Answer text the leak
+        check holds back is sent later with the text released after it, so its chunk is
+        dropped (an empty delta would only cost a copy here and a write in the gateway);
+        chunks of hidden reasoning become empty deltas, which keep a long reasoning phase
+        from looking like a stalled connection."""
         choices = chunk.get("choices")
         if type(choices) is not list or len(choices) != 1:
             return None
@@ -446,12 +450,14 @@ class StreamTransformer:
         mode = self.spec.summarise
         summary_due = bool(released and mode and st.reasoning.chars and not st.summary_sent)
         if released is val and not summary_due:
-            return chunk  # type: ignore[return-value]
+            return [chunk]  # type: ignore[list-item]
+        if visible and not released:
+            return []  # held back: goes out with a later chunk
         new_delta: dict[str, Any] = {"content": released} if released or key == "content" else {}
         if summary_due and mode:
             new_delta[st.summary_field or "reasoning_content"] = st.reasoning.summary(mode)
             st.summary_sent = True
-        return {**chunk, "choices": [{**ch, "delta": new_delta}]}
+        return [{**chunk, "choices": [{**ch, "delta": new_delta}]}]
 
     def _hide(self, ch: dict[str, Any], idx: int) -> None:
         st = self._state(idx)
