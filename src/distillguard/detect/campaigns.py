@@ -77,7 +77,7 @@ class LinkConfig:
     # (0.35, not higher: a campaign's wrapped payloads include instruction tasks, which
     # score lower as problem items than math, and its members pad with ordinary prompts)
     flag_strength: float = 2.0
-    min_key_chars: int = 14  # "P:hi." or "L:q:" are too generic to link anyone
+    min_key_chars: int = 10  # "P:hi." or "L:q:" link nobody; "P:help pls" may
     template_share: float = 0.05  # a template wraps at least this share of the account's requests
     ordinary_accounts: int = 2  # a key used by this many conversing accounts is ordinary
     # an account "really converses" with this share of follow-ups: a campaign that fakes a
