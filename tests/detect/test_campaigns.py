@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 
 from distillguard.detect import OnlineDetector
+from distillguard.events import RequestEvent
 
-from .helpers import COT, hydra, student
+from .helpers import CHAT, COT, event, hydra, problem, student
 from .helpers import run as _run
 
 OTHER = "Please work through this with a full derivation.\n{p}\nEnd with 'The answer is'."
@@ -57,3 +58,41 @@ def test_students_sharing_phrases_are_not_linked() -> None:
     for k in range(30):
         sig = det.account_state(f"s-{k}")
         assert sig is not None and sig.campaign is None and sig.verdict == "benign"
+
+
+def _adaptive(prefix: str, accounts: int, rng: random.Random) -> list[RequestEvent]:
+    """Light accounts that pad with chat prompts, vary their wrapper per request from a few
+    fragments, paste new problems under earlier exchanges and add generic follow-ups."""
+    opens = ["Got another one for you.", "Here is something I am working on.", ""]
+    asks = ["Could you go through it carefully?", "Please be as thorough as you can.", ""]
+    out: list[RequestEvent] = []
+    for k in range(accounts):
+        a = f"{prefix}-{k}"
+        hist: list[dict[str, str]] = []
+        t = k * 50.0
+        for _ in range(60):
+            r = rng.random()
+            if r < 0.35:
+                msgs = [{"role": "user", "content": rng.choice(CHAT)}]
+            elif r < 0.5 and hist:
+                msgs = [*hist[-2:], {"role": "user", "content": "thanks, can you explain step 2?"}]
+            else:
+                p = " ".join(x for x in (rng.choice(opens), problem(rng), rng.choice(asks)) if x)
+                msgs = [*(hist[-2:] if rng.random() < 0.5 else []), {"role": "user", "content": p}]
+            out.append(event(a, t, msgs))
+            hist = [*msgs, {"role": "assistant", "content": "Sure, here is how it goes."}]
+            t += rng.uniform(60, 900)
+    return out
+
+
+def test_padded_campaign_with_staged_conversation_is_grouped_and_flagged() -> None:
+    rng = random.Random(9)
+    det = _run(_adaptive("ad", 30, rng))
+    sigs = [det.account_state(f"ad-{k}") for k in range(30)]
+    camps = [s.campaign for s in sigs if s is not None and s.campaign]
+    assert len(camps) >= 15 and len(set(camps)) == 1
+    flagged = sum(1 for s in sigs if s is not None and s.verdict == "distillation")
+    assert flagged >= 10
+    # each account alone looks like a light user: the campaign is the evidence
+    solo = _run([e for e in _adaptive("x", 1, random.Random(9))]).account_state("x-0")
+    assert solo is not None and solo.verdict == "benign"
