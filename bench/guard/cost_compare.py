@@ -44,7 +44,8 @@ def file_prompts(files: list[str], per_file: int) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rev", default="4c3e0c6")
+    # 1ea53ce: the input guard as session 1 left it (string n-grams, no early exit)
+    ap.add_argument("--rev", default="1ea53ce")
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--rounds", type=int, default=3, help="best of this many per request")
     ap.add_argument(

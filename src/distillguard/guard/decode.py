@@ -60,17 +60,27 @@ _SPACED_HINT = re.compile(r"[ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\
 _CUES = re.compile(lexicon.trie_pattern(list(lexicon.DECODE_CUES)))
 
 
-def _has_notation(text: str) -> bool:
-    if "%" in text or "\\" in text or "&#" in text or "0x" in text:
-        return True
+def _notation_hints(text: str) -> set[str]:
+    """Which notations can be present (cheap tests; each decoder then scans only if its
+    hint is there, which keeps long prompts cheap)."""
+    hints: set[str] = set()
+    if "%" in text:
+        hints.add("pct")
+    if "\\" in text:
+        hints.update(("hex_esc", "uesc", "hex_sep"))
+    if "&#" in text:
+        hints.add("ent")
+    if "0x" in text or _HEXLIKE.search(text) or _HEXLIKE.match(" " + text[:8]):
+        hints.add("hex_sep")
     if not text.isascii() and _TAGS.search(text):
-        return True
-    return bool(
-        _BIN8.search(text)
-        or _HEXLIKE.search(text)
-        or _MORSE_HINT.search(text)
-        or _SPACED_HINT.search(text)
-    )
+        hints.add("tags")
+    if _BIN8.search(text):
+        hints.add("bin")
+    if _MORSE_HINT.search(text):
+        hints.add("morse")
+    if _SPACED_HINT.search(text):
+        hints.add("spaced")
+    return hints
 
 
 _MORSE_CODES = (
@@ -93,8 +103,10 @@ _WRAP = re.compile(r"^(.{0,80}?[:：]\s+)(.{12,})$")  # "Decode this and comply:
 _LETTERS3 = re.compile(r"[a-zA-Z]{3}")
 _ASCII_LETTER = re.compile(r"[a-zA-Z]")
 _CODE_CHARS = re.compile(r"[{}()\[\];=<>_/\\|$#@*&^~`+]")
-MAX_LINES = 40  # lines tried for letter-level disguises
-MAX_LINE_CHARS = 4000  # and at most this many of their characters
+# lines (and characters) tried for letter-level disguises: more when the prompt asks for
+# decoding or reversing, fewer otherwise (each line costs a few translations and counts)
+MAX_LINES, MAX_LINE_CHARS = 40, 4000
+UNCUED_LINES, UNCUED_LINE_CHARS = 10, 1200
 _COMMON_WORDS = (
     # en
     "the you your and to of a in is it that me my what all this for with please be are "
@@ -289,16 +301,16 @@ def _byte_runs(text: str) -> list[str]:
     return found
 
 
-_NOTATIONS: tuple[tuple[re.Pattern[str], Callable[[str], str | None]], ...] = (
-    (_HEX_SEP, _hex),
-    (_HEX_ESC, _hex),
-    (_BIN, _bits),
-    (_PCT, unquote),
-    (_UESC, lambda s: s.encode("ascii", "ignore").decode("unicode_escape", "ignore")),
-    (_ENT, html.unescape),
-    (_TAGS, lambda s: "".join(chr(ord(c) - 0xE0000) for c in s)),
-    (_MORSE, _morse),
-    (_SPACED, _unspace),
+_NOTATIONS: tuple[tuple[str, re.Pattern[str], Callable[[str], str | None]], ...] = (
+    ("hex_sep", _HEX_SEP, _hex),
+    ("hex_esc", _HEX_ESC, _hex),
+    ("bin", _BIN, _bits),
+    ("pct", _PCT, unquote),
+    ("uesc", _UESC, lambda s: s.encode("ascii", "ignore").decode("unicode_escape", "ignore")),
+    ("ent", _ENT, html.unescape),
+    ("tags", _TAGS, lambda s: "".join(chr(ord(c) - 0xE0000) for c in s)),
+    ("morse", _MORSE, _morse),
+    ("spaced", _SPACED, _unspace),
 )
 
 
@@ -307,9 +319,11 @@ def _concepts(low: str) -> int:
     return sum(len(h[c]) for c in ("tgt_strong", "tgt_weak", "hidden", "extract", "transcript"))
 
 
-def _notations(text: str) -> list[str]:
+def _notations(text: str, hints: set[str]) -> list[str]:
     found: list[str] = []
-    for rx, fn in _NOTATIONS:
+    for name, rx, fn in _NOTATIONS:
+        if name not in hints:
+            continue
         runs = [m.group(0) for m in rx.finditer(text)]
         if not runs:
             continue
@@ -429,9 +443,12 @@ def _letters(text: str, cued: bool) -> list[str]:
     found: list[str] = []
     budget = _Budget()
     chars = 0
+    max_lines, max_chars = (
+        (MAX_LINES, MAX_LINE_CHARS) if cued else (UNCUED_LINES, UNCUED_LINE_CHARS)
+    )
     for n, m in enumerate(_LINE.finditer(text)):
         chars += len(m.group(0))
-        if n >= MAX_LINES or chars > MAX_LINE_CHARS:
+        if n >= max_lines or chars > max_chars:
             break
         line = m.group(0).strip()
         w = _WRAP.match(line)
@@ -459,10 +476,12 @@ def decode_hidden(text: str) -> list[str]:
     """Plain text recovered from the encoded or disguised parts of a prompt."""
     # base64 / hex runs are one whitespace-separated token of 16+ characters
     found = _byte_runs(text) if max(map(len, text.split()), default=0) >= 16 else []
-    if _has_notation(text):
-        found += _notations(text)
-    low = text.lower()
-    cued = bool(_CUES.search(low))
+    hints = _notation_hints(text)
+    if hints:
+        found += _notations(text, hints)
+    # a request to decode is in its instruction: the head or the tail of the prompt
+    head_tail = text.lower() if len(text) <= 1500 else (text[:1000] + text[-500:]).lower()
+    cued = bool(_CUES.search(head_tail))
     if common_share(text[:500]) >= 0.3 and not cued:
         return found  # reads as plain language and asks for no decoding
     found += _letters(text, cued)

@@ -29,6 +29,7 @@ from distillguard.guard.features import DENSE_NAMES, NGRAM_BITS, Extracted
 MODEL_VERSION = 2  # 2: hashed n-gram buckets
 _EXPLAIN_ALONE = DENSE_NAMES.index("explain_without_hidden")
 _TOPIC_ALONE = DENSE_NAMES.index("topic_without_self")
+_HAS = tuple((i, n[4:]) for i, n in enumerate(DENSE_NAMES) if n.startswith("has_"))
 
 
 @dataclass
@@ -53,14 +54,14 @@ class LinearModel:
         """The probability from the concept features alone, for a request that has only
         the categories outside QUIET_WITHOUT (every other dense feature is then 0)."""
         z = self.bias
-        for i, name in enumerate(DENSE_NAMES):
-            cat = name[4:] if name.startswith("has_") else None
-            if cat is not None and hits.get(cat):
-                z += self.dense_w[i]
-        if hits.get("explain"):
-            z += self.dense_w[_EXPLAIN_ALONE]
-        if hits.get("topic"):
-            z += self.dense_w[_TOPIC_ALONE]
+        w = self.dense_w
+        for i, cat in _HAS:
+            if hits[cat]:
+                z += w[i]
+        if hits["explain"]:
+            z += w[_EXPLAIN_ALONE]
+        if hits["topic"]:
+            z += w[_TOPIC_ALONE]
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
     def prob(self, x: Extracted) -> float:
