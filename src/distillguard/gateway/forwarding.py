@@ -128,6 +128,7 @@ class Forwarding(AppBase):
         split = SSESplitter()
         chunks = 0
         usage_seen = False
+        last: list[bytes] = []
         it = resp.iter_chunks().__aiter__()
         while True:
             t = perf_counter()
@@ -216,9 +217,12 @@ class Forwarding(AppBase):
                         )
                     out.append(block + b"\n\n")
                 chunks += 1
+            if resp.finished:  # that was the last of it: goes out with the end of the body
+                last = out
+                break
             if out:
                 await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
-        tail: list[bytes] = []
+        tail: list[bytes] = last
         rest = split.rest()
         if rest:
             tail.append(rest + b"\n\n")

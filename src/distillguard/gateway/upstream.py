@@ -258,6 +258,11 @@ class UpstreamResponse:
         self._size = 0
         return data
 
+    @property
+    def finished(self) -> bool:
+        """The whole body arrived, without error, and was taken."""
+        return self.done and self._error is None and not self._buf
+
     async def read(self) -> bytes:
         """The whole body."""
         while not self.done:

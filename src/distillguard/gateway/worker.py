@@ -34,7 +34,7 @@ def consumer_main(
 ) -> None:
     """The worker's loop: lines in, detector and ledger out, until the parent says stop."""
     os.environ["DISTILLGUARD_HOME"] = home
-    from distillguard.gateway.server import make_detect_hook, make_ledger_hook
+    from distillguard.gateway.server import make_detect_hook, make_ledger_hook, tune_gc
     from distillguard.gateway.sink import Outcome
     from distillguard.store.db import Database
 
@@ -54,8 +54,6 @@ def consumer_main(
         writer = led.writer()
         closers += [led.close, writer.close]
         ledger = make_ledger_hook(led, writer)
-    from distillguard.gateway.server import tune_gc
-
     tune_gc()
     while True:
         try:
