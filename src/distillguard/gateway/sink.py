@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from distillguard.events import RequestEvent, format_ts
+from distillguard.events import RequestEvent
 from distillguard.store.db import Database
 
 log = logging.getLogger("distillguard.gateway.sink")
@@ -201,8 +201,11 @@ class EventSink:
 
     def _write(self, batch: list[Outcome]) -> list[bytes]:
         lines: list[bytes] = []
+        stamps: list[str] = []  # formatted once, for the line and the table's ts column
         for i, o in enumerate(batch):
-            lines.append(orjson.dumps(o.to_dict()))
+            d = o.to_dict()
+            stamps.append(d["ts"])
+            lines.append(orjson.dumps(d))
             if i & 31 == 31:
                 # Serialising holds the GIL: hand it back to the event loop every few
                 # events, or a batch of hundreds stalls requests for a whole switch
@@ -214,7 +217,7 @@ class EventSink:
         if self.db is not None:
             rows = [
                 (
-                    format_ts(o.event.ts),
+                    ts,
                     o.event.request_id,
                     o.event.account,
                     o.event.org,
@@ -224,7 +227,7 @@ class EventSink:
                     o.decision.get("status"),
                     line.decode(),
                 )
-                for o, line in zip(batch, lines, strict=True)
+                for o, line, ts in zip(batch, lines, stamps, strict=True)
             ]
             with self.db.transaction():
                 self.db.executemany(
