@@ -1,9 +1,11 @@
 """Gateway benchmark: direct vs minimal proxy vs distillguard (every check on) vs LiteLLM.
 
 Same stub upstream (own process), same load generator (loadgen.py, own process), same run,
-targets interleaved. Reports added latency p50/p99 at concurrency 1 (target minus direct)
-and maximum throughput at concurrency C, streaming and not, then the in-process CPU cost
-of distillguard's checks (cpu.py). The machine is shared: read the ratios.
+targets interleaved. The minimal proxy runs twice: on aiohttp's client (the floor, and the
+headline ratio) and on distillguard's own upstream client (what the client alone buys).
+Reports added latency p50/p99 at concurrency 1 (target minus direct) and maximum
+throughput at concurrency C, streaming and not, then the in-process CPU cost of
+distillguard's checks (cpu.py). The machine is shared: read the ratios.
 
     .venv/bin/python bench/gateway/run.py [--quick] [--no-litellm]
 
@@ -186,6 +188,13 @@ def main() -> None:
         mp = free_port()
         procs.append(subprocess.Popen([PY, str(HERE / "minimal_proxy.py"), str(mp), stub + "/v1"]))
         targets["minimal proxy"] = (f"http://127.0.0.1:{mp}/v1/chat/completions", "")
+        # The same few lines on distillguard's own upstream client instead of aiohttp's:
+        # what the client alone is worth (the headline ratio stays against the row above).
+        mp2 = free_port()
+        procs.append(
+            subprocess.Popen([PY, str(HERE / "minimal_proxy.py"), str(mp2), stub + "/v1", "dg"])
+        )
+        targets["minimal proxy, dg client"] = (f"http://127.0.0.1:{mp2}/v1/chat/completions", "")
 
         PROMPTS.append(tmp / "prompts.txt")
         n_prompts = write_prompts(PROMPTS[0])
