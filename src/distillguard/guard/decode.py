@@ -53,6 +53,7 @@ _HEXLIKE = re.compile(
     r"[ ,:\\][0-9a-fA-F]{2}[ ,:\\]{1,2}[0-9a-fA-F]{2}[ ,:\\]"
 )  # separator first: fast scan
 _BIN8 = re.compile(r"[01]{8}")
+_MORSE_PAIRS = ("..", "--", ".-", "-.", "__", "._", "_.", "-_", "_-", "·", "•", "–", "—")  # one is needed
 _MORSE_HINT = re.compile(r"[.\-·•–—_]{2} ?/? ?[.\-·•–—_]")
 # three single letters between separators ("r e a s o n"): starts at a separator, which
 # `re` scans for quickly, unlike a letter
@@ -76,7 +77,7 @@ def _notation_hints(text: str) -> set[str]:
         hints.add("tags")
     if _BIN8.search(text):
         hints.add("bin")
-    if _MORSE_HINT.search(text):
+    if any(map(text.__contains__, _MORSE_PAIRS)) and _MORSE_HINT.search(text):
         hints.add("morse")
     if _SPACED_HINT.search(text):
         hints.add("spaced")

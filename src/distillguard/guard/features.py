@@ -53,6 +53,7 @@ _LEET_WORD = re.compile(
     r"(?<![\w@$])(?=[a-zß-ɏ0-9@$]*[a-zß-ɏ])(?=[a-zß-ɏ0-9@$]*[0-9@$])[a-zß-ɏ0-9@$]{2,}(?![\w@$])"
 )
 _LEET = str.maketrans("0134578@$", "oieastbas")
+_LEET_CHAR = re.compile(r"[0-9]")  # leetspeak is undone only in text with a digit
 LEET_MAX_CHARS = 4000
 
 NGRAM_MIN, NGRAM_MAX = 3, 5
@@ -111,7 +112,7 @@ def normalise(text: str) -> str:
         t = homoglyphs(unicodedata.normalize("NFKC", text).translate(_ZW).casefold())
     if "_" in t:  # snake_case keys ("hidden_reasoning") read as words
         t = t.replace("_", " ")
-    if len(t) <= LEET_MAX_CHARS and any(map(str.isdigit, t)):
+    if len(t) <= LEET_MAX_CHARS and _LEET_CHAR.search(t):
         t = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), t)
     return t
 
