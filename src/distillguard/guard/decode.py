@@ -53,7 +53,8 @@ _HEXLIKE = re.compile(
     r"[ ,:\\][0-9a-fA-F]{2}[ ,:\\]{1,2}[0-9a-fA-F]{2}[ ,:\\]"
 )  # separator first: fast scan
 _BIN8 = re.compile(r"[01]{8}")
-_MORSE_PAIRS = ("..", "--", ".-", "-.", "__", "._", "_.", "-_", "_-", "·", "•", "–", "—")  # one is needed
+# Morse needs one of these
+_MORSE_PAIRS = ("..", "--", ".-", "-.", "__", "._", "_.", "-_", "_-", "·", "•", "–", "—")
 _MORSE_HINT = re.compile(r"[.\-·•–—_]{2} ?/? ?[.\-·•–—_]")
 # three single letters between separators ("r e a s o n"): starts at a separator, which
 # `re` scans for quickly, unlike a letter
