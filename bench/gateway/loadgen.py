@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from typing import Any
@@ -107,7 +108,12 @@ def main() -> None:
     except ImportError:
         pass
     res = asyncio.run(run(a))
-    sys.stdout.write(orjson.dumps(res).decode() + "\n")
+    res["latencies_ms"] = [round(x, 4) for x in res["latencies_ms"]]
+    # the event loop may have left stdout non-blocking: a large result then came out
+    # truncated at the pipe's buffer size
+    os.set_blocking(sys.stdout.fileno(), True)
+    sys.stdout.buffer.write(orjson.dumps(res) + b"\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
