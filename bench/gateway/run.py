@@ -230,6 +230,23 @@ def main() -> None:
             )
         )
         targets["distillguard, guard off"] = (f"http://127.0.0.1:{dp2}/v1/chat/completions", key)
+        # Every check on in ONE process (detector and ledger in a thread of the gateway,
+        # `consumers = "thread"`): the same process count as the minimal proxy.
+        dp3 = free_port()
+        procs.append(
+            subprocess.Popen(
+                [str(dg), "serve", "--config", str(cfg), "--port", str(dp3)],
+                env={
+                    **env,
+                    "DISTILLGUARD_STORE_CONSUMERS": "thread",
+                    "DISTILLGUARD_STORE_DATABASE_URL": f"sqlite:///{tmp / 'distillguard.db'}",
+                    "DISTILLGUARD_STORE_HOME": str(tmp / "oneproc"),
+                    "DISTILLGUARD_STORE_EVENTS_JSONL": str(tmp / "oneproc" / "events.jsonl"),
+                },
+                stderr=open(tmp / "gateway-oneproc.log", "wb"),  # noqa: SIM115
+            )
+        )
+        targets["distillguard, one process"] = (f"http://127.0.0.1:{dp3}/v1/chat/completions", key)
 
         use_litellm = LITELLM.exists() and not a.no_litellm
         if use_litellm:
