@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from distillguard.events import ReadStats, read_events
+from distillguard.events import ReadStats, content_fingerprint, read_events
 from distillguard.gateway.sink import iter_stored_events
 from distillguard.store.db import open_database
 
@@ -177,6 +177,10 @@ def test_every_request_yields_one_event_with_decision_and_context(make_gateway) 
     ok = by_id[sent[0].headers["x-request-id"]]
     assert ok["messages"][0]["content"] == "Hello there"
     assert ok["response"]["status"] == 200 and ok["response"]["tokens_out"] > 0
+    # the answer's fingerprint, for the detector's history check (streams: not recorded yet)
+    answer = sent[0].json()["choices"][0]["message"]["content"]
+    assert ok["response"]["content_hash"] == content_fingerprint(answer)
+    assert "content_hash" not in by_id[sent[1].headers["x-request-id"]]["response"]
     assert by_id[sent[3].headers["x-request-id"]]["account"] == "unauthenticated"
 
 

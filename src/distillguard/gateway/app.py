@@ -344,6 +344,8 @@ class GatewayApp(RequestParsing, Deciding, Forwarding):
             response["tokens_out"] = r.tokens_out
         if r.finish_reason is not None:
             response["finish_reason"] = r.finish_reason
+        if r.answer_fp is not None:
+            response["content_hash"] = r.answer_fp
         if r.code is not None:
             response["error"] = r.code
         ev = RequestEvent(

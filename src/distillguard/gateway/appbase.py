@@ -61,6 +61,7 @@ class Req:
     __slots__ = (
         "account",
         "action",
+        "answer_fp",
         "code",
         "country",
         "ctx",
@@ -116,6 +117,7 @@ class Req:
         self.tokens_in: int | None = None
         self.tokens_out: int | None = None
         self.finish_reason: str | None = None
+        self.answer_fp: str | None = None
         self.upstream_s = 0.0
         self.ip: str | None = None
         self.country: str | None = None

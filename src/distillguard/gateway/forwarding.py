@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from distillguard.events import content_fingerprint
 from distillguard.gateway.appbase import (
     DONE,
     EMBEDDINGS,
@@ -77,6 +78,11 @@ class Forwarding(AppBase):
             if r.transforms and self.parts.response_transforms is not None:
                 obj = self.parts.response_transforms(obj, r.transforms)
             raw = orjson.dumps(obj)
+        ch = obj.get("choices")  # fingerprint what the client got (detect: history check)
+        c0 = ch[0] if isinstance(ch, list) and ch else None
+        m = c0.get("message") if isinstance(c0, dict) else None
+        if isinstance(m, dict) and isinstance(m.get("content"), str):
+            r.answer_fp = content_fingerprint(m["content"])
         r.in_upstream = False
         overhead = perf_counter() - r.t0 - r.upstream_s
         headers = [JSON_CT, *r.headers(overhead), (b"content-length", str(len(raw)).encode())]
