@@ -304,10 +304,16 @@ class Transfers:
             approvers={k: v for k, v in by_key.items() if v is not None},
         )  # fmt: skip
         need = int(t["required_approvals"])
-        ok = [a for a in rows if a["approver"] in counted]
-        if len(ok) < need or parse_iso(str(t["requested_at"])) > max(
-            (parse_iso(str(a["approved_at"])) for a in ok), default=now()
-        ):
+        asked = parse_iso(str(t["requested_at"]))
+        ok = []
+        for a in rows:
+            if a["approver"] not in counted:
+                continue
+            if parse_iso(str(a["approved_at"])) < asked:
+                problems.append(f"{a['approver']}: approval dated before the request")
+            else:
+                ok.append(a)
+        if len(ok) < need:
             detail = f": {'; '.join(problems)}" if problems else ""
             raise VerificationError(
                 f"transfer {tid} has {len(ok)} valid signed approval(s), {need} required{detail}"
