@@ -403,3 +403,20 @@ def test_input_truncated_while_read_is_a_clear_error(
     finally:
         reader.close()
         os.close(fd)
+
+
+def test_cache_probe_tells_cached_from_cold(tmp_path: Path) -> None:
+    """cachestat(2) is how the reader chooses the page cache or O_DIRECT per range."""
+    src = _plain(tmp_path, 64 * 4096)
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        cold = vault._cached_pages(fd, 0, 64 * 4096)
+        if cold is None:
+            pytest.skip("no cachestat(2) on this kernel: every range is read O_DIRECT")
+        os.pread(fd, 16 * 4096, 0)
+        assert vault._cached_pages(fd, 0, 16 * 4096) == 16
+        assert cold < 64
+    finally:
+        os.close(fd)
