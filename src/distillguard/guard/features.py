@@ -228,13 +228,27 @@ QUIET_WITHOUT: tuple[str, ...] = (
 )
 
 
-def analyse(text: str) -> Analysed:
-    decoded = tuple(decode_hidden(text)) if len(text) >= 16 else ()
+MAX_DECODED = 8  # decoded pieces analysed per request
+
+
+def decoded_view(decoded: tuple[str, ...]) -> str:
+    """Normalised decoded text, long pieces cut to windows like a long prompt is (a
+    decoded copy of a long document must not cost more than the document)."""
+    return "\n".join(
+        normalise(d) if len(d) <= WHOLE_TEXT_BELOW else normalise(focus(d.lower()))
+        for d in decoded[:MAX_DECODED]
+    )
+
+
+def analyse(text: str, decode: bool = True) -> Analysed:
+    """Decode (unless told not to: text that already holds its decoded parts), normalise,
+    find concepts, look for a fabricated turn."""
+    decoded = tuple(decode_hidden(text)) if decode and len(text) >= 16 else ()
     # long text: find anchors on cheaply lower-cased text, normalise only the windows
     short = len(text) <= WHOLE_TEXT_BELOW
     norm = normalise(text) if short else normalise(focus(text.lower()))
     if decoded:
-        norm = norm + "\n" + "\n".join(normalise(d) for d in decoded)
+        norm = norm + "\n" + decoded_view(decoded)
     hits = lexicon.find(norm)
     return Analysed(decoded, norm, hits, fake_reasoning_turn(norm))
 
@@ -268,7 +282,7 @@ def extract(text: str, a: Analysed | None = None) -> Extracted:
     dense.append(1.0 if decoded else 0.0)
     dec_tgt = False
     if decoded:
-        dh = lexicon.find("\n".join(normalise(d) for d in decoded))
+        dh = lexicon.find(decoded_view(decoded))
         dec_tgt = bool(dh["tgt_strong"] or dh["tgt_weak"])
     dense.append(1.0 if dec_tgt else 0.0)
     dense.append(1.0 if a.fake_turn else 0.0)

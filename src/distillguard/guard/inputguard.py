@@ -172,8 +172,8 @@ class InputGuard:
                     cls._default = cls.from_path(Path(p))
             return cls._default
 
-    def score_text(self, text: str) -> tuple[float, Extracted]:
-        x = extract(text)
+    def score_text(self, text: str, decode: bool = True) -> tuple[float, Extracted]:
+        x = extract(text, analyse(text, decode))
         return self.model.prob(x), x
 
     def check(self, messages: Any) -> GuardVerdict:
@@ -229,6 +229,7 @@ class InputGuard:
             if a < end:
                 continue
             lo, end = max(0, a - 200), a + 200
-            pw, _ = self.score_text(norm[lo:end])
+            # the window is normalised text that already holds the decoded parts
+            pw, _ = self.score_text(norm[lo:end], decode=False)
             best = max(best, pw)
         return best
