@@ -213,12 +213,13 @@ class Analysed:
 
 # Concepts at least one of which every attack we have seen names (checked on all our
 # generated and held-out attacks: docs/guard.md). A request with none of them, nothing
-# decoded and no fabricated turn is allowed without the n-gram stage (`is_quiet`).
+# decoded and no fabricated turn is allowed without the n-gram stage (`is_quiet`). An
+# operation word alone ("show", "print", "repeat") is not among them: without an object
+# that names the model's thinking, its hiddenness or the model itself it asks for nothing.
 QUIET_WITHOUT: tuple[str, ...] = (
     "tgt_strong",
     "tgt_weak",
     "hidden",
-    "extract",
     "encoding",
     "authority",
     "transcript",
