@@ -5,6 +5,7 @@ reason for the event log, and the fallback token count when no usage comes."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from types import SimpleNamespace
 from typing import Any
 
@@ -52,7 +53,7 @@ def sse(events: list[dict[str, Any]], crlf: bool) -> bytes:
 
 def relay(raw: bytes, cuts: list[int], strip_usage: bool) -> tuple[list[bytes], Req]:
     points = sorted({c % (len(raw) + 1) for c in cuts} | {0, len(raw)})
-    chunks = [raw[a:b] for a, b in zip(points, points[1:], strict=False) if b > a]
+    chunks = [raw[a:b] for a, b in itertools.pairwise(points) if b > a]
     sent: list[bytes] = []
 
     async def send(msg: dict[str, Any]) -> None:
