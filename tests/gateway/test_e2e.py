@@ -177,10 +177,17 @@ def test_every_request_yields_one_event_with_decision_and_context(make_gateway) 
     ok = by_id[sent[0].headers["x-request-id"]]
     assert ok["messages"][0]["content"] == "Hello there"
     assert ok["response"]["status"] == 200 and ok["response"]["tokens_out"] > 0
-    # the answer's fingerprint, for the detector's history check (streams: not recorded yet)
+    # the answer's fingerprint, for the detector's history check, streamed or not
     answer = sent[0].json()["choices"][0]["message"]["content"]
     assert ok["response"]["content_hash"] == content_fingerprint(answer)
-    assert "content_hash" not in by_id[sent[1].headers["x-request-id"]]["response"]
+    streamed = "".join(
+        c["choices"][0]["delta"].get("content") or ""
+        for c in sse_chunks(sent[1].text)
+        if c["choices"]
+    )
+    assert streamed
+    streamed_fp = by_id[sent[1].headers["x-request-id"]]["response"]["content_hash"]
+    assert streamed_fp == content_fingerprint(streamed)
     assert by_id[sent[3].headers["x-request-id"]]["account"] == "unauthenticated"
 
 

@@ -17,6 +17,7 @@ import orjson
 
 from distillguard.events import content_fingerprint
 from distillguard.gateway.appbase import (
+    CHAT,
     DONE,
     EMBEDDINGS,
     JSON_CT,
@@ -28,7 +29,7 @@ from distillguard.gateway.appbase import (
 )
 from distillguard.gateway.config import ModelRoute
 from distillguard.gateway.errors import ApiError
-from distillguard.gateway.sse import SSESplitter, event_data
+from distillguard.gateway.sse import AnswerPrefix, SSESplitter, event_data
 
 # An event that must be parsed: a usage object (quota reconciliation; the one we asked
 # for is hidden again) or a finish reason (the event log). `"usage":null` is not one.
@@ -132,6 +133,9 @@ class Forwarding(AppBase):
             }
         )
         split = SSESplitter()
+        # fingerprint what the client got (detect: history check); chat, one choice only
+        n = r.params.get("n")
+        prefix = AnswerPrefix() if r.endpoint == CHAT and n in (None, 1) else None
         chunks = 0
         usage_seen = False
         last: list[bytes] = []
@@ -223,17 +227,26 @@ class Forwarding(AppBase):
                         )
                     out.append(block + b"\n\n")
                 chunks += 1
+            if prefix is not None and not prefix.complete:
+                for piece in out:
+                    prefix.feed(piece)
             if resp.finished:  # that was the last of it: goes out with the end of the body
                 last = out
                 break
             if out:
                 await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
         tail: list[bytes] = last
+        fed = len(last)  # the answer prefix has seen these already
         rest = split.rest()
         if rest:
             tail.append(rest + b"\n\n")
         if st is not None:
             tail.extend(b"data: " + orjson.dumps(c) + b"\n\n" for c in st.finish())
+        if prefix is not None:
+            if not prefix.complete:
+                for piece in tail[fed:]:
+                    prefix.feed(piece)
+            r.answer_fp = prefix.fingerprint()
         if not usage_seen:
             r.tokens_out = chunks
         r.in_upstream = False

@@ -8,6 +8,12 @@ and other fields are passed through untouched.
 
 from __future__ import annotations
 
+import re
+
+import orjson
+
+from distillguard.events import FINGERPRINT_CHARS, content_fingerprint
+
 
 class SSESplitter:
     """Feed raw bytes, get complete events back (each the raw event block without the
@@ -50,3 +56,44 @@ def event_data(block: bytes) -> bytes | None:
     if block.startswith(b"data:") and b"\n" not in block:
         return block[6:] if block[5:6] == b" " else block[5:]
     return None
+
+
+# `"content":"..."` inside a chat chunk's delta (a JSON string with its escapes); the
+# `[{,]` before it keeps `"reasoning_content"` out.
+_CONTENT = re.compile(rb'[{,]\s*"content"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+class AnswerPrefix:
+    """The opening of a streamed chat answer, as the client received it, for its fingerprint.
+
+    Why a byte search and not a JSON parse per event: the relay passes token events through
+    unparsed (that is what keeps streaming cheap), and the fingerprint needs only the first
+    few hundred characters of the answer, so only the first events are searched at all.
+    Valid for single-choice streams only (with n > 1 the choices' deltas interleave).
+    """
+
+    __slots__ = ("_n", "_parts", "complete")
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._n = 0
+        self.complete = False
+
+    def feed(self, data: bytes) -> None:
+        """Take bytes sent to the client (whole SSE events)."""
+        if self.complete or b'"content"' not in data:
+            return
+        for m in _CONTENT.finditer(data):
+            try:
+                text = orjson.loads(b'"' + m.group(1) + b'"')
+            except orjson.JSONDecodeError:
+                continue
+            self._parts.append(text)
+            self._n += len(text)
+            if self._n >= FINGERPRINT_CHARS * 2:
+                self.complete = True
+                return
+
+    def fingerprint(self) -> str | None:
+        """The answer's `response.content_hash`, or None if no answer text was seen."""
+        return content_fingerprint("".join(self._parts)) if self._parts else None
