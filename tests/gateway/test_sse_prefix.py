@@ -36,3 +36,10 @@ def test_no_answer_text_gives_no_fingerprint() -> None:
     p.feed(_event({"role": "assistant", "content": None}))
     p.feed(_event({"tool_calls": [{"index": 0, "function": {"name": "f", "arguments": "{}"}}]}))
     assert p.fingerprint() is None
+
+
+def test_answer_text_that_quotes_a_content_key_is_read_as_text() -> None:
+    p = AnswerPrefix()
+    text = 'Use {"content": "x"} here'
+    p.feed(_event({"role": "assistant", "content": ""}) + _event({"content": text}))
+    assert p.fingerprint() == content_fingerprint(text)

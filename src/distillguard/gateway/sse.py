@@ -58,9 +58,9 @@ def event_data(block: bytes) -> bytes | None:
     return None
 
 
-# `"content":"..."` inside a chat chunk's delta (a JSON string with its escapes); the
-# `[{,]` before it keeps `"reasoning_content"` out.
-_CONTENT = re.compile(rb'[{,]\s*"content"\s*:\s*"((?:[^"\\]|\\.)*)"')
+# `"content":"..."` (a JSON string with its escapes, loop unrolled). The quote before
+# `content` keeps `"reasoning_content"` out, and a key is the only string followed by `:`.
+_CONTENT = re.compile(rb'"content"\s*:\s*"([^"\\]*(?:\\.[^"\\]*)*)"')
 
 
 class AnswerPrefix:
@@ -81,18 +81,20 @@ class AnswerPrefix:
 
     def feed(self, data: bytes) -> None:
         """Take bytes sent to the client (whole SSE events)."""
-        if self.complete or b'"content"' not in data:
+        if self.complete:
             return
-        for m in _CONTENT.finditer(data):
-            try:
-                text = orjson.loads(b'"' + m.group(1) + b'"')
-            except orjson.JSONDecodeError:
-                continue
-            self._parts.append(text)
-            self._n += len(text)
-            if self._n >= FINGERPRINT_CHARS * 2:
-                self.complete = True
-                return
+        found = _CONTENT.findall(data)
+        if not found:
+            return
+        # escapes never straddle two strings, so the joined pieces are one JSON string body
+        raw = found[0] if len(found) == 1 else b"".join(found)
+        try:
+            text: str = raw.decode() if b"\\" not in raw else orjson.loads(b'"' + raw + b'"')
+        except (UnicodeDecodeError, orjson.JSONDecodeError):
+            return
+        self._parts.append(text)
+        self._n += len(text)
+        self.complete = self._n >= FINGERPRINT_CHARS * 2
 
     def fingerprint(self) -> str | None:
         """The answer's `response.content_hash`, or None if no answer text was seen."""
