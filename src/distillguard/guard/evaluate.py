@@ -219,7 +219,6 @@ def run(
     result["distill"] = eval_distill(guard, progress)
     result["heldout"] = {name: eval_heldout(guard, p) for name, p in (heldout or {}).items()}
     result["leak"] = leak_eval(progress=progress)
-    result["output_cost"] = output_cost(progress)
     progress("input cost")
     result["input_cost"] = input_cost(guard)
     result["seconds"] = round(time.perf_counter() - t0, 1)
@@ -271,76 +270,6 @@ def leak_eval(n: int = 2000, progress: Progress = lambda s: None) -> dict[str, A
         "honest_withheld_rate": {k: v / len(rows) for k, v in withheld.items()},
         "sharegpt_texts": m,
         "sharegpt_caught_rate": {k: v / m for k, v in extra.items()} if m else {},
-    }
-
-
-def output_cost(progress: Progress = lambda s: None) -> dict[str, Any]:
-    """ms per KB of reply for the response transforms, whole and streamed (4-char chunks)."""
-    from distillguard.guard.evaldata import build_trace, honest_answers
-    from distillguard.guard.transforms import StreamTransformer, apply_response_transforms
-
-    p = shared_data("distill", "gsm8k_train.jsonl")
-    probs: list[tuple[str, str]] = []
-    if p is not None:
-        with p.open(encoding="utf-8") as f:
-            for line in f:
-                obj = json.loads(line)
-                probs.append((obj["prompt"], str(obj.get("answer", ""))))
-                if len(probs) >= 200:
-                    break
-    if not probs:
-        probs = [("A train travels 240 km in 3 hours. What is its speed?", "80")] * 200
-    progress("output transform cost")
-    whole_ms = base_ms = stream_ms = stream_base_ms = 0.0
-    kb = 0.0
-    for i, (prob, ans) in enumerate(probs):
-        trace = " ".join(build_trace(prob, ans, i + k) for k in range(4))  # ~3 KB of reasoning
-        answer = " ".join(honest_answers(prob, ans).values()) * 3
-        body = {
-            "id": "x",
-            "object": "chat.completion",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": answer, "reasoning_content": trace},
-                    "finish_reason": "stop",
-                }
-            ],
-        }
-        kb += (len(trace) + len(answer)) / 1024
-        t0 = time.perf_counter()
-        json.dumps(body)
-        t1 = time.perf_counter()
-        apply_response_transforms(body, ["strip_reasoning", "drop_logprobs"])
-        t2 = time.perf_counter()
-        base_ms += (t1 - t0) * 1000
-        whole_ms += (t2 - t1) * 1000
-        chunks = [
-            {"id": "x", "choices": [{"index": 0, "delta": {"reasoning_content": trace[j : j + 4]}}]}
-            for j in range(0, len(trace), 4)
-        ] + [
-            {"id": "x", "choices": [{"index": 0, "delta": {"content": answer[j : j + 4]}}]}
-            for j in range(0, len(answer), 4)
-        ]
-        chunks.append({"id": "x", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        t0 = time.perf_counter()
-        for c in chunks:
-            json.dumps(c)
-        t1 = time.perf_counter()
-        st = StreamTransformer(["strip_reasoning", "drop_logprobs"])
-        for c in chunks:
-            st.feed(c)
-        st.finish()
-        t2 = time.perf_counter()
-        stream_base_ms += (t1 - t0) * 1000
-        stream_ms += (t2 - t1) * 1000
-    return {
-        "replies": len(probs),
-        "kb": round(kb, 1),
-        "whole_ms_per_kb": whole_ms / kb,
-        "whole_baseline_json_dumps_ms_per_kb": base_ms / kb,
-        "stream_ms_per_kb": stream_ms / kb,
-        "stream_baseline_json_dumps_ms_per_kb": stream_base_ms / kb,
     }
 
 
@@ -422,12 +351,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"Baselines in the same run: json.loads of the body p50 {c['baseline_json_parse_p50_ms']:.4f} / p99 {c['baseline_json_parse_p99_ms']:.4f} ms; "
         f"a fixed pure-Python noise probe p50 {c['noise_probe_p50_ms']:.3f} / p99 {c['noise_probe_p99_ms']:.3f} ms (its p99/p50 ratio shows the machine's noise)."
     )
-    o = res.get("output_cost")
-    if o:
-        L.append(
-            f"\n**Output transforms cost** ({o['replies']} replies, {o['kb']} KB; strip_reasoning + leak check + drop_logprobs; target <= 1 ms/KB): "
-            f"whole {o['whole_ms_per_kb']:.3f} ms/KB (json.dumps of the body: {o['whole_baseline_json_dumps_ms_per_kb']:.3f}); "
-            f"streamed in 4-character chunks {o['stream_ms_per_kb']:.3f} ms/KB (json.dumps of the chunks: {o['stream_baseline_json_dumps_ms_per_kb']:.3f})."
-        )
+    L.append(
+        "\nOutput transforms cost: `bench/guard/output_cost.py` (per KB, streamed and whole, "
+        "with same-run baselines)."
+    )
     L.append(f"\nRun time {res['seconds']} s.")
     return "\n".join(L)
