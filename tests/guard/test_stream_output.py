@@ -26,6 +26,7 @@ from distillguard.guard.evaldata import build_trace, honest_answers, leak_varian
 from distillguard.guard.formats import ReasoningFormat
 from distillguard.guard.leak import LeakDetector, ReasoningIndex, StreamLeakGuard, rot13
 from distillguard.guard.transforms import (
+    KEEPALIVE_CHUNKS,
     WITHHELD_NOTICE,
     StreamTransformer,
     transform_response,
@@ -315,3 +316,24 @@ def test_summary_and_report_without_keeping_reasoning(problems: list[dict[str, A
     )
     assert sums == [whole[0]["choices"][0]["message"]["reasoning_content"]]
     assert st.report.reasoning_tokens == whole[1].reasoning_tokens
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+def test_hidden_reasoning_sends_sparse_keepalives(
+    problems: list[dict[str, Any]], carrier: str
+) -> None:
+    """A long hidden-reasoning phase sends one empty delta per KEEPALIVE_CHUNKS chunks:
+    enough that the connection does not look stalled, not a write per hidden token."""
+    reasoning = " ".join(
+        build_trace(p["prompt"], str(p["answer"]), i) for i, p in enumerate(problems[:3])
+    )
+    chunks = [_chunk({"role": "assistant", "content": ""})]
+    for p in pieces(("<think>\n" if carrier == "tags" else "") + reasoning):
+        chunks.append(_chunk({"reasoning_content" if carrier == "field" else "content": p}))
+    n_hidden = len(chunks) - 1
+    st = StreamTransformer(["strip_reasoning"], fmt_of(carrier))
+    out = [c for x in chunks for c in st.feed(x)]
+    empties = [c for c in out[1:] if not c["choices"][0]["delta"].get("content")]
+    assert len(empties) == len(out) - 1  # nothing of the reasoning is visible
+    assert n_hidden // KEEPALIVE_CHUNKS - 1 <= len(empties) <= n_hidden // KEEPALIVE_CHUNKS + 1
+    assert n_hidden > 10 * KEEPALIVE_CHUNKS

@@ -38,6 +38,8 @@ from distillguard.guard.leak import LeakDetector, LeakScore, StreamLeakGuard
 from distillguard.guard.thinktags import TagSplitter, split_text
 
 WITHHELD_NOTICE = "[answer withheld: it reproduced the model's hidden reasoning]"
+# Of the chunks of hidden reasoning in a stream, one in this many goes out as an empty delta.
+KEEPALIVE_CHUNKS = 16
 _REASONING_PART_TYPES = frozenset({"thinking", "reasoning", "redacted_thinking", "reasoning_text"})
 _SENTENCE = re.compile(r"^\s*(.{1,240}?[.!?。！？])(\s|$)", re.S)
 _META = ("id", "object", "created", "model")
@@ -356,6 +358,7 @@ class _ChoiceState:
     notice_sent: bool = False
     finished: bool = False
     is_text: bool = False
+    hidden_run: int = 0
 
 
 class StreamTransformer:
@@ -408,8 +411,9 @@ class StreamTransformer:
         text work, is what a streamed reply costs; this path is why. Answer text the leak
         check holds back is sent later with the text released after it, so its chunk is
         dropped (an empty delta would only cost a copy here and a write in the gateway);
-        chunks of hidden reasoning become empty deltas, which keep a long reasoning phase
-        from looking like a stalled connection."""
+        of the chunks of hidden reasoning, one in KEEPALIVE_CHUNKS becomes an empty delta
+        (so a long reasoning phase does not look like a stalled connection) and the rest
+        are dropped."""
         choices = chunk.get("choices")
         if type(choices) is not list or len(choices) != 1:
             return None
@@ -453,6 +457,13 @@ class StreamTransformer:
             return [chunk]  # type: ignore[list-item]
         if visible and not released:
             return []  # held back: goes out with a later chunk
+        if not released and not visible and not summary_due:
+            # hidden reasoning: one empty delta per KEEPALIVE_CHUNKS such chunks keeps a long
+            # reasoning phase from looking like a stalled connection; the rest are dropped
+            st.hidden_run += 1
+            if st.hidden_run < KEEPALIVE_CHUNKS:
+                return []
+            st.hidden_run = 0
         new_delta: dict[str, Any] = {"content": released} if released or key == "content" else {}
         if summary_due and mode:
             new_delta[st.summary_field or "reasoning_content"] = st.reasoning.summary(mode)
