@@ -33,6 +33,9 @@ from distillguard.gateway.config import ModelRoute, UpstreamConfig
 from distillguard.gateway.errors import ApiError
 
 _PAUSE_AT = 1 << 18  # buffered bytes at which reading from the upstream pauses
+# A whole (non-streamed) answer larger than this is refused: an upstream that never stops
+# sending must not exhaust the gateway's memory (embeddings of a large batch are a few MB).
+_MAX_BODY = 64 << 20
 # Idle connections older than this are not reused: shorter than the usual server-side
 # keep-alive (uvicorn, and so vLLM: 5 s), so we do not send on a connection the server
 # is closing (such a request fails and, having been sent, is not retried).
@@ -264,12 +267,30 @@ class UpstreamResponse:
         return self.done and self._error is None and not self._buf
 
     async def read(self) -> bytes:
-        """The whole body."""
-        while not self.done:
+        """The whole body (at most _MAX_BODY bytes). Buffered bytes are taken as they come,
+        so reading never stays paused by the flow control that protects streams."""
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            if self._buf:
+                part = self._take()
+                parts.append(part)
+                total += len(part)
+                if total > _MAX_BODY:
+                    self.conn._abort()
+                    raise ApiError(
+                        "upstream_error",
+                        f"the upstream for model {self.name!r} sent more than "
+                        f"{_MAX_BODY >> 20} MiB",
+                        status=502,
+                    )
+                continue
+            if self.done:
+                break
             await self._wait()
         if self._error is not None:
             raise self._error
-        return self._take() if self._buf else b""
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives (everything buffered so far, each time)."""
