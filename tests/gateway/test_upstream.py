@@ -192,17 +192,22 @@ async def test_cancel_closes_the_connection_and_pool_limit_waits(serve) -> None:
     await up.close()
 
 
-async def test_whole_body_larger_than_the_stream_pause_threshold(serve) -> None:  # type: ignore[no-untyped-def]
-    """A non-streamed answer of several MB (embeddings of a batch) is read whole: the
-    flow control that pauses a stream's reading must not stall `read()`."""
-    body = b"e" * (3 << 20)
+def body_handler(body: bytes) -> Handler:
+    """A server that answers one request with `body` (Content-Length framed)."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         await writer.drain()
 
-    _, url = await serve(handler)
+    return handler
+
+
+async def test_whole_body_larger_than_the_stream_pause_threshold(serve) -> None:  # type: ignore[no-untyped-def]
+    """A non-streamed answer of several MB (embeddings of a batch) is read whole: the
+    flow control that pauses a stream's reading must not stall `read()`."""
+    body = b"e" * (3 << 20)
+    _, url = await serve(body_handler(body))
     up = await client(read_timeout_s=5.0)
     try:
         resp = await up.send(route(url), "/embeddings", b"{}")
@@ -214,14 +219,7 @@ async def test_whole_body_larger_than_the_stream_pause_threshold(serve) -> None:
 
 async def test_whole_body_over_the_limit_is_refused(serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("distillguard.gateway.upstream._MAX_BODY", 1 << 20)
-    body = b"e" * (3 << 20)
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-        await writer.drain()
-
-    _, url = await serve(handler)
+    _, url = await serve(body_handler(b"e" * (3 << 20)))
     up = await client(read_timeout_s=5.0)
     try:
         resp = await up.send(route(url), "/embeddings", b"{}")
