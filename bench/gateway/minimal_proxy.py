@@ -12,6 +12,7 @@ Usage: python minimal_proxy.py PORT UPSTREAM_BASE_URL [aiohttp|dg]
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -58,63 +59,39 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body += msg.get("body", b"")
         if not msg.get("more_body"):
             break
-    data = orjson.loads(body)
+    stream = bool(orjson.loads(body).get("stream"))
     if CLIENT == "dg":
         r = await state["up"].send(state["route"], scope["path"][3:], body)
         try:
-            if data.get("stream"):
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": r.status,
-                        "headers": [(b"content-type", b"text/event-stream")],
-                    }
-                )
-                async for chunk in r.iter_chunks():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
-            else:
-                raw = await r.read()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": r.status,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(raw)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": raw})
+            await relay(send, r.status, stream, r.iter_chunks(), r.read)
         finally:
             r.release()
         return
     url = UPSTREAM + scope["path"][3:]
     async with state["s"].post(url, data=body, headers={"content-type": "application/json"}) as r:
-        if data.get("stream"):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": r.status,
-                    "headers": [(b"content-type", b"text/event-stream")],
-                }
-            )
-            async for chunk in r.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            raw = await r.read()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": r.status,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(raw)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": raw})
+        await relay(send, r.status, stream, r.content.iter_any(), r.read)
+
+
+async def relay(
+    send: Any,
+    status: int,
+    stream: bool,
+    chunks: AsyncIterator[bytes],
+    read: Callable[[], Awaitable[bytes]],
+) -> None:
+    """Pass the upstream's answer on: chunk by chunk for a stream, else the whole body."""
+    if stream:
+        start = {"type": "http.response.start", "status": status,
+                 "headers": [(b"content-type", b"text/event-stream")]}  # fmt: skip
+        await send(start)
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    raw = await read()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})
 
 
 if __name__ == "__main__":

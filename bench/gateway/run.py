@@ -201,52 +201,45 @@ def main() -> None:
         print(f"{n_prompts} distinct prompts; distillguard: {N_ACCOUNTS} accounts", flush=True)
         cfg, keys_file = setup_distillguard(tmp, stub)
         key = str(keys_file)
-        dp = free_port()
         dg = ROOT / ".venv" / "bin" / "distillguard"
         # detector and ledger in their worker process (the recommended production setting)
         env = {**env, "DISTILLGUARD_STORE_CONSUMERS": "process"}
-        procs.append(
-            subprocess.Popen(
-                [str(dg), "serve", "--config", str(cfg), "--port", str(dp)],
-                env=env,
-                stderr=open(tmp / "gateway.log", "wb"),  # noqa: SIM115
+
+        def gateway(name: str, log: str, **extra: str) -> None:
+            port = free_port()
+            procs.append(
+                subprocess.Popen(
+                    [str(dg), "serve", "--config", str(cfg), "--port", str(port)],
+                    env={**env, **extra},
+                    stderr=open(tmp / log, "wb"),  # noqa: SIM115
+                )
             )
-        )
-        targets["distillguard"] = (f"http://127.0.0.1:{dp}/v1/chat/completions", key)
+            targets[name] = (f"http://127.0.0.1:{port}/v1/chat/completions", key)
+
+        def own_files(folder: str) -> dict[str, str]:
+            """Same accounts, its own ledger and event file (one writer per ledger)."""
+            return {
+                "DISTILLGUARD_STORE_DATABASE_URL": f"sqlite:///{tmp / 'distillguard.db'}",
+                "DISTILLGUARD_STORE_HOME": str(tmp / folder),
+                "DISTILLGUARD_STORE_EVENTS_JSONL": str(tmp / folder / "events.jsonl"),
+            }
+
+        gateway("distillguard", "gateway.log")
         # The same gateway without the input guard: shows what the guard's CPU costs.
-        dp2 = free_port()
-        procs.append(
-            subprocess.Popen(
-                [str(dg), "serve", "--config", str(cfg), "--port", str(dp2)],
-                env={
-                    **env,
-                    "DISTILLGUARD_RULES_GUARD": "false",
-                    # same accounts, its own ledger and event file (one writer per ledger)
-                    "DISTILLGUARD_STORE_DATABASE_URL": f"sqlite:///{tmp / 'distillguard.db'}",
-                    "DISTILLGUARD_STORE_HOME": str(tmp / "noguard"),
-                    "DISTILLGUARD_STORE_EVENTS_JSONL": str(tmp / "noguard" / "events.jsonl"),
-                },
-                stderr=open(tmp / "gateway-noguard.log", "wb"),  # noqa: SIM115
-            )
+        gateway(
+            "distillguard, guard off",
+            "gateway-noguard.log",
+            DISTILLGUARD_RULES_GUARD="false",
+            **own_files("noguard"),
         )
-        targets["distillguard, guard off"] = (f"http://127.0.0.1:{dp2}/v1/chat/completions", key)
         # Every check on in ONE process (detector and ledger in a thread of the gateway,
         # `consumers = "thread"`): the same process count as the minimal proxy.
-        dp3 = free_port()
-        procs.append(
-            subprocess.Popen(
-                [str(dg), "serve", "--config", str(cfg), "--port", str(dp3)],
-                env={
-                    **env,
-                    "DISTILLGUARD_STORE_CONSUMERS": "thread",
-                    "DISTILLGUARD_STORE_DATABASE_URL": f"sqlite:///{tmp / 'distillguard.db'}",
-                    "DISTILLGUARD_STORE_HOME": str(tmp / "oneproc"),
-                    "DISTILLGUARD_STORE_EVENTS_JSONL": str(tmp / "oneproc" / "events.jsonl"),
-                },
-                stderr=open(tmp / "gateway-oneproc.log", "wb"),  # noqa: SIM115
-            )
+        gateway(
+            "distillguard, one process",
+            "gateway-oneproc.log",
+            DISTILLGUARD_STORE_CONSUMERS="thread",
+            **own_files("oneproc"),
         )
-        targets["distillguard, one process"] = (f"http://127.0.0.1:{dp3}/v1/chat/completions", key)
 
         use_litellm = LITELLM.exists() and not a.no_litellm
         if use_litellm:
