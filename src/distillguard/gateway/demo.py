@@ -274,6 +274,15 @@ async def _demo(home: Path, port: int, serve: bool, n_campaign: int, seed: int) 
     setup_logging("warning")
     console.rule("[bold]distillguard demo[/] (embedded mode: SQLite + in-process state)")
     console.print(f"data directory: [cyan]{home}[/]")
+    from distillguard.paths import shared_data
+
+    gsm8k = shared_data("distill", "gsm8k_train.jsonl")
+    prompts = (
+        f"prompts from {gsm8k.parent.parent}"
+        if gsm8k is not None
+        else "built-in demo prompts (../shared/data not found; set DISTILLGUARD_SHARED)"
+    )
+    console.print(f"traffic: {prompts}")
 
     def free_port() -> int:
         with socket.socket() as s:
