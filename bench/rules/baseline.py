@@ -159,7 +159,10 @@ def decide(ctx: dict[str, Any]) -> tuple[str, list[str], list[str]]:
         and (nat is None or (a.get("type") == "organization" and hq is None))
     ):
         hits.append(("hold_for_review", "bis.is_informed.nationality_unknown", ()))
-    verdict = risk.get("verdict")
+    review = risk.get("review")
+    if review == "confirmed":
+        hits.append(("block", "review.confirmed_distillation", ()))
+    verdict = None if review == "cleared" else risk.get("verdict")
     if verdict == "distillation" and (
         risk.get("campaign") is not None
         or (not _lt(risk.get("score"), 0.9) and risk.get("score") is not None)

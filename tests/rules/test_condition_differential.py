@@ -61,6 +61,7 @@ ENUMS = {
     "account.kyc_level": ["none", "basic", "verified", "enhanced"],
     "screening.status": ["clear", "hit", "review", "unknown", "stale"],
     "risk.verdict": ["benign", "suspicious", "distillation"],
+    "risk.review": ["none", "cleared", "confirmed", "lapsed"],
     "guard.verdict": ["allow", "flag", "block"],
 }
 COUNTRIES = ["account.nationality", "org.hq_country", "request.country"]
@@ -140,6 +141,7 @@ for i, ctx in enumerate(CONTEXTS):  # sprinkle missing values
         ctx["account"]["nationality"] = None
     if i % 11 == 0:
         ctx["risk"]["score"] = None
+    ctx["risk"]["review"] = [None, "none", "cleared", "confirmed", "lapsed"][i % 5]
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 
 

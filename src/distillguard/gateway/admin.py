@@ -1,5 +1,5 @@
-"""The admin HTTP API: organisations, accounts, KYC records, keys, screening and risk, and
-the report inputs (routes in `admin_reports`).
+"""The admin HTTP API: organisations, accounts, KYC records, keys, screening, risk and the
+reviewer's disposition of it, and the report inputs (routes in `admin_reports`).
 
 Why a separate Starlette app with its own bearer token: administration must never be
 reachable with a customer's API key, and the gateway mounts it under /admin only when an
@@ -86,6 +86,7 @@ class Call:
     query: dict[str, str]
     body: dict[str, Any]
     reports: ReportsContext | None = None
+    actor: str | None = None  # the operator named by the X-Actor header, if any
 
 
 Handler = Callable[[IdentityService, Call], tuple[int, Any]]
@@ -124,6 +125,44 @@ def _risk(ids: IdentityService, account_id: str) -> dict[str, Any]:
     a = ids.get_account(account_id)
     return {"score": a.risk_score, "verdict": a.risk_verdict, "campaign": a.risk_campaign,
             "at": a.risk_at}  # fmt: skip
+
+
+def _review(ids: IdentityService, account_id: str) -> dict[str, Any]:
+    """The reviewer's disposition and how it stands against the detector's state now."""
+    a = ids.get_account(account_id)
+    r = a.review
+    lapse = r.lapse(a.risk_score, a.risk_campaign) if r else None
+    return {
+        "account_id": a.id,
+        "review": r.to_dict() if r else None,
+        "state": "none" if r is None else ("lapsed" if lapse else r.disposition),
+        "lapse_reason": lapse,
+        "risk": _risk(ids, a.id),
+    }
+
+
+def _reviewer(c: Call) -> str:
+    """The reviewer named in the body, else the operator named by the X-Actor header."""
+    who = c.body.get("reviewer") or c.actor
+    if not who:
+        raise DistillguardError(
+            "reviewer: name the reviewer (body field `reviewer` or the X-Actor header)"
+        )
+    return str(who)
+
+
+def _review_put(ids: IdentityService, c: Call) -> tuple[int, Any]:
+    b = c.body
+    ids.set_review(
+        c.path["account_id"], b["disposition"], reviewer=_reviewer(c), reason=b["reason"],
+        expires_at=b.get("expires_at"), ttl_days=b.get("ttl_days"), margin=b.get("margin"),
+    )  # fmt: skip
+    return 200, _review(ids, c.path["account_id"])
+
+
+def _review_delete(ids: IdentityService, c: Call) -> tuple[int, Any]:
+    ids.remove_review(c.path["account_id"], reviewer=_reviewer(c), reason=c.body["reason"])
+    return 200, _review(ids, c.path["account_id"])
 
 
 def _limit(query: dict[str, str]) -> int:
@@ -223,6 +262,10 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", "/accounts/{account_id}/risk", "getAccountRisk",
      lambda ids, c: (200, _risk(ids, _acct_id(c)))),
     ("PUT", "/accounts/{account_id}/risk", "putAccountRisk", _risk_put),
+    ("GET", "/accounts/{account_id}/review", "getAccountReview",
+     lambda ids, c: (200, _review(ids, _acct_id(c)))),
+    ("PUT", "/accounts/{account_id}/review", "putAccountReview", _review_put),
+    ("DELETE", "/accounts/{account_id}/review", "deleteAccountReview", _review_delete),
     ("GET", "/accounts/{account_id}/context", "getAccountContext",
      lambda ids, c: (200, ids.snapshot(_acct_id(c)).to_context())),
     ("GET", "/accounts/{account_id}/changes", "getAccountChanges",
@@ -402,11 +445,18 @@ def build_admin_app(
             body = _parse_body(raw, validator, f"{method} {path}")
             if isinstance(body, Response):
                 return body
-            call = Call(dict(request.path_params), dict(request.query_params), body, reports)
             actor = "admin-api"
             named = request.headers.get("x-actor", "").strip()
+            named = "".join(ch for ch in named[:100] if ch.isprintable())
             if named:  # an operator's name for the audit trail (recorded, not verified)
-                actor += ":" + "".join(ch for ch in named[:100] if ch.isprintable())
+                actor += ":" + named
+            call = Call(
+                dict(request.path_params),
+                dict(request.query_params),
+                body,
+                reports,
+                named or None,
+            )
             try:
                 status, data = await run_in_threadpool(_as_actor, actor, handler, ids, call)
             except NotFoundError as exc:

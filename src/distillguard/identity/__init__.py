@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         Org,
         Payment,
         Reseller,
+        Review,
     )
     from distillguard.identity.records import IdentityRecords
     from distillguard.identity.service import IdentityService
@@ -42,6 +43,7 @@ _WHERE = {
     "Org": "models",
     "Payment": "models",
     "Reseller": "models",
+    "Review": "models",
     "IdentityRecords": "records",
     "IdentityService": "service",
     "AccountSnapshot": "snapshot",
@@ -65,6 +67,7 @@ __all__ = [
     "Org",
     "Payment",
     "Reseller",
+    "Review",
     "ScreeningTarget",
     "combined_screening",
     "screening_targets",

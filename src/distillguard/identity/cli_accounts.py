@@ -64,9 +64,11 @@ def accounts_list(
         return
     print_table(
         f"{len(accts)} account(s)",
-        ["id", "name", "type", "org", "nat.", "status", "kyc", "screening", "risk"],
+        ["id", "name", "type", "org", "nat.", "status", "kyc", "screening", "risk", "review"],
         [[a.id, a.name, a.type, a.org_id, a.nationality, a.status, a.kyc_level,
-          a.screening_status, f"{a.risk_verdict} {a.risk_score:.2f}"] for a in accts],
+          a.screening_status, f"{a.risk_verdict} {a.risk_score:.2f}",
+          a.review.state(a.risk_score, a.risk_campaign) if a.review else None]
+         for a in accts],
     )  # fmt: skip
 
 
@@ -105,6 +107,7 @@ def accounts_show(
          ["kyc level", a.kyc_level], ["kyc record", kyc],
          ["screening", f"{ctx['screening']['status']} {ctx['screening']['ref'] or ''}".strip()],
          ["risk", f"{a.risk_verdict} {a.risk_score:.2f} {a.risk_campaign or ''}".strip()],
+         ["review", review_summary(a)],
          ["limits", fmt_limits(a)], ["created", short_ts(a.created_at)]],
     )  # fmt: skip
     keys_table(keys)
@@ -170,6 +173,62 @@ def accounts_set_kyc(
     """Set an account's KYC level."""
     a = open_ids(db).set_kyc_level(account_id, level, reason)
     typer.echo(f"{a.id}: KYC level {a.kyc_level}")
+
+
+@accounts_app.command("review")
+def accounts_review(
+    account_id: str = typer.Argument(...),
+    disposition: str = typer.Argument(
+        ..., help="cleared (reviewed benign) | confirmed (reviewed distillation) | withdraw."
+    ),
+    reason: str = typer.Option(..., "--reason", help="Why (kept with the review and audited)."),
+    reviewer: str | None = typer.Option(
+        None, "--reviewer", help="Reviewer id (default: your user name)."
+    ),
+    ttl_days: float | None = typer.Option(
+        None, "--ttl-days", help="Lapses after this many days (cleared default: 90)."
+    ),
+    expires_at: str | None = typer.Option(
+        None, "--expires-at", help="Lapses at this RFC 3339 time (instead of --ttl-days)."
+    ),
+    margin: float | None = typer.Option(
+        None, "--margin", help="cleared: lapses once the detector's score rises by this (0.15)."
+    ),
+    db: str | None = DbOpt,
+) -> None:
+    """Record a reviewer's disposition of the detector's verdict; detector updates keep it."""
+    import getpass
+
+    ids = open_ids(db)
+    if reviewer is None:
+        try:
+            reviewer = getpass.getuser()
+        except (KeyError, OSError):
+            raise DistillguardError("name the reviewer with --reviewer") from None
+    if disposition == "withdraw":
+        a = ids.remove_review(account_id, reviewer=reviewer, reason=reason)
+        typer.echo(f"{a.id}: review withdrawn; the detector's verdict ({a.risk_verdict}) applies")
+        return
+    a = ids.set_review(
+        account_id, disposition, reviewer=reviewer, reason=reason, ttl_days=ttl_days,
+        expires_at=expires_at, margin=margin,
+    )  # fmt: skip
+    typer.echo(f"{a.id}: {review_summary(a)}")
+
+
+def review_summary(a: Any) -> str:
+    """One line on an account's review: disposition, who, when, until when, and its state."""
+    r = a.review
+    if r is None:
+        return "not reviewed"
+    lapse = r.lapse(a.risk_score, a.risk_campaign)
+    until = f" until {short_ts(r.expires_at)}" if r.expires_at else ""
+    rise = f", ends if the score reaches {r.score + r.margin:.2f}" if r.margin else ""
+    state = f" [lapsed: {lapse}]" if lapse else ""
+    return (
+        f"{r.disposition} by {r.reviewer} at {short_ts(r.at)}{until} (detector then: "
+        f"{r.verdict} {r.score:.2f}{rise}){state}: {r.reason}"
+    )
 
 
 @accounts_app.command("set-record")

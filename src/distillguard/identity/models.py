@@ -8,7 +8,9 @@ Program (89 FR 5698; shared RULES.md section 3): see docs/identity.md for the ma
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from distillguard.errors import DistillguardError
@@ -196,6 +198,55 @@ class Org:
         return d
 
 
+def _epoch(ts: str | None) -> float | None:
+    if ts is None:
+        return None
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A reviewer's disposition of the detector's risk for one account.
+
+    `cleared` (reviewed, benign): the detector keeps scoring, but its verdict stops driving
+    enforcement until the review lapses: at `expires_at`, once the detector's score reaches
+    `score + margin` (`score`: the detector's score when the review was made), or once the
+    account is linked into a campaign other than the one it was reviewed in.
+    `confirmed` (reviewed, distillation): the default rules block the account whatever the
+    detector says, until `expires_at` if one was given.
+    """
+
+    disposition: str
+    reviewer: str
+    reason: str
+    at: str
+    score: float
+    verdict: str
+    campaign: str | None = None
+    margin: float | None = None
+    expires_at: str | None = None
+
+    def lapse(self, score: float, campaign: str | None, now: float | None = None) -> str | None:
+        """Why the review no longer holds given the detector's state now (None: it holds)."""
+        exp = _epoch(self.expires_at)
+        if exp is not None and (time.time() if now is None else now) >= exp:
+            return "expired"
+        if self.disposition != "cleared":
+            return None
+        if self.margin is not None and score >= self.score + self.margin - 1e-9:
+            return "score_rose"
+        if campaign is not None and campaign != self.campaign:
+            return "new_campaign"
+        return None
+
+    def state(self, score: float, campaign: str | None, now: float | None = None) -> str:
+        """ "cleared" or "confirmed" while the review holds, else "lapsed"."""
+        return "lapsed" if self.lapse(score, campaign, now) else self.disposition
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     id: str
@@ -217,6 +268,7 @@ class Account:
     created_at: str
     updated_at: str
     version: int
+    review: Review | None = None  # a reviewer's disposition (None: the detector decides)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

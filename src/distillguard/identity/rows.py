@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -10,7 +10,7 @@ import orjson
 
 from distillguard.errors import DistillguardError
 from distillguard.identity import validate as v
-from distillguard.identity.models import Account, ApiKey, Org
+from distillguard.identity.models import Account, ApiKey, Org, Review
 from distillguard.store.db import Row
 from distillguard.store.quotas import Limits
 
@@ -38,6 +38,11 @@ def parse_time(value: datetime | str | None, field: str) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_epoch(ts: str) -> float:
+    """Epoch seconds of a timestamp written by `parse_time`/`now_iso`."""
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
 def _limits(row: Row) -> Limits:
     return Limits(rpm=row["rpm"], tpm=row["tpm"], concurrency=row["max_concurrency"])
 
@@ -59,7 +64,22 @@ def org_from_row(row: Row) -> Org:
 
 
 def account_from_row(row: Row) -> Account:
-    return _from_row(Account, row)
+    acct = _from_row(Account, row)
+    if not row.get("review_disposition"):
+        return acct
+    margin = row.get("review_margin")
+    review = Review(
+        disposition=row["review_disposition"],
+        reviewer=row["review_by"],
+        reason=row["review_reason"],
+        at=row["review_at"],
+        score=float(row["review_score"] or 0.0),
+        verdict=row["review_verdict"] or "benign",
+        campaign=row.get("review_campaign"),
+        margin=None if margin is None else float(margin),
+        expires_at=row.get("review_expires_at"),
+    )
+    return replace(acct, review=review)
 
 
 def key_from_row(row: Row) -> ApiKey:

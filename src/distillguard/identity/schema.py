@@ -74,4 +74,15 @@ STATEMENTS: tuple[str, ...] = (
         detail TEXT)""",
     # who made the change: "cli:<os user>", "admin-api[:<X-Actor>]", or a library caller's label
     "ALTER TABLE identity_changes ADD COLUMN actor TEXT",
+    # a reviewer's disposition of the detector's risk (`set_review`); the detector's own
+    # writes (`set_risk`) never touch these columns. NULL: no review.
+    "ALTER TABLE identity_accounts ADD COLUMN review_disposition TEXT",
+    "ALTER TABLE identity_accounts ADD COLUMN review_by TEXT",
+    "ALTER TABLE identity_accounts ADD COLUMN review_reason TEXT",
+    "ALTER TABLE identity_accounts ADD COLUMN review_at TEXT",
+    "ALTER TABLE identity_accounts ADD COLUMN review_score REAL",
+    "ALTER TABLE identity_accounts ADD COLUMN review_verdict TEXT",
+    "ALTER TABLE identity_accounts ADD COLUMN review_campaign TEXT",
+    "ALTER TABLE identity_accounts ADD COLUMN review_margin REAL",
+    "ALTER TABLE identity_accounts ADD COLUMN review_expires_at TEXT",
 )

@@ -130,7 +130,21 @@ class AccountSnapshot:
                 "org_status": o.screening_status if o else None,
                 "ref": a.screening_ref or (o.screening_ref if o else None),
             },
-            "risk": {"score": a.risk_score, "verdict": a.risk_verdict, "campaign": a.risk_campaign},
+            "risk": self.risk_context(now),
+        }
+
+    def risk_context(self, now: float | None = None) -> dict[str, Any]:
+        """The detector's state, and the reviewer's disposition as it stands at `now`:
+        `review` is "none", "cleared" or "confirmed" while the review holds, "lapsed" once
+        it no longer does (the detector's verdict drives enforcement again)."""
+        a, r = self.account, self.account.review
+        return {
+            "score": a.risk_score,
+            "verdict": a.risk_verdict,
+            "campaign": a.risk_campaign,
+            "review": "none" if r is None else r.state(a.risk_score, a.risk_campaign, now),
+            "reviewed_by": r.reviewer if r else None,
+            "reviewed_score": r.score if r else None,
         }
 
 

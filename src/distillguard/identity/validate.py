@@ -19,6 +19,7 @@ STATUSES = ("active", "suspended")
 KYC_LEVELS = ("none", "basic", "verified", "enhanced")
 SCREENING_STATUSES = ("clear", "hit", "review", "unknown", "stale")
 RISK_VERDICTS = ("benign", "suspicious", "distillation")
+REVIEW_DISPOSITIONS = ("cleared", "confirmed")
 PAYMENT_MEANS = ("card", "bank_transfer", "invoice", "direct_debit", "crypto", "prepaid", "other")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")

@@ -74,6 +74,10 @@ def access_context(
             "campaign": f"camp_{rng.randrange(20)}"
             if verdict == "distillation" and rng.random() < 0.5
             else None,
+            # as identity's snapshot shows an unreviewed account (no draw: seeds unchanged)
+            "review": "none",
+            "reviewed_by": None,
+            "reviewed_score": None,
         },
         "guard": {"verdict": _pick(rng, _GUARD), "family": None},
         "params": {

@@ -64,6 +64,13 @@ ACCESS_SCHEMA: dict[str, dict[str, Field]] = {
         "score": Field(NUM),
         "verdict": Field(STR, ("benign", "suspicious", "distillation")),
         "campaign": Field(STR),
+        "review": Field(
+            STR,
+            ("none", "cleared", "confirmed", "lapsed"),
+            doc="a reviewer's disposition as it stands now (identity's set_review)",
+        ),
+        "reviewed_by": Field(STR),
+        "reviewed_score": Field(NUM, doc="the detector's score when the review was made"),
     },
     "guard": {
         "verdict": Field(STR, ("allow", "flag", "block")),
