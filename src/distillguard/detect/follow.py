@@ -12,10 +12,22 @@ Exactly once, across restarts:
 - The cursor (last id folded in, and any id ranges skipped) is stored in the database
   (`detect_follow_cursor`), written only after that batch's risk pushes succeeded. A
   failed push is retried before anything new is read; the batch is never re-observed.
-- The detector's state lives in memory. On start the follower rebuilds it by replaying
-  the stored events up to the cursor without pushing (the state is a function of the
-  events, so nothing is counted twice and nothing is skipped), then follows from there.
-  Cost: one pass over the table at start (tens of microseconds per event).
+- New events are read from the cursor on: a restart never folds an event in twice and
+  never pushes for an event already pushed.
+- The detector's state lives in memory only, and an account's state is built from all of
+  its requests (cumulative counters, campaign links), so a fresh detector knows nothing.
+  On start the follower rebuilds it by replaying, without pushing, the last
+  `rebuild_events` stored events up to the cursor (default 200,000: seconds of work,
+  whatever the table's size), not the whole table (a pass over weeks of traffic grew
+  with the table and could take hours).
+  Trade-off of the bounded window: an account whose evidence is older than the window is
+  rebuilt from less of it (and a campaign link made from old evidence is missing until
+  new traffic makes it again), so its rebuilt verdict can be milder than the one identity
+  holds. Such accounts get a floor: the follower does not push a milder verdict for them
+  than identity held at start (a harsher one is pushed as usual, and lifts the floor).
+  A reviewer's disposition (identity's `set_review`) is how a verdict is lifted for good;
+  the detector's writes never touch it. With the window covering the table (or
+  `rebuild_events=None`), the rebuilt state is exact and no floor is set.
 - Concurrent replicas commit their batches out of id order (ids are taken at insert, the
   commit comes later). The follower only advances over a contiguous run of ids; a hole is
   waited for up to `gap_timeout_s` (an uncommitted batch shows up well within it), then
@@ -51,6 +63,8 @@ SCHEMA = [
 ]
 NOT_PROFILED = ("/v1/models",)  # decided but not profiled (as the in-process sink does)
 MAX_SKIPPED = 1000  # skipped ranges kept in the cursor row (holes are rare)
+REBUILD_EVENTS = 200_000  # events replayed at start to rebuild the detector's state
+_RANK = {"benign": 0, "suspicious": 1, "distillation": 2}
 
 State = tuple[str, str | None, float]  # (verdict, campaign, score to 0.1): what is pushed
 
@@ -62,6 +76,8 @@ def _state(sig: AccountSignal) -> State:
 @dataclass(slots=True)
 class FollowStats:
     replayed: int = 0  # events folded in again at start (state rebuild, no pushes)
+    floored: int = 0  # accounts whose verdict is not lowered (evidence older than the window)
+    held_back: int = 0  # milder verdicts not pushed because of such a floor
     events: int = 0  # new events folded in
     pushes: int = 0  # set_risk calls that changed identity's view
     skipped_ids: int = 0  # ids given up on (holes past gap_timeout_s)
@@ -81,9 +97,13 @@ class Follower:
         batch: int = 1000,
         gap_timeout_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        rebuild_events: int | None = REBUILD_EVENTS,
     ) -> None:
         if batch < 1 or gap_timeout_s < 0:
             raise DistillguardError("batch must be >= 1 and gap_timeout_s >= 0")
+        if rebuild_events is not None and rebuild_events < 0:
+            raise DistillguardError("rebuild_events must be >= 0 (None: the whole table)")
+        self.rebuild_events = rebuild_events
         self.db = db
         self.identity = identity
         if detector is None:
@@ -103,23 +123,27 @@ class Follower:
         self._camps: dict[str, tuple[int, float]] = {}  # campaign root -> (members, strength)
         self._gap: tuple[int, float] | None = None  # (id waited for, since)
         self._started = False
+        self._floor: dict[str, int] = {}  # account -> verdict rank not to push below
+        self._stored_events = 0  # events folded in by earlier runs (the cursor row's count)
 
     # -- cursor ---------------------------------------------------------------------------
     def _load_cursor(self) -> bool:
         self.db.migrate("detect_follow", SCHEMA)
         row = self.db.query_one(
-            "SELECT last_id, skipped FROM detect_follow_cursor WHERE name = ?", (self.name,)
+            "SELECT last_id, skipped, events FROM detect_follow_cursor WHERE name = ?",
+            (self.name,),
         )
         if row is None:
             return False
         self.last_id = int(row["last_id"])
+        self._stored_events = int(row["events"])
         self.skipped = [list(map(int, r)) for r in orjson.loads(row["skipped"])]
         return True
 
     def _save_cursor(self) -> None:
         now = datetime.now(UTC).isoformat()
         args = (self.last_id, orjson.dumps(self.skipped[-MAX_SKIPPED:]).decode())
-        total = self.stats.replayed + self.stats.events
+        total = self._stored_events + self.stats.events
         with self.db.transaction():
             if not self.db.execute(
                 "UPDATE detect_follow_cursor SET last_id = ?, skipped = ?, events = ?,"
@@ -137,10 +161,13 @@ class Follower:
 
     # -- start: rebuild the detector's state --------------------------------------------------
     def start(self) -> int:
-        """Load the cursor and replay the events it covers (no pushes); returns that count."""
+        """Load the cursor and replay the last `rebuild_events` events up to it (no pushes);
+        returns how many were replayed."""
         if self._load_cursor():
             last: dict[str, AccountSignal] = {}
-            after = 0
+            window = self.rebuild_events
+            after = 0 if window is None else max(0, self.last_id - window)
+            truncated = after > 0 and self._has_rows_upto(after)
             while after < self.last_id:
                 rows = self._rows(after, limit=self.batch, upto=self.last_id)
                 if not rows:
@@ -155,18 +182,39 @@ class Follower:
             # identity already holds what was pushed up to the cursor
             self._pushed = {a: _state(s) for a, s in last.items() if s.verdict != "benign"}
             self._note_campaigns(set(last))
+            if truncated:
+                self._set_floors(last)
         else:
             row = self.db.query_one("SELECT MIN(id) AS lo FROM gateway_events")
             lo = row["lo"] if row else None
             self.last_id = int(lo) - 1 if lo is not None else 0
         self._started = True
         log.info(
-            "detect follow %s: resuming after event id %d (%d events replayed into the state)",
+            "detect follow %s: resuming after event id %d (%d events replayed into the state;"
+            " %d account(s) kept at least at the verdict identity holds)",
             self.name,
             self.last_id,
             self.stats.replayed,
+            self.stats.floored,
         )
         return self.stats.replayed
+
+    def _has_rows_upto(self, row_id: int) -> bool:
+        row = self.db.query_one("SELECT MIN(id) AS lo FROM gateway_events")
+        return row is not None and row["lo"] is not None and int(row["lo"]) <= row_id
+
+    def _set_floors(self, rebuilt: dict[str, AccountSignal]) -> None:
+        """After a rebuild that left older events out: no account gets a milder verdict
+        pushed than identity holds, until the rebuilt state reaches it again."""
+        states = getattr(self.identity, "risk_states", None)
+        if states is None:  # an identity that cannot list them: nothing to keep
+            return
+        for acct, (verdict, _campaign, _score) in states().items():
+            held = _RANK.get(verdict, 0)
+            sig = rebuilt.get(acct)
+            if sig is None or _RANK.get(str(sig.verdict), 0) < held:
+                self._floor[acct] = held
+        self.stats.floored = len(self._floor)
 
     def _rows(self, after: int, *, limit: int, upto: int | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, account, endpoint, event FROM gateway_events WHERE id > ?"
@@ -248,11 +296,19 @@ class Follower:
                 sig = self.det.account_state(acct)
                 if sig is not None:
                     states[acct] = _state(sig)
-        return {
+        out = {
             a: s
             for a, s in states.items()
             if self._pushed.get(a) != s and (a in self._pushed or s[0] != "benign")
         }
+        if self._floor:
+            for a in [a for a in out if a in self._floor]:
+                if _RANK.get(out[a][0], 0) < self._floor[a]:
+                    del out[a]  # identity's harsher verdict stands (older evidence)
+                    self.stats.held_back += 1
+                else:
+                    del self._floor[a]  # the rebuilt state caught up: back to normal
+        return out
 
     def _note_campaigns(self, accounts: set[str]) -> list[str]:
         """Members of the campaigns (of `accounts`) that changed since last noted."""
@@ -351,6 +407,14 @@ def follow_command(
         30.0, "--gap-timeout-s", help="How long a hole in the event ids is waited for."
     ),
     name: str = typer.Option("default", "--name", help="Cursor name (one follower per name)."),
+    rebuild_events: int = typer.Option(
+        REBUILD_EVENTS,
+        "--rebuild-events",
+        min=0,
+        help="Events before the cursor replayed at start to rebuild the detector's state "
+        "(0: start empty). Accounts whose evidence is older keep identity's verdict "
+        "until their new state reaches it (docs/detect.md).",
+    ),
     once: bool = typer.Option(False, "--once", help="Catch up, print a summary and exit."),
 ) -> None:
     """One online detector over every gateway replica's events (detector_mode "shared")."""
@@ -374,7 +438,14 @@ def follow_command(
                     f"another `detect-follow --name {name}` holds this database; "
                     "one follower per name"
                 )
-            f = Follower(db, ids, name=name, batch=batch, gap_timeout_s=gap_timeout_s)
+            f = Follower(
+                db,
+                ids,
+                name=name,
+                batch=batch,
+                gap_timeout_s=gap_timeout_s,
+                rebuild_events=rebuild_events,
+            )
             f.start()
             if once:
                 f.catch_up()
@@ -390,6 +461,6 @@ def follow_command(
     typer.echo(
         f"detect follow {name}: cursor at event id {f.last_id}; {s.replayed} replayed, "
         f"{s.events} new, {s.pushes} risk update(s), {s.skipped_ids} id(s) skipped, "
-        f"{s.bad_rows} unreadable",
+        f"{s.bad_rows} unreadable, {s.floored} account(s) floored at identity's verdict",
         err=True,
     )
