@@ -49,6 +49,20 @@ def test_fast_path_is_taken_for_typical_records() -> None:
     assert canonical_json({"\U0001f600": 1, "\uffff": 2}) == rfc8785.dumps(
         {"\U0001f600": 1, "\uffff": 2}
     )
+    assert _fast_ok({"prompt": "grüße \U0001f600", "n": [2**53 - 1]})  # non-ASCII values only
+    assert not _fast_ok({"a": {"b": [2**53]}})  # unsafe integer: orjson refuses, JCS decides
+    assert not _fast_ok({"a": [{"k\u00e9": 1}]})  # nested non-ASCII key
+
+
+def test_cyclic_and_deep_values_fail_cleanly() -> None:
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    with pytest.raises(DistillguardError, match="not canonical JSON"):
+        canonical_json({"v": cyclic})
+    deep: object = "x"
+    for _ in range(400):  # deeper than orjson's limit: the reference encoder takes it
+        deep = [deep]
+    assert canonical_json({"v": deep}) == rfc8785.dumps({"v": deep})
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 2**53, object(), {1: "a"}])

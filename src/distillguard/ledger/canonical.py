@@ -8,9 +8,12 @@ keys (about 1 µs): dict keys all ASCII (JCS sorts by UTF-16 code units, orjson 
 points; the orders agree on ASCII), integers inside the IEEE-754 safe range, and floats
 that are finite, non-integral and between 1e-5 and 1e15 in magnitude (where ECMAScript
 and orjson number formatting agree). Strings need no check: orjson and JCS escape every
-code point the same way. Anything else (other floats, non-ASCII keys, big integers,
-unsupported types) goes to `rfc8785`, which either encodes it or rejects it. The test
-suite checks the fast path byte-for-byte against `rfc8785` with hypothesis.
+code point the same way. The eligibility check is split to stay cheap (it runs for every
+record on the caller's thread): Python walks the values only for floats and unsupported
+types, orjson refuses unsafe integers and non-string keys itself, and keys are checked
+only when the output is not all ASCII. Anything else (other floats, non-ASCII keys, big
+integers, unsupported types) goes to `rfc8785`, which either encodes it or rejects it.
+The test suite checks the fast path byte-for-byte against `rfc8785` with hypothesis.
 """
 
 from __future__ import annotations
@@ -22,54 +25,70 @@ import rfc8785
 
 from distillguard.errors import DistillguardError
 
-_MAX_SAFE_INT = 2**53 - 1
+# OPT_STRICT_INTEGER makes orjson refuse integers outside the IEEE-754 safe range
+# (|n| <= 2**53 - 1), exactly the range where JCS and orjson print them alike.
+_OPT = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_EncodeError = orjson.JSONEncodeError
 
 
-def _scalar_ok(v: Any, t: type) -> bool:
-    if t is int:
-        return bool(-_MAX_SAFE_INT <= v <= _MAX_SAFE_INT)
-    if t is float:
-        a = abs(v)
-        return bool(1e-5 <= a < 1e15 and not v.is_integer())
-    return False
+def _plain(v: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> bool:
+    """True when every value inside the container is of a type orjson prints as JCS does.
 
-
-def _fast_ok(value: Any) -> bool:
-    """True when orjson with sorted keys produces the RFC 8785 bytes for `value`.
-
-    Iterative, with the common scalar types tested inline: this check runs for every
-    record on the caller's thread.
+    Only floats need a value check here: orjson itself refuses unsafe integers and
+    non-string keys, and key order is checked on the output. Recursive (cheaper than an
+    explicit stack in CPython 3.11); a too-deep or cyclic value ends in RecursionError,
+    which sends it to the reference encoder.
     """
+    for x in v.values() if type(v) is dict else v:
+        tx = type(x)
+        if tx is str or tx is int or tx is bool or x is None:
+            continue
+        if tx is dict or tx is list or tx is tuple:
+            if not _plain(x):
+                return False
+        elif tx is not float or not 1e-5 <= abs(x) < 1e15 or x.is_integer():
+            return False
+    return True
+
+
+def _keys_ascii(value: Any) -> bool:
+    """True when every dict key inside `value` is ASCII (JCS and orjson order agree)."""
     stack = [value]
     while stack:
         v = stack.pop()
         t = type(v)
         if t is dict:
-            try:
-                if not "".join(v).isascii():
-                    return False
-            except TypeError:  # a non-string key
+            if not "".join(v).isascii():
                 return False
-            children = v.values()
+            stack.extend(v.values())
         elif t is list or t is tuple:
-            children = v
-        else:
-            children = (v,)
-        for x in children:
-            tx = type(x)
-            if tx is str or x is None or tx is bool:
-                continue
-            if tx is dict or tx is list or tx is tuple:
-                stack.append(x)
-            elif not _scalar_ok(x, tx):
-                return False
+            stack.extend(v)
     return True
+
+
+def _fast_path(value: Any) -> bytes | None:
+    """orjson's bytes for `value` when they are provably the RFC 8785 bytes, else None."""
+    t = type(value)
+    try:
+        if not _plain(value if t is dict or t is list or t is tuple else (value,)):
+            return None
+        out = orjson.dumps(value, option=_OPT)
+    except (_EncodeError, RecursionError):
+        return None
+    # An all-ASCII output has only ASCII keys; otherwise look at the keys themselves.
+    return out if out.isascii() or _keys_ascii(value) else None
+
+
+def _fast_ok(value: Any) -> bool:
+    """True when `value` takes the fast path (for tests)."""
+    return _fast_path(value) is not None
 
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value; DistillguardError if not JSON."""
-    if _fast_ok(value):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    out = _fast_path(value)
+    if out is not None:
+        return out
     try:
         return rfc8785.dumps(value)
     except Exception as exc:  # rfc8785 raises its own error classes and TypeError

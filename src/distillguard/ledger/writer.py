@@ -49,7 +49,10 @@ class LedgerWriter:
         self.max_queue = max_queue
         self._queue: collections.deque[tuple[bytes, bytes]] = collections.deque()
         self._payloads: list[PayloadRow] = []
-        self._cond = threading.Condition()
+        # A plain Lock taken directly on the enqueue path (a Condition's `with` goes
+        # through a Python-level __enter__, twice the cost); the Condition shares it.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._enqueued = 0
         self._durable = 0
         self._flush_wanted = False
@@ -68,18 +71,19 @@ class LedgerWriter:
         if not isinstance(record, dict):
             raise DistillguardError("a ledger record must be a JSON object")
         item = (canonical_json(record), now_stamp())
-        with self._cond:
+        queue = self._queue
+        with self._lock:
             if self._closing:
                 raise DistillguardError("ledger writer is closed")
-            while len(self._queue) >= self.max_queue:
+            while len(queue) >= self.max_queue:
                 self._cond.wait(0.1)
-            self._queue.append(item)
+            queue.append(item)
             self._enqueued += 1
-            if len(self._queue) == self.batch_size:
+            if len(queue) == self.batch_size:
                 self._cond.notify_all()
 
     def enqueue_payload(self, row: PayloadRow) -> None:
-        with self._cond:
+        with self._lock:
             self._payloads.append(row)
 
     def flush(self, timeout: float | None = None) -> int:
@@ -134,8 +138,13 @@ class LedgerWriter:
                     end = time.monotonic() + self.linger_s
                 if self._checkpoint_due():
                     break
-            k = min(len(self._queue), self.batch_size)
-            batch = [self._queue.popleft() for _ in range(k)]
+            queue = self._queue
+            if len(queue) <= self.batch_size:  # take all: one C-level copy, no popleft loop
+                batch = list(queue)
+                queue.clear()
+            else:
+                popleft = queue.popleft
+                batch = [popleft() for _ in range(self.batch_size)]
             payloads, self._payloads = self._payloads, []
             if not self._queue:
                 self._flush_wanted = False
