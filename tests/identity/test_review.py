@@ -168,9 +168,9 @@ def test_bad_reviews_are_refused(
         ids.set_review("nope", "cleared", reviewer="ana", reason="fp")
 
 
-def test_an_existing_database_is_migrated(tmp_path: Path) -> None:
+def test_an_existing_database_is_migrated(db_url: str) -> None:
     """A database made before reviews existed: its accounts load, then take reviews."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = db_url
     old = Database(url)
     old.migrate("identity", STATEMENTS[: STATEMENTS.index(
         "ALTER TABLE identity_accounts ADD COLUMN review_disposition TEXT")])  # fmt: skip
