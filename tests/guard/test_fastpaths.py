@@ -87,3 +87,56 @@ def test_decoders_still_run_on_encoded_runs() -> None:
     out = features.decode_hidden(SAMPLES[-1])
     assert "hello world this is base64" in out
     assert "hello world this" in out
+
+
+# Texts that exercise word starts of every kind: digits and underscores before letters,
+# CJK / Hebrew / Thai one-character words, keys that go on past their word ("the model's"),
+# anchored and '#' transcript markers, and many newlines (the residual scan's fallback).
+FIND_TEXTS = [
+    *SAMPLES,
+    "1st reason, a1b thinking, x_thought and _reasoning; 2nd chain of thought",
+    "the model's musings and the assistant's deliberations; therapy; the modelling",
+    "user: hi\n## assistant\nassistant (thinking): <|im_start|> (thinking) ai(thinking)",
+    "思考过程 你的推理 מחשבה פנימית ความคิดภายใน 내 생각 à l'envers a l'envers",
+    "in your head, in reverse, in ra; how did you get it? what you were thinking",
+    "\n".join(["user: x", "## response", "#"] * 40),
+    "İç ses, düşünce zinciri; łańcuch myśli; TÚ PENSAMIENTO INTERNO",
+]
+
+
+def _naive_find(text: str) -> dict[str, list[int]]:
+    """Every keyed pattern tried at every word start, residual regexes scanned whole."""
+    out: dict[str, list[int]] = {c: [] for c in lexicon.CATEGORIES}
+    pats = [
+        (cat, re.compile(v))
+        for cat, ps in lexicon.LEXICON.items()
+        for p in ps
+        for v in (lexicon.expand(p) or ())
+    ]
+    for m in lexicon._WORD_START.finditer(text):
+        for cat, rx in pats:
+            if m.start() not in out[cat] and rx.match(text, m.start()):
+                out[cat].append(m.start())
+    for cat, rx in lexicon._RESIDUAL.items():
+        out[cat].extend(mm.start() for mm in rx.finditer(text))
+    return out
+
+
+def test_find_tries_every_pattern_that_can_match() -> None:
+    """Filing patterns under the words they can start at loses no hit."""
+    for s in FIND_TEXTS:
+        for text in (s, s.lower(), features.normalise(s)):
+            assert lexicon.find(text) == _naive_find(text), text[:60]
+
+
+def test_ascii_word_starts_are_the_unicode_ones() -> None:
+    for s in FIND_TEXTS:
+        if s.isascii():
+            a = [m.span() for m in lexicon._WORD_START.finditer(s)]
+            assert a == [m.span() for m in lexicon._WORD_START_ASCII.finditer(s)]
+
+
+def test_residual_scan_is_finditer() -> None:
+    for s in FIND_TEXTS:
+        for cat, rx in lexicon._RESIDUAL.items():
+            assert lexicon._residual(cat, rx, s) == [m.start() for m in rx.finditer(s)]

@@ -65,6 +65,8 @@ _CUES = re.compile(lexicon.trie_pattern(list(lexicon.DECODE_CUES)))
 def _notation_hints(text: str) -> set[str]:
     """Which notations can be present (cheap tests; each decoder then scans only if its
     hint is there, which keeps long prompts cheap)."""
+    if text.isascii():
+        return _ascii_hints(text)
     hints: set[str] = set()
     if "%" in text:
         hints.add("pct")
@@ -74,7 +76,7 @@ def _notation_hints(text: str) -> set[str]:
         hints.add("ent")
     if "0x" in text or _HEXLIKE.search(text) or _HEXLIKE.match(" " + text[:8]):
         hints.add("hex_sep")
-    if not text.isascii() and _TAGS.search(text):
+    if _TAGS.search(text):
         hints.add("tags")
     if _BIN8.search(text):
         hints.add("bin")
@@ -83,6 +85,62 @@ def _notation_hints(text: str) -> set[str]:
     if _SPACED_HINT.search(text):
         hints.add("spaced")
     return hints
+
+
+# ASCII text: the same tests as substring searches in a copy of the text where each byte
+# is replaced by its character class (one `bytes.translate` per test, built from the
+# regex classes above), which costs a fraction of a regex scan per test.
+def _classes(*named: tuple[str, str]) -> bytes:
+    """A translate table: each ASCII character to the letter of the first regex class
+    (name, class) it belongs to, else "x"."""
+    rxs = [(name.encode(), re.compile(cls)) for name, cls in named]
+    return bytes(
+        next((n[0] for n, rx in rxs if b < 128 and rx.fullmatch(chr(b))), ord("x"))
+        for b in range(256)
+    )
+
+
+_HEX_CLASSES = _classes(("s", r"[ ,:\\]"), ("h", r"[0-9a-fA-F]"))  # _HEXLIKE
+_BIN_CLASSES = _classes(("b", r"[01]"))  # _BIN8
+_MORSE_CLASSES = _classes(("m", r"[.\-·•–—_]"), (" ", " "), ("/", "/"))  # _MORSE_HINT
+_MORSE_IN_CLASSES = re.compile(rb"mm ?/? ?m")
+_SPACED_CLASSES = _classes(("s", r"[ .\-*_]"), ("l", r"[^\W\d_]"))  # _SPACED_HINT
+_SPACE_CLASSES = bytes(32 if chr(b).isspace() else ord("x") for b in range(256))  # str.split
+_LETTER_CLASSES = bytes(b if chr(b).isascii() and chr(b).isalpha() else 32 for b in range(256))
+
+
+def _ascii_hints(text: str) -> set[str]:
+    """_notation_hints of ASCII text (no tag characters there)."""
+    b = text.encode("ascii")
+    hints: set[str] = set()
+    if b"%" in b:
+        hints.add("pct")
+    if b"\\" in b:
+        hints.update(("hex_esc", "uesc", "hex_sep"))
+    if b"&#" in b:
+        hints.add("ent")
+    if b"0x" in b:
+        hints.add("hex_sep")
+    else:
+        # _HEXLIKE in the text or at its start (" " + text)
+        c = (b" " + b).translate(_HEX_CLASSES)
+        if b"shhshhs" in c or b"shhsshhs" in c:
+            hints.add("hex_sep")
+    if b"bbbbbbbb" in b.translate(_BIN_CLASSES):
+        hints.add("bin")
+    c = b.translate(_MORSE_CLASSES)
+    if b"mm" in c and _MORSE_IN_CLASSES.search(c):
+        hints.add("morse")
+    if b"slslsls" in b.translate(_SPACED_CLASSES):
+        hints.add("spaced")
+    return hints
+
+
+def _has_long_token(text: str) -> bool:
+    """A whitespace-separated token of 16+ characters (where base64 / hex runs live)."""
+    if text.isascii():
+        return b"xxxxxxxxxxxxxxxx" in text.encode("ascii").translate(_SPACE_CLASSES)
+    return max(map(len, text.split()), default=0) >= 16
 
 
 _MORSE_CODES = (
@@ -200,9 +258,19 @@ _MIXED = re.compile(r"\w*[a-z]\w*")
 _CONFUSABLE = re.compile("[аеорсухіјѕԁһӏԛԝαεικνορτυχϲ]")
 
 
+_COMMON_ASCII = frozenset(w.encode() for w in _COMMON if w.isascii())
+
+
 def common_share(text: str) -> float:
     """Share of the words of `text` that are common function words (about 12 languages)."""
-    words = _WORD.findall(text[:3000].lower())
+    head = text[:3000]
+    if head.isascii():
+        # the same words as _WORD finds: runs of ASCII letters
+        bwords = head.lower().encode("ascii").translate(_LETTER_CLASSES).split()
+        if not bwords:
+            return 0.0
+        return sum(map(_COMMON_ASCII.__contains__, bwords)) / len(bwords)
+    words = _WORD.findall(head.lower())
     if not words:
         return 0.0
     return sum(map(_COMMON.__contains__, words)) / len(words)
@@ -477,7 +545,7 @@ def homoglyphs(text: str) -> str:
 def decode_hidden(text: str) -> list[str]:
     """Plain text recovered from the encoded or disguised parts of a prompt."""
     # base64 / hex runs are one whitespace-separated token of 16+ characters
-    found = _byte_runs(text) if max(map(len, text.split()), default=0) >= 16 else []
+    found = _byte_runs(text) if _has_long_token(text) else []
     hints = _notation_hints(text)
     if hints:
         found += _notations(text, hints)

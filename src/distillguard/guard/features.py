@@ -54,6 +54,8 @@ _LEET_WORD = re.compile(
 )
 _LEET = str.maketrans("0134578@$", "oieastbas")
 _LEET_CHAR = re.compile(r"[0-9]")  # leetspeak is undone only in text with a digit
+# a _LEET_WORD match has a letter next to a digit, @ or $ (one scan from those characters)
+_LEET_NEXT = re.compile(r"[0-9@$](?:(?<=[a-zß-ɏ].)|(?=[a-zß-ɏ]))")
 LEET_MAX_CHARS = 4000
 
 NGRAM_MIN, NGRAM_MAX = 3, 5
@@ -112,7 +114,7 @@ def normalise(text: str) -> str:
         t = homoglyphs(unicodedata.normalize("NFKC", text).translate(_ZW).casefold())
     if "_" in t:  # snake_case keys ("hidden_reasoning") read as words
         t = t.replace("_", " ")
-    if len(t) <= LEET_MAX_CHARS and _LEET_CHAR.search(t):
+    if len(t) <= LEET_MAX_CHARS and _LEET_CHAR.search(t) and _LEET_NEXT.search(t):
         t = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), t)
     return t
 

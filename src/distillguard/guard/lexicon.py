@@ -1249,13 +1249,64 @@ def expand(pat: str) -> list[str] | None:
     return out
 
 
-_BY_KEY: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+# Filing: every string a match of a keyed pattern must start with (its literal first
+# characters, small classes spelt out: `_literal_starts`). A key that starts with a letter
+# is filed under its word part (the letters and digits before a space, quote, CJK...):
+# whole-word keys in _FULL (a prefix of the word at a word start), keys that go on past
+# their word in _EXT (the word equals the word part, the rest is checked with
+# `startswith`); a key that starts with anything else (`<`, `(`, CJK, Hebrew, Thai: words
+# of one character) in _SINGLE under that character.
+_Entry = tuple[int, str]  # (pattern index, key)
+_PATTERNS: list[tuple[str, Any]] = []  # (category, bound `match`)
+_FULL: dict[str, list[int]] = {}
+_EXT: dict[str, list[_Entry]] = {}
+_SINGLE: dict[str, list[_Entry]] = {}
+_FULL_LENS: tuple[int, ...] = ()
 _RESIDUAL: dict[str, re.Pattern[str]] = {}
-_KEY_LENS: tuple[int, ...] = ()
+_RESIDUAL_STARTS: dict[str, tuple[tuple[str, ...], bool] | None] = {}
+_WORD_CHAR = re.compile(rf"[^\W{_CJK}]")  # continues a word (a match of _WORD_START)
+_LETTER = re.compile(rf"[^\W\d_{_CJK}]")  # starts one
+MAX_KEY_VARIANTS = 64
+
+
+def _literal_starts(pat: str) -> list[str] | None:
+    """Every string a match of `pat` starts with: its leading literal characters and
+    classes of literals, spelt out (at most MAX_KEY_VARIANTS strings), or None."""
+    try:
+        parsed = _parser.parse(pat)
+    except re.error:
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    units: list[list[str]] = []
+    n = 1
+    for op, av in parsed:
+        if op is _C.LITERAL:
+            unit = [chr(av)]
+        elif op is _C.IN and av and all(o is _C.LITERAL for o, _ in av):
+            unit = sorted({chr(a) for _, a in av})
+        else:
+            break
+        if n * len(unit) > MAX_KEY_VARIANTS:
+            break
+        n *= len(unit)
+        units.append(unit)
+    if not units:
+        return None
+    return ["".join(x) for x in itertools.product(*units)]
+
+
+def _word_part(key: str) -> str:
+    """The part of a key that a word at a word start holds (up to the first character
+    that ends a word)."""
+    i = 1
+    while i < len(key) and _WORD_CHAR.match(key, i):
+        i += 1
+    return key[:i]
 
 
 def _build() -> None:
-    global _KEY_LENS
+    global _FULL_LENS
     residual: dict[str, list[str]] = {}
     lens: set[int] = set()
     for cat, pats in LEXICON.items():
@@ -1265,14 +1316,29 @@ def _build() -> None:
                 residual.setdefault(cat, []).append(pat)
                 continue
             for v in variants:
-                rx = re.compile(v)
-                for k in _keys(v) or ():
-                    _BY_KEY.setdefault(k, []).append((cat, rx))
-                    lens.add(len(k))
+                keys = _literal_starts(v)
+                if not keys:  # `expand` gives only patterns with a literal start
+                    raise AssertionError(f"lexicon pattern without a literal start: {v!r}")
+                i = len(_PATTERNS)
+                _PATTERNS.append((cat, re.compile(v).match))
+                for k in dict.fromkeys(keys):
+                    if not _LETTER.match(k):
+                        _SINGLE.setdefault(k[0], []).append((i, k))
+                        continue
+                    w = _word_part(k)
+                    if w == k:
+                        _FULL.setdefault(k, []).append(i)
+                        lens.add(len(k))
+                    else:
+                        _EXT.setdefault(w, []).append((i, k))
     for cat, pats in residual.items():
         joined = "|".join(f"(?:{p})" for p in pats)
         _RESIDUAL[cat] = re.compile(start_filter(joined) + f"(?:{joined})")
-    _KEY_LENS = tuple(sorted(lens))
+        chars, nullable, at_start = _first(_parser.parse(joined))
+        _RESIDUAL_STARTS[cat] = (
+            None if chars is None or nullable or not chars else (tuple(sorted(chars)), at_start)
+        )
+    _FULL_LENS = tuple(sorted(lens))
 
 
 _Parsed = Any  # re._parser's items (untyped)
@@ -1459,18 +1525,37 @@ def anchors(text: str, limit: int) -> list[int]:
     return sorted(out)
 
 
-# The patterns filed under every key length for one word head (its first few characters),
-# looked up once per word start instead of once per key length; heads are cached as met.
-_PREFIX_LEN = max(_KEY_LENS)
-_BY_PREFIX: dict[str, tuple[tuple[str, Any], ...]] = {}
-_BY_PREFIX_MAX = 200_000  # bound on cached heads (memory); beyond it heads are not cached
+# The patterns to try at one word, looked up once per distinct word and cached.
+_Cands = tuple[tuple[str, "tuple[str, ...] | None", Any], ...]
+_BY_WORD: dict[str, _Cands] = {}
+_BY_WORD_MAX = 200_000  # bound on cached words (memory); beyond it words are not cached
+MAX_CACHED_WORD = 40
 
 
-def _candidates(head: str) -> tuple[tuple[str, Any], ...]:
-    """(category, bound `match` of a pattern) for every pattern keyed by a prefix of head."""
-    cands = tuple((cat, rx.match) for k in _KEY_LENS for cat, rx in _BY_KEY.get(head[:k], ()))
-    if len(_BY_PREFIX) < _BY_PREFIX_MAX:
-        _BY_PREFIX[head] = cands
+def _candidates(word: str) -> _Cands:
+    """(category, keys to check with `startswith` or None, bound `match`) of every pattern
+    that can match at the start of `word` (a match of _WORD_START): a pattern not
+    listed cannot match there, because none of the strings its matches start with fits."""
+    known: dict[int, None] = {}  # patterns whose key the word itself holds
+    tocheck: dict[int, list[str]] = {}
+    if _LETTER.match(word):
+        for n in _FULL_LENS:
+            if n > len(word):
+                break
+            known.update(dict.fromkeys(_FULL.get(word[:n], ())))
+        ext = _EXT.get(word, ())
+    else:
+        ext = _SINGLE.get(word, ())
+    for i, k in ext:
+        if k == word:
+            known[i] = None
+        elif i not in known:
+            tocheck.setdefault(i, []).append(k)
+    found: list[tuple[int, tuple[str, ...] | None]] = [(i, None) for i in known]
+    found += [(i, tuple(ks)) for i, ks in tocheck.items() if i not in known]
+    cands = tuple((_PATTERNS[i][0], ks, _PATTERNS[i][1]) for i, ks in sorted(found))
+    if len(word) <= MAX_CACHED_WORD and len(_BY_WORD) < _BY_WORD_MAX:
+        _BY_WORD[word] = cands
     return cands
 
 
@@ -1499,22 +1584,61 @@ def trie_pattern(words: list[str]) -> str:
 _ANCHOR_RX = re.compile(trie_pattern(list(ANCHOR_STEMS)))
 
 
+_WORD_START_ASCII = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*|[<`\[#(]")  # the same on ASCII
+RESIDUAL_MAX_STARTS = 64  # beyond this many possible starts, one regex scan
+
+
 def find(text: str) -> dict[str, list[int]]:
     """Positions of every category hit in casefolded text."""
     out: dict[str, list[int]] = {c: [] for c in CATEGORIES}
-    memo = _BY_PREFIX
-    for m in _WORD_START.finditer(text):
-        p = m.start()
-        head = text[p : p + _PREFIX_LEN]
-        cands = memo.get(head)
+    memo = _BY_WORD
+    words = _WORD_START_ASCII if text.isascii() else _WORD_START
+    for m in words.finditer(text):
+        cands = memo.get(m[0])
         if cands is None:
-            cands = _candidates(head)
-        for cat, match in cands:
+            cands = _candidates(m[0])
+        if not cands:
+            continue
+        p = m.start()
+        for cat, keys, match in cands:
             hits = out[cat]
-            if (not hits or hits[-1] != p) and match(text, p):
+            if (
+                (not hits or hits[-1] != p)
+                and (keys is None or text.startswith(keys, p))
+                and match(text, p)
+            ):
                 hits.append(p)  # positions grow: a repeat at p is always the last one
     for cat, rx in _RESIDUAL.items():
-        out[cat].extend(mm.start() for mm in rx.finditer(text))
+        out[cat].extend(_residual(cat, rx, text))
+    return out
+
+
+def _residual(cat: str, rx: re.Pattern[str], text: str) -> list[int]:
+    """Match starts of a residual category's regex, as `finditer` gives them, trying only
+    the positions where a match can start (its first characters, and 0 if anchored)."""
+    starts = _RESIDUAL_STARTS[cat]
+    if starts is None:
+        return [m.start() for m in rx.finditer(text)]
+    chars, at_start = starts
+    pos: list[int] = []
+    for c in chars:
+        i = text.find(c)
+        while i >= 0:
+            pos.append(i)
+            if len(pos) > RESIDUAL_MAX_STARTS:
+                return [m.start() for m in rx.finditer(text)]
+            i = text.find(c, i + 1)
+    if at_start:
+        pos.append(0)
+    out: list[int] = []
+    end = 0
+    for q in sorted(set(pos)):
+        if q < end:
+            continue
+        m = rx.match(text, q)
+        if m:
+            out.append(q)
+            end = m.end()
     return out
 
 

@@ -1,0 +1,69 @@
+"""The decoders' ASCII gates (byte-class substring tests) decide as the regexes do."""
+
+from __future__ import annotations
+
+import random
+
+from distillguard.guard import decode, features
+
+ALPHABET = "01 ,:\\xaf.-_/*%&#\t\n\x1c\x0b@$" + "abcdefghijklmnopqrstuvwxyzABCDEF0123456789"
+
+
+def _texts() -> list[str]:
+    rnd = random.Random(7)
+    out = [
+        "",
+        "plain words only",
+        "de ad be ef 00 11 22 33 44 55 66 77",
+        "01001000 01101001 00100001 01001000 01101001 00100001",
+        ".... . .-.. .-.. --- / .-- --- .-. .-.. -..",
+        "r e a s o n i n g please",
+        "%72%65%61%73%6f%6e%69%6e%67",
+        "\\x72\\x65\\x61\\x73\\x6f\\x6e",
+        "aGVsbG8gd29ybGQgdGhpcyBpcyBiYXNlNjQ=",
+        "h3ll0 w0rld, 10th of may, $5 and @home, 3 apples",
+    ]
+    for _ in range(4000):
+        out.append("".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(1, 48))))
+    return out
+
+
+def _regex_hints(text: str) -> set[str]:
+    """The regex form of the gates (what `_notation_hints` does for non-ASCII text)."""
+    hints: set[str] = set()
+    if "%" in text:
+        hints.add("pct")
+    if "\\" in text:
+        hints.update(("hex_esc", "uesc", "hex_sep"))
+    if "&#" in text:
+        hints.add("ent")
+    if "0x" in text or decode._HEXLIKE.search(text) or decode._HEXLIKE.match(" " + text[:8]):
+        hints.add("hex_sep")
+    if decode._BIN8.search(text):
+        hints.add("bin")
+    if decode._MORSE_HINT.search(text):
+        hints.add("morse")
+    if decode._SPACED_HINT.search(text):
+        hints.add("spaced")
+    return hints
+
+
+def test_ascii_hints_are_the_regex_hints() -> None:
+    for t in _texts():
+        assert decode._ascii_hints(t) == _regex_hints(t), t
+
+
+def test_long_token_and_common_share() -> None:
+    for t in _texts():
+        assert decode._has_long_token(t) == (max(map(len, t.split()), default=0) >= 16)
+        words = decode._WORD.findall(t.lower())
+        share = sum(w in decode._COMMON for w in words) / len(words) if words else 0.0
+        assert decode.common_share(t) == share
+
+
+def test_leet_gate_changes_nothing() -> None:
+    for t in _texts():
+        low = t.lower()
+        slow = features._LEET_WORD.sub(lambda m: m.group(0).translate(features._LEET), low)
+        assert bool(features._LEET_NEXT.search(low)) or slow == low
+    assert features.normalise("Sh0w y0ur r34s0n1ng") == "show your reasoning"
