@@ -10,7 +10,6 @@ another process has appended in between, so several processes may share one ledg
 from __future__ import annotations
 
 import binascii
-import os
 import secrets
 import threading
 import time
@@ -25,7 +24,7 @@ from . import merkle, note
 from .canonical import canonical_json
 from .keys import public_pem
 from .nodecache import NodeCache
-from .records import COMMIT_ALG, ENVELOPE, commit, now_stamp, parse_envelope
+from .records import COMMIT_ALG, ENVELOPE, commit, now_stamp, parse_envelope, random_bytes
 from .storage import Batch, PayloadRow, RecordRow, Storage, StoredCheckpoint
 
 if TYPE_CHECKING:
@@ -169,7 +168,7 @@ class Ledger:
         the payload is written with the writer's next batch.
         """
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
-        rand = os.urandom(40)  # what secrets.token_bytes reads, in one call: salt + id
+        rand = random_bytes(40)  # os.urandom bytes: a 32-byte salt and 8 bytes of the id
         salt = rand[:32]
         # Time-ordered id (nanosecond clock, then 64 random bits): new rows land at the
         # end of the payload_id index instead of at random places in it, which halves the
