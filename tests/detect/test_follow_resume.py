@@ -77,6 +77,19 @@ def test_a_window_that_covers_the_table_rebuilds_exactly_and_sets_no_floor(
         assert f.start() == len(evs) and f.stats.floored == 0 and not f._floor
 
 
+def test_events_deleted_by_retention_also_set_floors(db: Database) -> None:
+    rng = random.Random(6)
+    evs = harvester("h0", 30, rng, spacing=2.0) + chat_user("c0", 10, rng, t0=200.0)
+    evs.sort(key=lambda e: e.ts)
+    _insert(db, evs)
+    ids = ListingIdentity()
+    Follower(db, ids).catch_up()
+    assert ids.risk["h0"][0] == "distillation"
+    db.execute("DELETE FROM gateway_events WHERE id <= 25")  # a retention job
+    f = Follower(db, ids, rebuild_events=None)  # the whole table: what is left of it
+    assert f.start() == len(evs) - 25 and f._floor == {"h0": 2}
+
+
 def _more(account: str, n: int, rng: random.Random, t0: float) -> list[RequestEvent]:
     return harvester(account, n, rng, t0=t0, spacing=2.0)
 
