@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from distillguard.errors import DistillguardError
 
@@ -140,8 +141,18 @@ class Admission:
         return h
 
 
-class Quotas(Protocol):
-    """What the gateway calls (both backends implement it)."""
+Subjects = list[tuple[str, str, Limits]]  # (name, subject key, limits), see `subjects_of`
+
+
+class Quotas(ABC):
+    """What the gateway calls; both backends subclass it.
+
+    The public sync and async signatures are written once here: each validates its
+    arguments, resolves the subjects (the account and, if any, its organisation) and
+    hands them to the backend's hooks. The `*_async` hooks default to the sync ones,
+    which is right for a backend that never blocks on I/O (memory: microseconds under a
+    lock, never held across an await); Redis overrides them with real async calls.
+    """
 
     policy: QuotaPolicy
 
@@ -153,11 +164,9 @@ class Quotas(Protocol):
         *,
         account_limits: Limits | None = None,
         org_limits: Limits | None = None,
-    ) -> Admission: ...
-
-    def release(self, lease: Lease, actual_tokens: int | None = None) -> None: ...
-
-    def renew(self, lease: Lease) -> bool: ...
+    ) -> Admission:
+        subjects = self._admit_subjects(account_id, org_id, est_tokens, account_limits, org_limits)
+        return self._acquire(account_id, org_id, est_tokens, subjects)
 
     async def acquire_async(
         self,
@@ -167,11 +176,62 @@ class Quotas(Protocol):
         *,
         account_limits: Limits | None = None,
         org_limits: Limits | None = None,
-    ) -> Admission: ...
+    ) -> Admission:
+        subjects = self._admit_subjects(account_id, org_id, est_tokens, account_limits, org_limits)
+        return await self._acquire_async(account_id, org_id, est_tokens, subjects)
 
-    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None: ...
+    def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
+        check_tokens(actual_tokens, "actual_tokens")
+        self._release(lease, actual_tokens, self._lease_subjects(lease))
 
-    async def renew_async(self, lease: Lease) -> bool: ...
+    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None:
+        check_tokens(actual_tokens, "actual_tokens")
+        await self._release_async(lease, actual_tokens, self._lease_subjects(lease))
+
+    def renew(self, lease: Lease) -> bool:
+        """Extend the lease's concurrency slot by `lease_ttl_s`; False if it had expired."""
+        return self._renew(lease, self._lease_subjects(lease))
+
+    async def renew_async(self, lease: Lease) -> bool:
+        return await self._renew_async(lease, self._lease_subjects(lease))
+
+    def _admit_subjects(
+        self,
+        account_id: str,
+        org_id: str | None,
+        est_tokens: int,
+        account_limits: Limits | None,
+        org_limits: Limits | None,
+    ) -> Subjects:
+        check_tokens(est_tokens, "est_tokens")
+        return subjects_of(self.policy, account_id, org_id, account_limits, org_limits)
+
+    def _lease_subjects(self, lease: Lease) -> Subjects:
+        return subjects_of(self.policy, lease.account_id, lease.org_id, None, None)
+
+    # ---- backend hooks -----------------------------------------------------------------
+    @abstractmethod
+    def _acquire(
+        self, account_id: str, org_id: str | None, est_tokens: int, subjects: Subjects
+    ) -> Admission:
+        """Check and charge every subject in one atomic step."""
+
+    @abstractmethod
+    def _release(self, lease: Lease, actual: int | None, subjects: Subjects) -> None: ...
+
+    @abstractmethod
+    def _renew(self, lease: Lease, subjects: Subjects) -> bool: ...
+
+    async def _acquire_async(
+        self, account_id: str, org_id: str | None, est_tokens: int, subjects: Subjects
+    ) -> Admission:
+        return self._acquire(account_id, org_id, est_tokens, subjects)
+
+    async def _release_async(self, lease: Lease, actual: int | None, subjects: Subjects) -> None:
+        self._release(lease, actual, subjects)
+
+    async def _renew_async(self, lease: Lease, subjects: Subjects) -> bool:
+        return self._renew(lease, subjects)
 
 
 def check_tokens(n: int | None, what: str) -> None:
@@ -185,7 +245,7 @@ def subjects_of(
     org_id: str | None,
     account_limits: Limits | None,
     org_limits: Limits | None,
-) -> list[tuple[str, str, Limits]]:
+) -> Subjects:
     """(name, subject key, limits) for the account and, if any, its organisation."""
     out = [("account", f"a:{account_id}", policy.resolve(account_limits, policy.account))]
     if org_id is not None:

@@ -17,7 +17,8 @@ Semantics (the same for both backends; see docs/identity.md):
   slots for longer than that; long streams call `renew(lease)`.
 Backends: `MemoryQuotas` (`quotas_memory.py`; embedded mode; one process; thread- and
 asyncio-safe) and `RedisQuotas` (`quotas_redis.py`; several replicas; two Lua scripts,
-Redis server time, cluster-safe keys). Shared types are in `quota_types.py`.
+Redis server time, cluster-safe keys). Shared types, and the `Quotas` base class that
+holds the public sync and async methods of both, are in `quota_types.py`.
 """
 
 from __future__ import annotations

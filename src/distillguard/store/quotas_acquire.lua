@@ -1,6 +1,6 @@
 -- distillguard quota admission: all subjects (account, then organisation) checked and
 -- charged in one atomic step, so concurrent callers on any number of replicas can never
--- be admitted past a limit. Mirrors MemoryQuotas.acquire in quotas_memory.py exactly.
+-- be admitted past a limit. Mirrors MemoryQuotas._acquire in quotas_memory.py exactly.
 --
 -- Per subject three keys (same hash tag, so this also runs on Redis Cluster):
 --   log  ZSET  charge id -> admission time (ms); a charge id is a lease id, or

@@ -21,8 +21,8 @@ from distillguard.store.quota_types import (
     LeaseIds,
     Limits,
     QuotaPolicy,
-    check_tokens,
-    subjects_of,
+    Quotas,
+    Subjects,
 )
 
 
@@ -117,8 +117,12 @@ def _smallest(acc: int | None, left: int | None) -> int | None:
     return left if acc is None else min(acc, left)
 
 
-class MemoryQuotas:
-    """Exact quotas for one process (the embedded mode). One lock; O(1) amortised."""
+class MemoryQuotas(Quotas):
+    """Exact quotas for one process (the embedded mode). One lock; O(1) amortised.
+
+    The lock is held for microseconds and never across an await, so the inherited async
+    methods simply call the sync hooks: safe in an event loop.
+    """
 
     def __init__(
         self, policy: QuotaPolicy | None = None, *, clock: Callable[[], float] = time.monotonic
@@ -129,18 +133,10 @@ class MemoryQuotas:
         self._subjects: dict[str, _Subject] = {}
         self._ids = LeaseIds()
 
-    def acquire(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
+    def _acquire(
+        self, account_id: str, org_id: str | None, est_tokens: int, subjects: Subjects
     ) -> Admission:
-        check_tokens(est_tokens, "est_tokens")
         p = self.policy
-        subjects = subjects_of(p, account_id, org_id, account_limits, org_limits)
         window = p.window_s
         with self._lock:
             now = self._clock()
@@ -168,11 +164,10 @@ class MemoryQuotas:
                 s.charge(lease.id, est_tokens, now, now + p.lease_ttl_s)
             return Admission(True, reason, None, lease, rem_req, rem_tok, shadow=bool(refusals))
 
-    def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        check_tokens(actual_tokens, "actual_tokens")
+    def _release(self, lease: Lease, actual_tokens: int | None, subjects: Subjects) -> None:
         with self._lock:
             now = self._clock()
-            for _, key, _ in subjects_of(self.policy, lease.account_id, lease.org_id, None, None):
+            for _, key, _ in subjects:
                 s = self._subjects.get(key)
                 if s is None:
                     continue
@@ -189,12 +184,11 @@ class MemoryQuotas:
                     s.by_id[extra.id] = extra
                     s.tokens += extra.tokens
 
-    def renew(self, lease: Lease) -> bool:
-        """Extend the lease's concurrency slot by `lease_ttl_s`; False if it had expired."""
+    def _renew(self, lease: Lease, subjects: Subjects) -> bool:
         with self._lock:
             now = self._clock()
             found = False
-            for _, key, _ in subjects_of(self.policy, lease.account_id, lease.org_id, None, None):
+            for _, key, _ in subjects:
                 s = self._subjects.get(key)
                 if s is not None and s.leases.get(lease.id, 0.0) > now:
                     s.leases[lease.id] = now + self.policy.lease_ttl_s
@@ -209,23 +203,3 @@ class MemoryQuotas:
             now = self._clock()
             s.expire(now, self.policy.window_s)
             return {"requests": s.requests, "tokens": s.tokens, "inflight": s.inflight(now)}
-
-    # The lock is held for microseconds and never across an await: safe in an event loop.
-    async def acquire_async(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
-    ) -> Admission:
-        return self.acquire(
-            account_id, org_id, est_tokens, account_limits=account_limits, org_limits=org_limits
-        )
-
-    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        self.release(lease, actual_tokens)
-
-    async def renew_async(self, lease: Lease) -> bool:
-        return self.renew(lease)

@@ -9,6 +9,8 @@ Redis's own clock, so clock skew between replicas does not matter.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any, cast
 
@@ -17,11 +19,10 @@ from distillguard.store.quota_types import (
     Admission,
     Lease,
     LeaseIds,
-    Limits,
     QuotaPolicy,
+    Quotas,
     QuotaUnavailable,
-    check_tokens,
-    subjects_of,
+    Subjects,
 )
 
 
@@ -48,25 +49,28 @@ return found
 """
 
 
-def _run(script: Any, keys: list[str], args: list[Any]) -> Any:
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """A Redis error becomes `QuotaUnavailable`: the caller refuses the request (fail closed)."""
     from redis.exceptions import RedisError
 
     try:
-        return script(keys=keys, args=args)
+        yield
     except RedisError as exc:
         raise QuotaUnavailable(f"quota store (Redis) unavailable: {exc}") from None
+
+
+def _run(script: Any, keys: list[str], args: list[Any]) -> Any:
+    with _unavailable():
+        return script(keys=keys, args=args)
 
 
 async def _arun(script: Any, keys: list[str], args: list[Any]) -> Any:
-    from redis.exceptions import RedisError
-
-    try:
+    with _unavailable():
         return await script(keys=keys, args=args)
-    except RedisError as exc:
-        raise QuotaUnavailable(f"quota store (Redis) unavailable: {exc}") from None
 
 
-class RedisQuotas:
+class RedisQuotas(Quotas):
     """Exact quotas shared by every replica that points at the same Redis.
 
     Sync methods use a `redis.Redis` client, `*_async` methods a `redis.asyncio.Redis`
@@ -118,16 +122,9 @@ class RedisQuotas:
                 ("log", "tok", "fly")]  # fmt: skip
 
     def _acquire_call(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        account_limits: Limits | None,
-        org_limits: Limits | None,
+        self, account_id: str, org_id: str | None, est_tokens: int, subjects: Subjects
     ) -> tuple[list[str], list[Any], Lease]:
-        check_tokens(est_tokens, "est_tokens")
         p = self.policy
-        subjects = subjects_of(p, account_id, org_id, account_limits, org_limits)
         lease = Lease(self._ids.next(), account_id, org_id, est_tokens)
         args: list[Any] = [
             lease.id,
@@ -156,39 +153,28 @@ class RedisQuotas:
             shadow=admitted and not ok,
         )
 
-    def _release_call(self, lease: Lease, actual: int | None) -> tuple[list[str], list[Any]]:
-        check_tokens(actual, "actual_tokens")
-        subjects = subjects_of(self.policy, lease.account_id, lease.org_id, None, None)
+    def _release_call(
+        self, lease: Lease, actual: int | None, subjects: Subjects
+    ) -> tuple[list[str], list[Any]]:
         args = [lease.id, -1 if actual is None else actual, lease.tokens,
                 int(self.policy.window_s * 1000)]  # fmt: skip
         return self._keys(lease.account_id, lease.org_id, subjects), args
 
-    def _renew_call(self, lease: Lease) -> tuple[list[str], list[Any]]:
-        subjects = subjects_of(self.policy, lease.account_id, lease.org_id, None, None)
+    def _renew_call(self, lease: Lease, subjects: Subjects) -> tuple[list[str], list[Any]]:
         keys = self._keys(lease.account_id, lease.org_id, subjects)[2::3]
         return keys, [lease.id, int(self.policy.lease_ttl_s * 1000)]
 
-    def acquire(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
+    def _acquire(
+        self, account_id: str, org_id: str | None, est_tokens: int, subjects: Subjects
     ) -> Admission:
-        keys, args, lease = self._acquire_call(
-            account_id, org_id, est_tokens, account_limits, org_limits
-        )
+        keys, args, lease = self._acquire_call(account_id, org_id, est_tokens, subjects)
         return self._admission(_run(self._acq, keys, args), lease, self.policy.shadow)
 
-    def release(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        keys, args = self._release_call(lease, actual_tokens)
-        _run(self._rel, keys, args)
+    def _release(self, lease: Lease, actual: int | None, subjects: Subjects) -> None:
+        _run(self._rel, *self._release_call(lease, actual, subjects))
 
-    def renew(self, lease: Lease) -> bool:
-        keys, args = self._renew_call(lease)
-        return bool(_run(self._ren, keys, args))
+    def _renew(self, lease: Lease, subjects: Subjects) -> bool:
+        return bool(_run(self._ren, *self._renew_call(lease, subjects)))
 
     def usage(self, account_id: str | None = None, org_id: str | None = None) -> dict[str, int]:
         """Current window usage of one subject: requests, tokens, in-flight leases.
@@ -230,28 +216,20 @@ class RedisQuotas:
                     )
         return self._async_scripts
 
-    async def acquire_async(
-        self,
-        account_id: str,
-        org_id: str | None,
-        est_tokens: int,
-        *,
-        account_limits: Limits | None = None,
-        org_limits: Limits | None = None,
+    async def _acquire_async(
+        self, account_id: str, org_id: str | None, est_tokens: int, subjects: Subjects
     ) -> Admission:
-        keys, args, lease = self._acquire_call(
-            account_id, org_id, est_tokens, account_limits, org_limits
-        )
+        keys, args, lease = self._acquire_call(account_id, org_id, est_tokens, subjects)
         acq, _, _ = await self._scripts()
         return self._admission(await _arun(acq, keys, args), lease, self.policy.shadow)
 
-    async def release_async(self, lease: Lease, actual_tokens: int | None = None) -> None:
-        keys, args = self._release_call(lease, actual_tokens)
+    async def _release_async(self, lease: Lease, actual: int | None, subjects: Subjects) -> None:
+        keys, args = self._release_call(lease, actual, subjects)
         _, rel, _ = await self._scripts()
         await _arun(rel, keys, args)
 
-    async def renew_async(self, lease: Lease) -> bool:
-        keys, args = self._renew_call(lease)
+    async def _renew_async(self, lease: Lease, subjects: Subjects) -> bool:
+        keys, args = self._renew_call(lease, subjects)
         _, _, ren = await self._scripts()
         return bool(await _arun(ren, keys, args))
 

@@ -1,6 +1,6 @@
 -- distillguard quota release: free the lease's concurrency slot and reconcile its token
 -- charge with the actual usage. Idempotent: releasing twice changes nothing.
--- Mirrors MemoryQuotas.release in quotas_memory.py.
+-- Mirrors MemoryQuotas._release in quotas_memory.py.
 -- KEYS: log1, tok1, fly1[, log2, tok2, fly2] (as in quotas_acquire.lua)
 -- ARGV: lease, actual_tokens (-1 = keep the estimate), est_tokens, window_ms
 
