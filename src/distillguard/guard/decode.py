@@ -60,6 +60,19 @@ _MORSE_HINT = re.compile(r"[.\-·•–—_]{2} ?/? ?[.\-·•–—_]")
 # `re` scans for quickly, unlike a letter
 _SPACED_HINT = re.compile(r"[ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\-*_][^\W\d_][ .\-*_]")
 _CUES = re.compile(lexicon.trie_pattern(list(lexicon.DECODE_CUES)))
+# ASCII text can hold only the ASCII cues; a cue holding another is redundant there
+_ASCII_CUES = tuple(
+    c
+    for c in lexicon.DECODE_CUES
+    if c.isascii() and not any(o != c and o in c for o in lexicon.DECODE_CUES)
+)
+
+
+def _cued(low: str) -> bool:
+    """Does the (lower-cased) text name a decoding (one of lexicon.DECODE_CUES)?"""
+    if low.isascii():
+        return any(map(low.__contains__, _ASCII_CUES))
+    return _CUES.search(low) is not None
 
 
 def _notation_hints(text: str) -> set[str]:
@@ -551,7 +564,7 @@ def decode_hidden(text: str) -> list[str]:
         found += _notations(text, hints)
     # a request to decode is in its instruction: the head or the tail of the prompt
     head_tail = text.lower() if len(text) <= 1500 else (text[:1000] + text[-500:]).lower()
-    cued = bool(_CUES.search(head_tail))
+    cued = _cued(head_tail)
     if common_share(text[:500]) >= 0.3 and not cued:
         return found  # reads as plain language and asks for no decoding
     found += _letters(text, cued)

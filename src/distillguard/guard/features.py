@@ -258,7 +258,7 @@ def analyse(text: str, decode: bool = True) -> Analysed:
 
 def is_quiet(a: Analysed) -> bool:
     """No attack concept, nothing decoded, no fabricated turn (see QUIET_WITHOUT)."""
-    return not a.decoded and not a.fake_turn and not any(a.hits[c] for c in QUIET_WITHOUT)
+    return not a.decoded and not a.fake_turn and not any(map(a.hits.__getitem__, QUIET_WITHOUT))
 
 
 def extract(text: str, a: Analysed | None = None) -> Extracted:

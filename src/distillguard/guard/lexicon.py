@@ -1620,7 +1620,7 @@ def _residual(cat: str, rx: re.Pattern[str], text: str) -> list[int]:
     if starts is None:
         return [m.start() for m in rx.finditer(text)]
     chars, at_start = starts
-    pos: list[int] = []
+    pos: list[int] = [0] if at_start else []
     for c in chars:
         i = text.find(c)
         while i >= 0:
@@ -1628,15 +1628,12 @@ def _residual(cat: str, rx: re.Pattern[str], text: str) -> list[int]:
             if len(pos) > RESIDUAL_MAX_STARTS:
                 return [m.start() for m in rx.finditer(text)]
             i = text.find(c, i + 1)
-    if at_start:
-        pos.append(0)
+    if len(pos) > 1:
+        pos = sorted(set(pos))
     out: list[int] = []
     end = 0
-    for q in sorted(set(pos)):
-        if q < end:
-            continue
-        m = rx.match(text, q)
-        if m:
+    for q in pos:
+        if q >= end and (m := rx.match(text, q)):
             out.append(q)
             end = m.end()
     return out
