@@ -8,7 +8,7 @@ the CLI call these functions; each returns the signed envelope (see `signing`), 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,19 @@ def publish(
     return sign_and_record(doc, store=ReportsStore(db), ledger=ledger, key=key)
 
 
+def _build_and_publish(
+    db: Database,
+    engine: Any,
+    ledger: Any,
+    build: Callable[..., dict[str, Any]],
+    *args: Any,
+    at: datetime | None,
+    key: Ed25519PrivateKey | None,
+) -> dict[str, Any]:
+    """`build(db, engine, *args, at)` (at: default now), then `publish` the document."""
+    return publish(db, ledger, build(db, engine, *args, at or datetime.now(UTC)), key)
+
+
 def quarterly_notice(
     db: Database,
     engine: Any,
@@ -39,7 +52,7 @@ def quarterly_notice(
     """The BIS 702.7 quarterly notice due next after `at` (default now), signed."""
     from distillguard.reports.bis import build_bis_notice
 
-    return publish(db, ledger, build_bis_notice(db, engine, at or datetime.now(UTC)), key)
+    return _build_and_publish(db, engine, ledger, build_bis_notice, at=at, key=key)
 
 
 def internal_use_summary(
@@ -52,8 +65,7 @@ def internal_use_summary(
     """The SB 53 three-monthly internal-use risk summary due next after `at`, signed."""
     from distillguard.reports.sb53_summary import build_sb53_internal_use_summary
 
-    doc = build_sb53_internal_use_summary(db, engine, at or datetime.now(UTC))
-    return publish(db, ledger, doc, key)
+    return _build_and_publish(db, engine, ledger, build_sb53_internal_use_summary, at=at, key=key)
 
 
 def mark_filed(db: Database, engine: Any, report_id: str, at: datetime | None = None) -> list[str]:
@@ -102,7 +114,7 @@ def model_report(
     }
     if kind not in builders:
         raise DistillguardError(f"unknown model report {kind!r} (use {', '.join(builders)})")
-    return publish(db, ledger, builders[kind](db, engine, spec, at or datetime.now(UTC)), key)
+    return _build_and_publish(db, engine, ledger, builders[kind], spec, at=at, key=key)
 
 
 def incident_report(
@@ -117,8 +129,9 @@ def incident_report(
     """The report of one incident for one regime, signed."""
     from distillguard.reports.incident_report import build_incident_report
 
-    doc = build_incident_report(db, engine, incident_id, regime, at or datetime.now(UTC))
-    return publish(db, ledger, doc, key)
+    return _build_and_publish(
+        db, engine, ledger, build_incident_report, incident_id, regime, at=at, key=key
+    )
 
 
 def evidence_package(

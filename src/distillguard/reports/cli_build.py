@@ -61,16 +61,30 @@ def _emit(env: dict[str, Any], out: Path, fmt: str) -> None:
         typer.echo(f"  wrote {p}")
 
 
-@build_app.command("bis")
-def build_bis(
-    out: Path = OutOpt, fmt: str = FmtOpt, at: str | None = AtOpt, ledger: str | None = LedgerOpt
-) -> None:
-    """BIS 702.7 quarterly notice (a no-change notice when nothing changed)."""
-    from distillguard.reports.api import quarterly_notice
-    from distillguard.reports.cli import database, engine, when
+def _periodic_command(name: str, report: str, help_text: str) -> None:
+    """Register `reports build NAME` for a periodic report (`report`: its function in api)."""
 
-    with _ledger(ledger) as led:
-        _emit(quarterly_notice(database(), engine(), led, when(at)), out, fmt)
+    def command(
+        out: Path = OutOpt,
+        fmt: str = FmtOpt,
+        at: str | None = AtOpt,
+        ledger: str | None = LedgerOpt,
+    ) -> None:
+        from distillguard.reports import api
+        from distillguard.reports.cli import database, engine, when
+
+        with _ledger(ledger) as led:
+            _emit(getattr(api, report)(database(), engine(), led, when(at)), out, fmt)
+
+    command.__doc__ = help_text
+    build_app.command(name)(command)
+
+
+_periodic_command(
+    "bis",
+    "quarterly_notice",
+    "BIS 702.7 quarterly notice (a no-change notice when nothing changed).",
+)
 
 
 def _model_command(kind: str, help_text: str) -> None:
@@ -98,16 +112,11 @@ _model_command("eu-annex-xi", "EU AI Act Annex XI model documentation.")
 _model_command("eu-notice", "EU two-week notice: the model crossed the systemic-risk threshold.")
 
 
-@build_app.command("sb53-summary")
-def build_sb53_summary(
-    out: Path = OutOpt, fmt: str = FmtOpt, at: str | None = AtOpt, ledger: str | None = LedgerOpt
-) -> None:
-    """SB 53 summary of internal-use catastrophic-risk assessments (three-monthly)."""
-    from distillguard.reports.api import internal_use_summary
-    from distillguard.reports.cli import database, engine, when
-
-    with _ledger(ledger) as led:
-        _emit(internal_use_summary(database(), engine(), led, when(at)), out, fmt)
+_periodic_command(
+    "sb53-summary",
+    "internal_use_summary",
+    "SB 53 summary of internal-use catastrophic-risk assessments (three-monthly).",
+)
 
 
 @build_app.command("incident")

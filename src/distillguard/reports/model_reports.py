@@ -46,11 +46,27 @@ def _fact(facts: dict[str, str], model: str, key: str) -> Any:
     return or_missing(facts.get(key), NO_FACT.format(model=model, key=key))
 
 
+def _model_inputs(
+    db: Database, engine: Any, spec: str
+) -> tuple[Reference, ReportsStore, dict[str, Any]]:
+    """(reference, reports store, `training_compute` of `spec`) for a per-model report."""
+    ref: Reference = engine.reference
+    return ref, ReportsStore(db), training_compute(db, ref, spec)
+
+
+def _model_document(
+    kind: str, title: str, vref: Any, engine: Any, at: datetime, sections: dict[str, Any]
+) -> dict[str, Any]:
+    """A per-model report document, titled and keyed by `model@version`."""
+    title = f"{title}: {vref}"
+    return new_document(
+        kind, title, at=at, pack_hash=engine.pack_hash, subject=str(vref), sections=sections
+    )
+
+
 def build_sb53_transparency(db: Database, engine: Any, spec: str, at: datetime) -> dict[str, Any]:
     """SB 53 transparency report for a new or substantially modified frontier model."""
-    ref: Reference = engine.reference
-    store = ReportsStore(db)
-    tc = training_compute(db, ref, spec)
+    ref, store, tc = _model_inputs(db, engine, spec)
     vref = tc["ref"]
     facts = store.model_facts(vref.model)
     prof = store.profile()
@@ -111,21 +127,14 @@ def build_sb53_transparency(db: Database, engine: Any, spec: str, at: datetime) 
         "third_party_evaluators": or_missing(third, "no evaluator recorded on any assessment"),
         "framework": fw,
     }
-    return new_document(
-        "sb53_transparency_report",
-        f"SB 53 transparency report: {vref}",
-        at=at,
-        pack_hash=engine.pack_hash,
-        subject=str(vref),
-        sections=sections,
+    return _model_document(
+        "sb53_transparency_report", "SB 53 transparency report", vref, engine, at, sections
     )
 
 
 def build_eu_annex_xi(db: Database, engine: Any, spec: str, at: datetime) -> dict[str, Any]:
     """EU AI Act Annex XI technical documentation (Model Documentation Form fields)."""
-    ref: Reference = engine.reference
-    store = ReportsStore(db)
-    tc = training_compute(db, ref, spec)
+    ref, store, tc = _model_inputs(db, engine, spec)
     vref, row = tc["ref"], tc["row"]
     facts = store.model_facts(vref.model)
     prof = store.profile()
@@ -175,13 +184,8 @@ def build_eu_annex_xi(db: Database, engine: Any, spec: str, at: datetime) -> dic
         },
         "retention": {"keep_until": iso(keep), "citation": "EU AI Act Art. 53(1)(a), Annex XI"},
     }
-    return new_document(
-        "eu_annex_xi",
-        f"EU Annex XI model documentation: {vref}",
-        at=at,
-        pack_hash=engine.pack_hash,
-        subject=str(vref),
-        sections=sections,
+    return _model_document(
+        "eu_annex_xi", "EU Annex XI model documentation", vref, engine, at, sections
     )
 
 
@@ -200,9 +204,7 @@ def build_eu_notice(db: Database, engine: Any, spec: str, at: datetime) -> dict[
     """Notification to the Commission that a model meets the systemic-risk threshold."""
     from distillguard.errors import DistillguardError
 
-    ref: Reference = engine.reference
-    store = ReportsStore(db)
-    tc = training_compute(db, ref, spec)
+    ref, store, tc = _model_inputs(db, engine, spec)
     vref = tc["ref"]
     thr = threshold(ref, "eu_systemic_risk_flop", at)
     eu = _coverage(ref, tc["total"], None, at)["eu_systemic_risk"]
@@ -229,11 +231,6 @@ def build_eu_notice(db: Database, engine: Any, spec: str, at: datetime) -> dict[
             "entries": tc["phases"],
         },
     }
-    return new_document(
-        "eu_systemic_risk_notice",
-        f"EU systemic-risk notification: {vref}",
-        at=at,
-        pack_hash=engine.pack_hash,
-        subject=str(vref),
-        sections=sections,
+    return _model_document(
+        "eu_systemic_risk_notice", "EU systemic-risk notification", vref, engine, at, sections
     )
