@@ -212,7 +212,7 @@ def _http_protocol() -> type:
                 and cycle.scope.get("method") != "HEAD"
                 and not cycle.response_started
             ):
-                cycle.transport = _HeldHead(cycle.transport)
+                cycle.transport = _HeldHead(cycle.transport)  # type: ignore[assignment]
 
     return Protocol
 
