@@ -55,3 +55,18 @@ def test_bad_urls(tmp_path):
     bad.write_bytes(b"not a database" * 100)
     with pytest.raises(DistillguardError, match="cannot open SQLite"):
         Database(f"sqlite:///{bad}")
+
+
+def test_unreachable_postgres_fails_fast_with_one_clear_error(caplog):
+    """No pool retry loop (a warning every 0.5 s for 10 s): one error at once, no password."""
+    import time
+
+    pytest.importorskip("psycopg_pool")
+    t = time.monotonic()
+    with caplog.at_level("WARNING"), pytest.raises(DistillguardError) as err:
+        Database("postgresql://postgres:s3cret@127.0.0.1:1/test")  # nothing listens on port 1
+    assert time.monotonic() - t < 5
+    msg = str(err.value)
+    assert msg.startswith("cannot connect to PostgreSQL at postgresql://postgres:***@127.0.0.1:1/")
+    assert "refused" in msg and "s3cret" not in msg and "\n" not in msg
+    assert not [r for r in caplog.records if r.name.startswith("psycopg")]

@@ -42,6 +42,11 @@ def _to_pg(sql: str) -> str:
     return "".join(out)
 
 
+def _redact(url: str) -> str:
+    """The URL with the password (if any) masked, for error messages."""
+    return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
 class Database:
     """A connection to SQLite or PostgreSQL; thread-safe; use `transaction()` for atomic work."""
 
@@ -53,14 +58,7 @@ class Database:
         self._lock = threading.RLock()
         if url.startswith(("postgresql://", "postgres://")):
             self.dialect = "postgres"
-            try:
-                from psycopg_pool import ConnectionPool
-
-                self._pool = ConnectionPool(url, min_size=1, max_size=8, open=True, timeout=10)
-                with self._pool.connection() as c:
-                    c.execute("SELECT 1")
-            except Exception as exc:
-                raise DistillguardError(f"cannot connect to PostgreSQL at {url}: {exc}") from None
+            self._pool = self._open_pool(url)
         elif url.startswith("sqlite:///") or url == "sqlite://:memory:":
             self.dialect = "sqlite"
             path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ":memory:"
@@ -80,6 +78,38 @@ class Database:
             raise DistillguardError(
                 f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://..."
             )
+
+    @staticmethod
+    def _open_pool(url: str) -> Any:
+        """A connection pool, after one direct connection has proven the server reachable.
+
+        Without that check an unreachable server would make the pool retry in the
+        background, logging a warning every 0.5 s, until its 10 s timeout ran out with a
+        vague "couldn't get a connection"; instead the caller gets the server's own reason
+        at once, as one error (with any password in the URL masked).
+        """
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:
+            raise DistillguardError(f"PostgreSQL support is not installed: {exc}") from None
+        try:
+            psycopg.connect(url, connect_timeout=10).close()
+        except Exception as exc:
+            reason = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())
+            raise DistillguardError(
+                f"cannot connect to PostgreSQL at {_redact(url)}: {reason}"
+            ) from None
+        pool = ConnectionPool(url, min_size=1, max_size=8, open=True, timeout=10)
+        try:
+            with pool.connection() as c:
+                c.execute("SELECT 1")
+        except Exception as exc:
+            pool.close()
+            raise DistillguardError(
+                f"cannot connect to PostgreSQL at {_redact(url)}: {exc}"
+            ) from None
+        return pool
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
