@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from distillguard.errors import DistillguardError
+from distillguard.store.db import redact_url
 
 from .storage import (
     INSERT_PAYLOAD,
@@ -46,7 +47,10 @@ class PostgresStorage(Storage):
                     c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
                     c.commit()
         except psycopg.Error as exc:
-            raise DistillguardError(f"cannot connect to PostgreSQL ledger {url}: {exc}") from None
+            reason = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())
+            raise DistillguardError(
+                f"cannot connect to PostgreSQL ledger {redact_url(url)}: {reason}"
+            ) from None
 
     def _err(self, exc: Exception) -> DistillguardError:
         return DistillguardError(f"PostgreSQL ledger error: {str(exc).splitlines()[0]}")

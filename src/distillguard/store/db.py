@@ -42,7 +42,7 @@ def _to_pg(sql: str) -> str:
     return "".join(out)
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL with the password (if any) masked, for error messages."""
     return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
@@ -98,7 +98,7 @@ class Database:
         except Exception as exc:
             reason = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())
             raise DistillguardError(
-                f"cannot connect to PostgreSQL at {_redact(url)}: {reason}"
+                f"cannot connect to PostgreSQL at {redact_url(url)}: {reason}"
             ) from None
         pool = ConnectionPool(url, min_size=1, max_size=8, open=True, timeout=10)
         try:
@@ -107,7 +107,7 @@ class Database:
         except Exception as exc:
             pool.close()
             raise DistillguardError(
-                f"cannot connect to PostgreSQL at {_redact(url)}: {exc}"
+                f"cannot connect to PostgreSQL at {redact_url(url)}: {exc}"
             ) from None
         return pool
 
