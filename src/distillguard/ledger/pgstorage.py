@@ -8,12 +8,12 @@ PostgreSQL's default `synchronous_commit=on` means it is in the WAL on disk.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from distillguard.errors import DistillguardError
-from distillguard.store.db import redact_url
 
 from .storage import (
     INSERT_PAYLOAD,
@@ -23,6 +23,12 @@ from .storage import (
     RecordRow,
     Storage,
 )
+
+
+def _redact(url: str) -> str:
+    """The URL with its password masked (the same rule as `store.db.redact_url`; the
+    ledger imports nothing else from the project, so it keeps its own copy)."""
+    return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def _pg(sql: str) -> str:
@@ -49,7 +55,7 @@ class PostgresStorage(Storage):
         except psycopg.Error as exc:
             reason = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())
             raise DistillguardError(
-                f"cannot connect to PostgreSQL ledger {redact_url(url)}: {reason}"
+                f"cannot connect to PostgreSQL ledger {_redact(url)}: {reason}"
             ) from None
 
     def _err(self, exc: Exception) -> DistillguardError:
