@@ -15,6 +15,9 @@ Populations (each written with the tune half of every wording list):
   over their own documents, temperature 0, machine rate (a legitimate pipeline).
 * fewshot_dev: app developers whose requests carry fixed few-shot assistant examples
   (assistant turns the gateway never served, repeated verbatim).
+* habit_student: students who open every message, problems and follow-ups alike, with
+  the same personal phrase ("Hello again!"), drawn from a short list so that many share
+  it (tests that a recurring opening on follow-ups is not mistaken for a harvest wrapper).
 * adaptive_fab: adaptive attackers who fabricate the assistant turns of their fake
   histories instead of replaying served answers (the lazy variant).
 """
@@ -42,6 +45,14 @@ COT_BATCH = [
     "technical or other. End with 'Label: <label>'.\n\n{p}",
     "Read the following text carefully. Reason through whether it contains a complaint, "
     "then answer yes or no.\n\n{p}",
+]
+HABITS = [
+    "Hello again!",
+    "Quick question about my homework.",
+    "Hey there, me again.",
+    "Good evening tutor bot.",
+    "Okay next thing.",
+    "Sorry to bother you again.",
 ]
 FEWSHOT = [
     ("Classify: 'My card was charged twice'", "billing"),
@@ -82,6 +93,27 @@ class Stress(traffic.Gen):
                     f = self.rng.choice(follows)
                     msgs = [*hist[-6:], {"role": "user", "content": f}]
                     self.reply(t, a, meta, msgs, hist, foreign)
+                    t += self.gap(60)
+                t += self.gap(200)
+
+    def habit_student(self) -> None:
+        a = self.new_account(traffic.Label("habit_student", None, attack=False, hard=True))
+        meta = self.human_meta()
+        tz = self.rng.randint(-8, 9)
+        follow_rate = min(0.95, max(0.1, self.rng.betavariate(3, 3)))
+        habit = self.rng.choice(HABITS)
+        asks, follows = self.words(T.STUDENT_ASK), self.words(T.STUDENT_FOLLOW)
+        course = self.rng.choice(["math", "math", "science", "code"])
+        for start in self.human_sessions(self.rng.randint(2, 6), tz):
+            t = start
+            for _ in range(self.rng.randint(2, 6)):
+                p = habit + " " + self.rng.choice(asks).format(p=self.problem(course))
+                hist: list[dict[str, str]] = []
+                self.reply(t, a, meta, [{"role": "user", "content": p}], hist)
+                t += self.gap(120)
+                while self.rng.random() < follow_rate and len(hist) < 9:
+                    f = habit + " " + self.rng.choice(follows)
+                    self.reply(t, a, meta, [*hist, {"role": "user", "content": f}], hist)
                     t += self.gap(60)
                 t += self.gap(200)
 
@@ -190,6 +222,8 @@ def main() -> None:
     for _ in range(30):
         g.fewshot_dev()
     g.adaptive_fab("adaptive_fab-0", 50)
+    for _ in range(300):  # last, so the populations above keep their random draws
+        g.habit_student()
     labels = {**base_labels, **g.labels}
     events = sorted(
         [(RequestEvent.from_dict(e).ts.timestamp(), e) for e in base]

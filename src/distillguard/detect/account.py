@@ -67,7 +67,7 @@ class AccountState:
     n_coerce: int = 0
     n_format: int = 0
     n_follow: int = 0
-    n_jump: int = 0
+    n_jump: int = 0  # problems (or templated items) sent under an unrelated chat history
     n_multi: int = 0
     n_lp: int = 0
     n_temp0: int = 0
@@ -88,6 +88,11 @@ class AccountState:
     domains: list[int] = field(default_factory=lambda: [0] * len(DOMAINS))
     hours: list[int] = field(default_factory=lambda: [0] * 24)
     templates: dict[str, int] = field(default_factory=dict)
+    n_tpl_reply: int = 0  # "follow-ups" wrapped in a shared harvest wrapper (templated work)
+    n_follow_raw: int = 0  # follow-ups as the request features say (before that test)
+    n_topic_jump: int = 0  # problems pasted under an unrelated chat history
+    n_work: int = 0  # requests wrapped in a shared, non-ordinary harvest wrapper
+    last_h: float = 0.0  # effective harvest score of the last request (for the linker)
     ring: list[int] = field(default_factory=list)
     dt_n: int = 0
     dt_mean: float = 0.0
@@ -121,8 +126,11 @@ class AccountState:
             return HIST_UNKNOWN
         return HIST_UNSERVED
 
-    def update(self, f: RequestFeatures, ts: float, hist: int = HIST_NONE) -> None:
-        """Fold one request in (O(1) amortised). `hist` is the request's history status."""
+    def update(self, f: RequestFeatures, ts: float, hist: int = HIST_NONE, work: int = 0) -> None:
+        """Fold one request in (O(1) amortised). `hist` is the request's history status;
+        `work` says the request is wrapped in a key other accounts use for problem items
+        (1: one that conversing accounts use too, 2: one they do not; see
+        CampaignLinker.work_level)."""
         if self.n == 0:
             self.first_ts = ts
         elif ts >= self.last_ts:
@@ -135,7 +143,15 @@ class AccountState:
             self.n_out_of_order += 1
         self.last_ts = max(self.last_ts, ts)
         self.n += 1
-        h = f.harvest
+        followup = f.followup
+        self.n_work += work >= 2
+        if followup and work >= 2:
+            # wrapped in a template other accounts send problem items in (and no conversing
+            # account uses): a pipeline's next item posted under a chat history, however
+            # chatty its wording
+            followup = False
+            self.n_tpl_reply += 1
+        h = self.last_h = f.harvest if followup == f.followup else f.fresh_harvest
         self.sum_harvest += h
         harvest = h >= 0.5
         self.n_harvest += harvest
@@ -144,8 +160,11 @@ class AccountState:
         self.n_format += f.answer_format
         # a follow-up counts only as a follow-up to an answer we gave (or could not check)
         foreign = hist in (HIST_UNSERVED, HIST_REPLAYED)
-        self.n_follow += f.followup and not foreign
-        self.n_jump += f.topic_jump
+        self.n_follow += followup and not foreign
+        self.n_follow_raw += f.followup and not foreign
+        self.n_topic_jump += f.topic_jump
+        # a templated item under a chat history is staged like a pasted problem
+        self.n_jump += f.topic_jump or followup != f.followup
         if f.prior_fp:
             self.hist_fps.append(f.prior_fp)
             if len(self.hist_fps) > HIST_RING:
@@ -160,7 +179,8 @@ class AccountState:
             self.served.append(f.served_fp)
             if len(self.served) > SERVED_RING:
                 del self.served[0]
-        self.n_multi += f.multi_turn and not f.topic_jump  # a fake history is no conversation
+        # a fake history is no conversation
+        self.n_multi += f.multi_turn and not f.topic_jump and followup == f.followup
         self.n_lp += f.logprobs or f.n > 1
         self.n_temp0 += f.temperature == 0.0
         self.n_big += f.max_tokens >= 2048
@@ -205,6 +225,13 @@ class AccountState:
 
     def raw_harvest(self) -> float:
         return self.sum_harvest / self.n if self.n else 0.0
+
+    def converses(self, share: float) -> bool:
+        """Whether the account really talks back: follow-ups (as the request features see
+        them, so this does not depend on which wrappers the population has flagged) beyond
+        the problems it pasted under unrelated histories make `share` of its traffic."""
+        conv = self.n_follow_raw - self.n_topic_jump
+        return conv >= 2 and conv >= share * self.n
 
     def raw_follow(self) -> float:
         return self.n_follow / self.n if self.n else 0.0
@@ -281,7 +308,7 @@ class AccountState:
         if self.n == 0:
             return 0.0
         fit = max(
-            min(1.0, self.n_tpl_harvest / self.n / 0.25),
+            min(1.0, max(self.n_tpl_harvest, self.n_work) / self.n / 0.25),
             max(0.0, min(1.0, (self.raw_harvest() - 0.2) / 0.2)),
         )
         # a member that sends fresh problems under unrelated chat histories is staging
@@ -341,8 +368,8 @@ class AccountState:
             out.append(f"{round(100 * self.n_follow / n)}% are follow-ups to earlier answers")
         if self.n_jump:
             out.append(
-                f"{round(100 * self.n_jump / n)}% are problems sent under an unrelated chat "
-                "history (counted as single-turn)"
+                f"{round(100 * self.n_jump / n)}% are problems or templated items sent under "
+                "an unrelated chat history (counted as single-turn)"
             )
         if self.n_unserved:
             out.append(

@@ -39,6 +39,7 @@ from distillguard.detect.account import AccountState
 from distillguard.detect.features import RequestFeatures
 
 MAX_KEYS = 400_000  # key table bound; single-account keys are pruned first
+WORK_ORDINARY, WORK_SHARED = 1, 2  # see CampaignLinker.work_level
 REPLAY_KEY = "R:answers served to one account replayed in another's history"
 
 
@@ -72,6 +73,7 @@ class LinkConfig:
     min_requests: int = 5  # an account joins campaigns only after this many requests
     min_harvest: float = 0.3  # ... with at least this mean harvest score
     max_follow: float = 0.25  # ... and at most this share of follow-ups
+    min_work: float = 0.25  # ... or this share of requests in shared harvest wrappers
     key_min_req: int = 5  # a key links only after this many requests ...
     key_min_harvest: float = 0.35  # ... when its mean harvest score is at least this
     # (0.35, not higher: a campaign's wrapped payloads include instruction tasks, which
@@ -174,7 +176,9 @@ class CampaignLinker:
         c = self.cfg
         return (
             st.n >= c.min_requests
-            and st.raw_harvest() >= c.min_harvest
+            # harvest-heavy, or a quarter of its traffic in harvest wrappers that other
+            # accounts share (whatever this account's payloads score)
+            and (st.raw_harvest() >= c.min_harvest or st.n_work >= c.min_work * st.n)
             and st.raw_follow() <= c.max_follow
         )
 
@@ -187,7 +191,7 @@ class CampaignLinker:
         states: dict[str, AccountState],
     ) -> None:
         """Update key statistics and link the account where the gates allow it."""
-        h = f.harvest
+        h = st.last_h  # the account's reading of this request (set by AccountState.update)
         # a wrapper key is a template of this account only once it recurs in the account
         # (payload sentences do not) and only if it is specific enough to mean something
         need = max(3.0, self.cfg.template_share * st.n)
@@ -225,11 +229,7 @@ class CampaignLinker:
             if ks.last_account != st.account:
                 ks.n_accounts += 1
                 ks.last_account = st.account
-            if (
-                st.n_follow >= 2
-                and st.n_follow >= self.cfg.conversing * st.n
-                and ks.last_conversational != st.account
-            ):
+            if ks.last_conversational != st.account and st.converses(self.cfg.conversing):
                 ks.n_conversational += 1
                 ks.last_conversational = st.account
             if not elig or ks.n_conversational >= self.cfg.ordinary_accounts:
@@ -249,6 +249,26 @@ class CampaignLinker:
             s = self.strength(c)
             if c.strong_since is None and s >= self.cfg.flag_strength:
                 c.strong_since = ts
+
+    def work_level(self, keys: tuple[str, ...]) -> int:
+        """WORK_SHARED if one of these wrapper keys is a harvest wrapper shared by several
+        accounts (its requests are mostly problem items, each a different payload) and not
+        ordinary; WORK_ORDINARY if such a key is also used by conversing accounts; else 0."""
+        c = self.cfg
+        level = 0
+        for k in keys:
+            ks = self.keys.get(k)
+            if (
+                ks is not None
+                and ks.n_accounts >= 2
+                and ks.n_req >= c.key_min_req
+                and ks.sum_h >= c.key_min_harvest * ks.n_req
+                and ks.n_payloads >= 0.8 * ks.n_req
+            ):
+                if ks.n_conversational < c.ordinary_accounts:
+                    return WORK_SHARED
+                level = WORK_ORDINARY
+        return level
 
     def link_replay(
         self, st: AccountState, owner: str, states: dict[str, AccountState], ts: float

@@ -421,8 +421,12 @@ class RequestFeatures:
     @property
     def harvest(self) -> float:
         """0..1: how much this request looks like one item of a harvesting pipeline."""
-        if self.followup:
-            return 0.0
+        return 0.0 if self.followup else self.fresh_harvest
+
+    @property
+    def fresh_harvest(self) -> float:
+        """`harvest` as if the request were not a follow-up (the account state decides
+        that a templated "follow-up" is really a fresh item: see AccountState.update)."""
         h = self.problem
         if self.cot:
             h += 0.3

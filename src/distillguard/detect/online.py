@@ -77,7 +77,9 @@ class OnlineDetector:
                 owner = self.served_by.get(f.prior_fp)
                 if owner:  # an answer served to another account, replayed here
                     hist = HIST_REPLAYED
-            st.update(f, ts, hist)
+            # a "follow-up" wrapped in a template the population uses for problem items
+            work = self.linker.work_level(f.wrapper_keys) if f.wrapper_keys else 0
+            st.update(f, ts, hist, work)
             if f.served_fp:
                 self._remember(f.served_fp, account)
             self.linker.observe(st, f, org, ts, self.states)
