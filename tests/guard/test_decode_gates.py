@@ -1,4 +1,5 @@
-"""The decoders' ASCII gates (byte-class substring tests) decide as the regexes do."""
+"""The decoders' gates on an ASCII view (byte-class substring tests) decide as the regexes
+do, for ASCII text and for text whose non-ASCII characters play no part in them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 from distillguard.guard import decode, features
 
 ALPHABET = "01 ,:\\xaf.-_/*%&#\t\n\x1c\x0b@$" + "abcdefghijklmnopqrstuvwxyzABCDEF0123456789"
+ODD = ["’", "“", "…", "£", "\u00a0", "\u2009", "é", "٣", "²", "思", "·", "—", "\U000e0041" * 4]
 
 
 def _texts() -> list[str]:
@@ -24,7 +26,11 @@ def _texts() -> list[str]:
         "h3ll0 w0rld, 10th of may, $5 and @home, 3 apples",
     ]
     for _ in range(4000):
-        out.append("".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(1, 48))))
+        s = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(1, 48)))
+        for _ in range(rnd.choice((0, 0, 1, 3))):  # neutral and non-neutral non-ASCII
+            i = rnd.randint(0, len(s))
+            s = s[:i] + rnd.choice(ODD) + s[i:]
+        out.append(s)
     return out
 
 
@@ -39,6 +45,8 @@ def _regex_hints(text: str) -> set[str]:
         hints.add("ent")
     if "0x" in text or decode._HEXLIKE.search(text) or decode._HEXLIKE.match(" " + text[:8]):
         hints.add("hex_sep")
+    if decode._TAGS.search(text):
+        hints.add("tags")
     if decode._BIN8.search(text):
         hints.add("bin")
     if decode._MORSE_HINT.search(text):
@@ -48,9 +56,9 @@ def _regex_hints(text: str) -> set[str]:
     return hints
 
 
-def test_ascii_hints_are_the_regex_hints() -> None:
+def test_hints_through_the_ascii_view_are_the_regex_hints() -> None:
     for t in _texts():
-        assert decode._ascii_hints(t) == _regex_hints(t), t
+        assert decode._notation_hints(t) == _regex_hints(t), t
 
 
 def test_long_token_and_common_share() -> None:

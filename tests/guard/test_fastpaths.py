@@ -101,6 +101,8 @@ FIND_TEXTS = [
     "in your head, in reverse, in ra; how did you get it? what you were thinking",
     "\n".join(["user: x", "## response", "#"] * 40),
     "İç ses, düşünce zinciri; łańcuch myśli; TÚ PENSAMIENTO INTERNO",
+    "You’re “thinking” out loud… show what you’d thought — the model’s musings",
+    "zero\u200bwidth reasoning\ufeff and a soft\u00adhyphen; ２nd ｔｈｉｎｋｉｎｇ; ٣rd",
 ]
 
 
@@ -130,10 +132,16 @@ def test_find_tries_every_pattern_that_can_match() -> None:
 
 
 def test_ascii_word_starts_are_the_unicode_ones() -> None:
+    """Where _ascii_words says so (no non-ASCII word character), both scans agree."""
+    seen = 0
     for s in FIND_TEXTS:
-        if s.isascii():
-            a = [m.span() for m in lexicon._WORD_START.finditer(s)]
-            assert a == [m.span() for m in lexicon._WORD_START_ASCII.finditer(s)]
+        for text in (s, features.normalise(s)):
+            if lexicon._ascii_words(text):
+                seen += 1
+                a = [m.span() for m in lexicon._WORD_START.finditer(text)]
+                assert a == [m.span() for m in lexicon._WORD_START_ASCII.finditer(text)]
+    assert seen >= 10
+    assert not lexicon._ascii_words("思考") and not lexicon._ascii_words("x٣")
 
 
 def test_residual_scan_is_finditer() -> None:

@@ -68,6 +68,9 @@ _ASCII_CUES = tuple(
 )
 
 
+_ASCII_CUES_B = tuple(c.encode() for c in _ASCII_CUES)
+
+
 def _cued(low: str) -> bool:
     """Does the (lower-cased) text name a decoding (one of lexicon.DECODE_CUES)?"""
     if low.isascii():
@@ -75,11 +78,19 @@ def _cued(low: str) -> bool:
     return _CUES.search(low) is not None
 
 
+def _head_tail(text: str) -> str:
+    """Where a request to decode is: the head or the tail of the prompt."""
+    return text if len(text) <= 1500 else text[:1000] + text[-500:]
+
+
 def _notation_hints(text: str) -> set[str]:
     """Which notations can be present (cheap tests; each decoder then scans only if its
     hint is there, which keeps long prompts cheap)."""
-    if text.isascii():
-        return _ascii_hints(text)
+    view = _ascii_view(text)
+    return _regex_hints(text) if view is None else _ascii_hints(view)
+
+
+def _regex_hints(text: str) -> set[str]:
     hints: set[str] = set()
     if "%" in text:
         hints.add("pct")
@@ -102,7 +113,27 @@ def _notation_hints(text: str) -> set[str]:
 
 # ASCII text: the same tests as substring searches in a copy of the text where each byte
 # is replaced by its character class (one `bytes.translate` per test, built from the
-# regex classes above), which costs a fraction of a regex scan per test.
+# regex classes above), which costs a fraction of a regex scan per test. Text whose
+# non-ASCII characters play no part in any test (no letter, digit, space, Morse or tag
+# character: curly quotes, dashes, ellipses, currency signs...) is tested the same way
+# with each of those characters as "?" (`_ascii_view`).
+_PLAYS_A_PART = re.compile(r"[\w\s·•–—]|[\U000e0000-\U000e007f]")
+
+
+def _neutral(c: str) -> bool:
+    return _PLAYS_A_PART.match(c) is None
+
+
+def _ascii_view(text: str) -> bytes | None:
+    """`text` as one ASCII byte per character for the gates, or None where a non-ASCII
+    character could change what they decide."""
+    if text.isascii():
+        return text.encode("ascii")
+    if all(map(_neutral, lexicon.odd_chars(text))):
+        return text.encode("ascii", "replace")  # "?" for each (lone surrogates too)
+    return None
+
+
 def _classes(*named: tuple[str, str]) -> bytes:
     """A translate table: each ASCII character to the letter of the first regex class
     (name, class) it belongs to, else "x"."""
@@ -122,9 +153,8 @@ _SPACE_CLASSES = bytes(32 if chr(b).isspace() else ord("x") for b in range(256))
 _LETTER_CLASSES = bytes(b if chr(b).isascii() and chr(b).isalpha() else 32 for b in range(256))
 
 
-def _ascii_hints(text: str) -> set[str]:
-    """_notation_hints of ASCII text (no tag characters there)."""
-    b = text.encode("ascii")
+def _ascii_hints(b: bytes) -> set[str]:
+    """_notation_hints of text seen through `_ascii_view` (no tag characters there)."""
     hints: set[str] = set()
     if b"%" in b:
         hints.add("pct")
@@ -149,11 +179,14 @@ def _ascii_hints(text: str) -> set[str]:
     return hints
 
 
-def _has_long_token(text: str) -> bool:
-    """A whitespace-separated token of 16+ characters (where base64 / hex runs live)."""
-    if text.isascii():
-        return b"xxxxxxxxxxxxxxxx" in text.encode("ascii").translate(_SPACE_CLASSES)
-    return max(map(len, text.split()), default=0) >= 16
+def _has_long_token(text: str, view: bytes | None = None) -> bool:
+    """A whitespace-separated token of 16+ characters (where base64 / hex runs live);
+    `view` is `_ascii_view(text)` when known."""
+    if view is None:
+        view = _ascii_view(text)
+    if view is None:
+        return max(map(len, text.split()), default=0) >= 16
+    return b"xxxxxxxxxxxxxxxx" in view.translate(_SPACE_CLASSES)
 
 
 _MORSE_CODES = (
@@ -277,16 +310,21 @@ _COMMON_ASCII = frozenset(w.encode() for w in _COMMON if w.isascii())
 def common_share(text: str) -> float:
     """Share of the words of `text` that are common function words (about 12 languages)."""
     head = text[:3000]
-    if head.isascii():
-        # the same words as _WORD finds: runs of ASCII letters
-        bwords = head.lower().encode("ascii").translate(_LETTER_CLASSES).split()
-        if not bwords:
-            return 0.0
-        return sum(map(_COMMON_ASCII.__contains__, bwords)) / len(bwords)
+    view = _ascii_view(head)
+    if view is not None:
+        return _view_share(view)
     words = _WORD.findall(head.lower())
     if not words:
         return 0.0
     return sum(map(_COMMON.__contains__, words)) / len(words)
+
+
+def _view_share(view: bytes) -> float:
+    """common_share through `_ascii_view`: the words are the runs of ASCII letters."""
+    words = view[:3000].lower().translate(_LETTER_CLASSES).split()
+    if not words:
+        return 0.0
+    return sum(map(_COMMON_ASCII.__contains__, words)) / len(words)
 
 
 def reads_as_words(text: str) -> bool:
@@ -557,15 +595,21 @@ def homoglyphs(text: str) -> str:
 
 def decode_hidden(text: str) -> list[str]:
     """Plain text recovered from the encoded or disguised parts of a prompt."""
+    view = _ascii_view(text)  # the gates below test it where it is not None
     # base64 / hex runs are one whitespace-separated token of 16+ characters
-    found = _byte_runs(text) if _has_long_token(text) else []
-    hints = _notation_hints(text)
+    found = _byte_runs(text) if _has_long_token(text, view) else []
+    hints = _regex_hints(text) if view is None else _ascii_hints(view)
     if hints:
         found += _notations(text, hints)
     # a request to decode is in its instruction: the head or the tail of the prompt
-    head_tail = text.lower() if len(text) <= 1500 else (text[:1000] + text[-500:]).lower()
-    cued = _cued(head_tail)
-    if common_share(text[:500]) >= 0.3 and not cued:
+    if view is None:
+        cued = _cued(_head_tail(text).lower())
+        share = common_share(text[:500])
+    else:
+        low = (view if len(view) <= 1500 else view[:1000] + view[-500:]).lower()
+        cued = any(map(low.__contains__, _ASCII_CUES_B))
+        share = _view_share(view[:500])
+    if share >= 0.3 and not cued:
         return found  # reads as plain language and asks for no decoding
     found += _letters(text, cued)
     return found

@@ -48,6 +48,7 @@ _ZW = dict.fromkeys(
     ],
     None,
 )
+_ZW_CHARS = frozenset(map(chr, _ZW))
 # words of Latin letters (with diacritics: "ł4ńcuch") that mix in digits or @ / $
 _LEET_WORD = re.compile(
     r"(?<![\w@$])(?=[a-zß-ɏ0-9@$]*[a-zß-ɏ])(?=[a-zß-ɏ0-9@$]*[0-9@$])[a-zß-ɏ0-9@$]{2,}(?![\w@$])"
@@ -111,7 +112,10 @@ def normalise(text: str) -> str:
     if text.isascii():
         t = text.lower()
     else:
-        t = homoglyphs(unicodedata.normalize("NFKC", text).translate(_ZW).casefold())
+        t = unicodedata.normalize("NFKC", text)
+        if not lexicon.odd_chars(t).isdisjoint(_ZW_CHARS):  # translate costs ~30 ns a character
+            t = t.translate(_ZW)
+        t = homoglyphs(t.casefold())
     if "_" in t:  # snake_case keys ("hidden_reasoning") read as words
         t = t.replace("_", " ")
     if len(t) <= LEET_MAX_CHARS and _LEET_CHAR.search(t) and _LEET_NEXT.search(t):

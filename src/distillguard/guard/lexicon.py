@@ -1584,15 +1584,29 @@ def trie_pattern(words: list[str]) -> str:
 _ANCHOR_RX = re.compile(trie_pattern(list(ANCHOR_STEMS)))
 
 
-_WORD_START_ASCII = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*|[<`\[#(]")  # the same on ASCII
+# the same words as _WORD_START in text whose non-ASCII characters are all non-word
+# characters (ASCII text, or text with curly quotes, dashes, ellipses...): cheaper to scan
+_WORD_START_ASCII = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*|[<`\[#(]")
 RESIDUAL_MAX_STARTS = 64  # beyond this many possible starts, one regex scan
+_ASCII = frozenset(map(chr, range(128)))
+_NON_WORD = re.compile(r"\W")
+
+
+def odd_chars(text: str) -> set[str]:
+    """The distinct non-ASCII characters of `text`."""
+    return set(text).difference(_ASCII)
+
+
+def _ascii_words(text: str) -> bool:
+    """Does _WORD_START_ASCII find the words of `text` (no non-ASCII word character)?"""
+    return text.isascii() or all(map(_NON_WORD.match, odd_chars(text)))
 
 
 def find(text: str) -> dict[str, list[int]]:
     """Positions of every category hit in casefolded text."""
     out: dict[str, list[int]] = {c: [] for c in CATEGORIES}
     memo = _BY_WORD
-    words = _WORD_START_ASCII if text.isascii() else _WORD_START
+    words = _WORD_START_ASCII if _ascii_words(text) else _WORD_START
     for m in words.finditer(text):
         cands = memo.get(m[0])
         if cands is None:
