@@ -96,6 +96,31 @@ def test_encrypt_decrypt_and_refusals(env: Path) -> None:
     assert all(f["expected"] for f in inv["scan"])
 
 
+def test_bad_inputs_are_refused_before_any_change(env: Path) -> None:
+    """A missing or foreign vault file does not rotate the KEK; a key of the wrong kind, a
+    missing scan folder and a non-positive review period are one-line errors."""
+    model = _setup(env)
+    kek = env / "dghome" / "weights" / "kek.json"
+    kek_before = kek.read_bytes()
+    (env / "junk.dgv").write_bytes(b"not a vault file")
+    with pytest.raises(DistillguardError, match=r"missing\.dgv not found"):
+        run("rotate", "missing.dgv")
+    with pytest.raises(VerificationError, match="bad magic"):
+        run("rotate", "junk.dgv")
+    assert kek.read_bytes() == kek_before
+    run("sign", "m", "--key", "sign.pem", "--signature", "m.sig")
+    with pytest.raises(DistillguardError, match="not an EC public key"):
+        run("verify", "m", "--signature", "m.sig", "--key", "rcpt.key.pub")
+    (env / "junk.pem").write_text("garbage")
+    with pytest.raises(DistillguardError, match="not a PEM public key"):
+        run("verify", "m", "--signature", "m.sig", "--key", "junk.pem")
+    with pytest.raises(DistillguardError, match="no such folder"):
+        run("inventory", "--scan", "nowhere")
+    with pytest.raises(Exception, match="greater than or equal to 1"):
+        run("grants", "add", "frontier", "bob", "read", "--review-days", "0")
+    assert model.is_dir()
+
+
 def _import_denied_list(env: Path) -> None:
     """A tiny internal denied-party list, loaded through the real screening service."""
     from distillguard.screening import ScreeningService

@@ -201,7 +201,12 @@ def rotate(
     as_: str | None = AS_OPT,
 ) -> None:
     """Rotate the KEK and re-wrap data keys (the encrypted data is not rewritten)."""
+    from distillguard.weights import vault
+
     kf = _kek(kek_file)
+    for f in files or []:  # every file must open under the current KEK before it changes
+        header = vault.read_header(f)
+        vault.unwrap_dek(vault.read_envelope(vault.envelope_path(f)), header, kf)
     if new_key:
         typer.echo(f"new key-encryption key {kf.rotate()}")
     svc = _svc()
@@ -380,6 +385,27 @@ def sign(
     )
 
 
+def _check_ec_public_key(path: Path, what: str) -> None:
+    """A signature key must be an EC public key in PEM; say so instead of failing deep
+    inside model-signing with an attribute error."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from distillguard.errors import DistillguardError
+
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise DistillguardError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except ValueError:
+        raise DistillguardError(f"{what} {path} is not a PEM public key") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise DistillguardError(
+            f"{what} {path} is not an EC public key (the .pub written by "
+            "`weights keygen --signing`)"
+        )
+
+
 @app.command()
 def verify(
     path: Path = typer.Argument(..., help="Model file or folder."),
@@ -393,6 +419,8 @@ def verify(
     from distillguard.weights import signing
 
     ident = (identity, issuer) if identity and issuer else None
+    if key is not None:
+        _check_ec_public_key(key, "--key")
     with _progress(_tree_size(path), "hashing") as cb:
         res = signing.verify_model(
             path, signature, public_key=key, sigstore_identity=ident, workers=workers, progress=cb
@@ -477,6 +505,11 @@ def inventory(
     from rich.console import Console
     from rich.table import Table
 
+    from distillguard.errors import DistillguardError
+
+    for root in scan:
+        if not root.is_dir():
+            raise DistillguardError(f"--scan {root}: no such folder")
     svc = _svc()
     rows = svc.reg.custody()
     found = svc.scan(scan) if scan else []
@@ -549,7 +582,7 @@ def grants_add(
     permission: str = typer.Argument(
         ..., help="read, decrypt, sign, transfer_request, transfer_approve, admin"
     ),
-    review_days: int = typer.Option(182, help="Days until the grant must be re-certified."),
+    review_days: int = typer.Option(182, min=1, help="Days until the grant must be re-certified."),
     as_: str | None = AS_OPT,
 ) -> None:
     """Grant a permission on a model (expires at the review date unless re-certified)."""
@@ -701,6 +734,7 @@ def receive(
         pinned = [p.read_bytes() for p in approver_key]
     except OSError as exc:
         raise DistillguardError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    _check_ec_public_key(signer_key, "--signer-key")
     got = do_receive(package, priv, signer_key, output, approver_keys=pinned or None)
     res = got.result
     typer.echo(
