@@ -33,7 +33,7 @@ from distillguard.gateway.sse import AnswerPrefix, SSESplitter, event_data
 
 # An event that must be parsed: a usage object (quota reconciliation; the one we asked
 # for is hidden again) or a finish reason (the event log). `"usage":null` is not one.
-_SPECIAL = re.compile(rb'"usage"\s*:\s*\{|"finish_reason"\s*:\s*"')
+_SPECIAL = re.compile(rb'"(?:usage"\s*:\s*\{|finish_reason"\s*:\s*")')
 
 
 def _first_special(done: bytes) -> int:
@@ -139,15 +139,13 @@ class Forwarding(AppBase):
         chunks = 0
         usage_seen = False
         last: list[bytes] = []
-        it = resp.iter_chunks().__aiter__()
+        next_chunk = resp.next_chunk
         while True:
             t = perf_counter()
-            try:
-                raw = await it.__anext__()
-            except StopAsyncIteration:
-                r.upstream_s += perf_counter() - t
-                break
+            raw = await next_chunk()
             r.upstream_s += perf_counter() - t
+            if raw is None:
+                break
             done = split.feed_complete(raw)
             if not done:
                 continue

@@ -292,17 +292,23 @@ class UpstreamResponse:
             raise self._error
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        """The body as it arrives (everything buffered so far, each time)."""
+    async def next_chunk(self) -> bytes | None:
+        """The body's next bytes as they arrive (everything buffered so far), None at its
+        end. A plain coroutine: an async generator left before its end (the relay stops
+        at the last bytes) costs a finaliser task per request."""
         while True:
             if self._buf:
-                yield self._take()
-                continue
+                return self._take()
             if self.done:
                 if self._error is not None:
                     raise self._error
-                return
+                return None
             await self._wait()
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (everything buffered so far, each time)."""
+        while (chunk := await self.next_chunk()) is not None:
+            yield chunk
 
     def release(self) -> None:
         """Give the connection back (complete answer, keep-alive) or close it."""
