@@ -32,11 +32,14 @@ class FakeResponse:
     def __init__(self, chunks: list[bytes]) -> None:
         self.chunks = chunks
         self.finished = False
+        self._i = 0
 
-    async def iter_chunks(self) -> Any:
-        for i, c in enumerate(self.chunks):
-            self.finished = i == len(self.chunks) - 1
-            yield c
+    async def next_chunk(self) -> bytes | None:
+        if self._i == len(self.chunks):
+            return None
+        self._i += 1
+        self.finished = self._i == len(self.chunks)
+        return self.chunks[self._i - 1]
 
 
 def event(delta: str | None, finish: str | None = None, usage: Any = None) -> dict[str, Any]:
