@@ -222,6 +222,7 @@ _CODE_W = {
     "recursion",
 }
 _CODE_SUB = ('"""', ">>>", "assert ", "```", "#include", "def ", "=>", "();")
+_CODE_SUB_RE = re.compile("|".join(re.escape(c) for c in _CODE_SUB))  # one scan, not eight
 _SCIENCE_W = {
     "atom",
     "atoms",
@@ -378,7 +379,11 @@ def mask(segment: str) -> str:
         s = _LATEX_INLINE.sub(" M ", s)
     if '"' in s or "'" in s or "`" in s or "“" in s:
         s = _QUOTED.sub(" Q ", s)
-    words = s.translate(_DIGITS).split()
+    t = s.translate(_DIGITS)
+    rest = t[1:]
+    if t.isascii() and rest.lower() == rest:  # no capital after the first character: no names
+        return " ".join(t.split()).lower()[:MAX_SEG]
+    words = t.split()
     out = [
         "N"
         if i and w[:1].isupper() and w[1:2].islower() and words[i - 1][-1:] not in ".?!:"
@@ -539,12 +544,14 @@ def problem_score(text: str, sc: _Scan | None = None) -> tuple[float, str]:
     low, ws, bg = sc.low, sc.words, sc.bigrams
     score = 0.0
     math = bool(not (_MATH_BI_B.isdisjoint(bg) and _MATH_W_B.isdisjoint(ws)))
-    code = not _CODE_W_B.isdisjoint(ws) or any(c in t for c in _CODE_SUB)
+    code = not _CODE_W_B.isdisjoint(ws) or _CODE_SUB_RE.search(t) is not None
     digits = sc.numbers
-    latex = "$" in t or "\\(" in t or "\\[" in t or "\\frac" in t
+    latex = "$" in t or ("\\" in t and ("\\(" in t or "\\[" in t or "\\frac" in t))
     arith = digits >= 2 and bool(_ARITH.search(t, 0, 600))
     question = "?" in t
-    choices = (
+    # every form of numbered choices below has a "b" or "c" marker: test that first (each
+    # substring search scans the whole window, and most prompts have no choices)
+    choices = ("b)" in low or "c)" in low or "\nb." in low or "\nc." in low or " b. " in low) and (
         sum(x in low for x in ("a)", "b)", "c)", "d)")) >= 3
         or sum(x in low for x in ("\na.", "\nb.", "\nc.", "\nd.")) >= 3
         or sum(x in low for x in ("a. ", " b. ", " c. ", " d. ")) >= 4
@@ -682,25 +689,32 @@ def _shares_topic(words: set[bytes], prev: str) -> bool:
     return False
 
 
-_BOUNDS = ("\n", ". ", "? ", "! ", ": ", "。", "？")
+# segment bounds: a newline, ". ", "? ", "! ", ": ", "。", "？"; the last one is found by
+# searching the reversed tail (one regex scan each way instead of seven str.find calls)
+_BOUND = re.compile(r"\n|[.?!:] |[。？]")
+_BOUND_REV = re.compile(r"\n| [.?!:]|[。？]")
 
 
 def _edge_segments(t: str) -> tuple[str | None, str | None]:
-    """First and last segment of a prompt (line or sentence), found with str.find only."""
+    """First and last segment of a prompt (line or sentence)."""
     head = t[: MAX_SEG + 2]
-    cut = min((i for b in _BOUNDS if (i := head.find(b)) >= 0), default=-1)
-    first = head[: cut + 1].strip() if cut >= 0 else None
+    m = _BOUND.search(head)
+    first = head[: m.start() + 1].strip() if m is not None else None
     tail = t[-(MAX_SEG + 2) :].rstrip()
-    cut = max(tail.rfind(b) for b in _BOUNDS)
-    last = tail[cut + 1 :].strip() if cut >= 0 else None
+    m = _BOUND_REV.search(tail[::-1])
+    last = tail[len(tail) - m.end() + 1 :].strip() if m is not None else None
     return first or None, last or None
 
 
 def _wordy(key: str, need: int) -> bool:
     """At least `need` real words (3+ letters); docstring quotes or 'a) m b) m c) m' are
     payload structure, not a template."""
-    n = len(_REAL_WORD.findall(key, 0, 200))
-    if n < need and not key.isascii():
+    n = 0
+    for _ in _REAL_WORD.finditer(key, 0, 200):  # stop at `need`: most keys qualify early
+        n += 1
+        if n >= need:
+            return True
+    if not key.isascii():
         # scripts written without spaces (Chinese, Japanese) are one "word" per sentence to
         # the regex: count every three of their characters as a word
         n += len(_CJK.findall(key, 0, 200)) // 3
