@@ -79,7 +79,9 @@ def due(
     tz: str | None = typer.Option(None, "--tz", help="IANA zone for a naive --at."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     fail_overdue: bool = typer.Option(
-        False, "--fail-on-overdue", help="Exit with status 3 when anything is overdue (cron)."
+        False,
+        "--fail-on-overdue",
+        help="Exit with status 1 when anything is overdue (for cron; 3 is an internal error).",
     ),
 ) -> None:
     """List every report due or overdue: incident clocks and periodic notices."""
@@ -93,7 +95,7 @@ def due(
     else:
         _due_table(items, now)
     if fail_overdue and overdue:
-        raise typer.Exit(3)
+        raise typer.Exit(1)
 
 
 def _due_table(items: list[Any], now: datetime) -> None:
