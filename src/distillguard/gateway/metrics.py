@@ -12,7 +12,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-_FLUSH_AT = 4096
+# Applying 4,096 buffered observations took ~3 ms on the one request that triggered it (a
+# c=1 tail spike every ~2,000 requests); 512 caps that at ~0.4 ms for the same total.
+_FLUSH_AT = 512
 _OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.1)
 _UPSTREAM_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
