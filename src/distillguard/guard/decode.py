@@ -68,14 +68,14 @@ _ASCII_CUES = tuple(
 )
 
 
-_ASCII_CUES_B = tuple(c.encode() for c in _ASCII_CUES)
-
-
 def _cued(low: str) -> bool:
     """Does the (lower-cased) text name a decoding (one of lexicon.DECODE_CUES)?"""
-    if low.isascii():
-        return any(map(low.__contains__, _ASCII_CUES))
-    return _CUES.search(low) is not None
+    if not low.isascii():
+        return _CUES.search(low) is not None
+    for c in _ASCII_CUES:  # noqa: SIM110 (a loop: cheaper than any() over a generator)
+        if c in low:
+            return True
+    return False
 
 
 def _head_tail(text: str) -> str:
@@ -606,8 +606,7 @@ def decode_hidden(text: str) -> list[str]:
         cued = _cued(_head_tail(text).lower())
         share = common_share(text[:500])
     else:
-        low = (view if len(view) <= 1500 else view[:1000] + view[-500:]).lower()
-        cued = any(map(low.__contains__, _ASCII_CUES_B))
+        cued = _cued((view if len(view) <= 1500 else view[:1000] + view[-500:]).decode().lower())
         share = _view_share(view[:500])
     if share >= 0.3 and not cued:
         return found  # reads as plain language and asks for no decoding

@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 from re import _constants as _C  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, TypeAlias
 
 from distillguard.guard.lexicon_more import MORE
 
@@ -1526,7 +1526,10 @@ def anchors(text: str, limit: int) -> list[int]:
 
 
 # The patterns to try at one word, looked up once per distinct word and cached.
-_Cands = tuple[tuple[str, "tuple[str, ...] | None", Any], ...]
+_Cand: TypeAlias = tuple[str, tuple[str, ...] | None, Any]
+# () when no pattern can match at the word, else (keys one of which the text must start
+# with there, or None when the word itself holds a key; the candidates)
+_Cands: TypeAlias = tuple[()] | tuple[tuple[str, ...] | None, tuple[_Cand, ...]]
 _BY_WORD: dict[str, _Cands] = {}
 _BY_WORD_MAX = 200_000  # bound on cached words (memory); beyond it words are not cached
 MAX_CACHED_WORD = 40
@@ -1535,7 +1538,8 @@ MAX_CACHED_WORD = 40
 def _candidates(word: str) -> _Cands:
     """(category, keys to check with `startswith` or None, bound `match`) of every pattern
     that can match at the start of `word` (a match of _WORD_START): a pattern not
-    listed cannot match there, because none of the strings its matches start with fits."""
+    listed cannot match there, because none of the strings its matches start with fits.
+    When every candidate has keys to check, all of them go first as one test."""
     known: dict[int, None] = {}  # patterns whose key the word itself holds
     tocheck: dict[int, list[str]] = {}
     if _LETTER.match(word):
@@ -1553,7 +1557,9 @@ def _candidates(word: str) -> _Cands:
             tocheck.setdefault(i, []).append(k)
     found: list[tuple[int, tuple[str, ...] | None]] = [(i, None) for i in known]
     found += [(i, tuple(ks)) for i, ks in tocheck.items() if i not in known]
-    cands = tuple((_PATTERNS[i][0], ks, _PATTERNS[i][1]) for i, ks in sorted(found))
+    listed = tuple((_PATTERNS[i][0], ks, _PATTERNS[i][1]) for i, ks in sorted(found))
+    pre = None if known else tuple(dict.fromkeys(k for _, ks, _ in listed for k in ks or ()))
+    cands: _Cands = (pre, listed) if listed else ()
     if len(word) <= MAX_CACHED_WORD and len(_BY_WORD) < _BY_WORD_MAX:
         _BY_WORD[word] = cands
     return cands
@@ -1614,7 +1620,10 @@ def find(text: str) -> dict[str, list[int]]:
         if not cands:
             continue
         p = m.start()
-        for cat, keys, match in cands:
+        pre, listed = cands
+        if pre is not None and not text.startswith(pre, p):
+            continue
+        for cat, keys, match in listed:
             hits = out[cat]
             if (
                 (not hits or hits[-1] != p)
