@@ -3,8 +3,10 @@
 Each part contributes its own commands through `distillguard.<part>.cli.register(app)`,
 so this file only wires them together and owns error handling: a `DistillguardError`
 becomes a one-line message and its exit code, anything unexpected a short
-"internal error" line (set DISTILLGUARD_DEBUG=1 for the traceback). Part modules keep
-their heavy imports inside the commands so that `distillguard --help` stays fast.
+"internal error" line (set DISTILLGUARD_DEBUG=1 for the traceback), except an OSError
+that names a file (an --output in a missing folder, an unreadable path): that is bad input,
+one line and exit 2. Part modules keep their heavy imports inside the commands so that
+`distillguard --help` stays fast.
 """
 
 from __future__ import annotations
@@ -100,6 +102,13 @@ def main() -> None:
         if isinstance(exc, _usage_errors()):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, OSError) and exc.filename and not os.environ.get("DISTILLGUARD_DEBUG"):
+            # a path the user gave that cannot be read or written (missing folder, no
+            # permission, a directory where a file was expected): bad input, not a crash
+            typer.secho(
+                f"error: {exc.filename}: {exc.strerror or exc}", fg=typer.colors.RED, err=True
+            )
+            sys.exit(2)
         if os.environ.get("DISTILLGUARD_DEBUG"):
             raise
         typer.secho(

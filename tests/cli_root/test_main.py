@@ -46,3 +46,20 @@ def test_typer_exit_code_is_kept(tmp_path) -> None:  # type: ignore[no-untyped-d
     r = _run("rules", "test", str(pack))
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL" in r.stdout
+
+
+def test_unwritable_output_path_is_bad_input_not_a_crash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An --output in a folder that does not exist: one line naming the path, exit 2."""
+    import os
+
+    env = {**os.environ, "DISTILLGUARD_HOME": str(tmp_path / "home")}
+    env.pop("DISTILLGUARD_DEBUG", None)
+    base = [sys.executable, "-m", "distillguard", "ledger"]
+    subprocess.run([*base, "append", '{"type": "t"}'], env=env, check=True, timeout=120)
+    target = tmp_path / "no-such-folder" / "checkpoint.txt"
+    r = subprocess.run(
+        [*base, "checkpoint", "--output", str(target)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == f"error: {target}: No such file or directory"
