@@ -154,27 +154,28 @@ _LETTER_CLASSES = bytes(b if chr(b).isascii() and chr(b).isalpha() else 32 for b
 
 
 def _ascii_hints(b: bytes) -> set[str]:
-    """_notation_hints of text seen through `_ascii_view` (no tag characters there)."""
+    """_notation_hints of text seen through `_ascii_view` (no tag characters there).
+    `bytes.find` rather than `in`: the latter goes through the buffer protocol, 3x slower."""
     hints: set[str] = set()
-    if b"%" in b:
+    if b.find(b"%") >= 0:
         hints.add("pct")
-    if b"\\" in b:
+    if b.find(b"\\") >= 0:
         hints.update(("hex_esc", "uesc", "hex_sep"))
-    if b"&#" in b:
+    if b.find(b"&#") >= 0:
         hints.add("ent")
-    if b"0x" in b:
+    if b.find(b"0x") >= 0:
         hints.add("hex_sep")
     else:
         # _HEXLIKE in the text or at its start (" " + text)
         c = (b" " + b).translate(_HEX_CLASSES)
-        if b"shhshhs" in c or b"shhsshhs" in c:
+        if c.find(b"shhshhs") >= 0 or c.find(b"shhsshhs") >= 0:
             hints.add("hex_sep")
-    if b"bbbbbbbb" in b.translate(_BIN_CLASSES):
+    if b.translate(_BIN_CLASSES).find(b"bbbbbbbb") >= 0:
         hints.add("bin")
     c = b.translate(_MORSE_CLASSES)
-    if b"mm" in c and _MORSE_IN_CLASSES.search(c):
+    if c.find(b"mm") >= 0 and _MORSE_IN_CLASSES.search(c):
         hints.add("morse")
-    if b"slslsls" in b.translate(_SPACED_CLASSES):
+    if b.translate(_SPACED_CLASSES).find(b"slslsls") >= 0:
         hints.add("spaced")
     return hints
 
@@ -186,7 +187,7 @@ def _has_long_token(text: str, view: bytes | None = None) -> bool:
         view = _ascii_view(text)
     if view is None:
         return max(map(len, text.split()), default=0) >= 16
-    return b"xxxxxxxxxxxxxxxx" in view.translate(_SPACE_CLASSES)
+    return view.translate(_SPACE_CLASSES).find(b"xxxxxxxxxxxxxxxx") >= 0
 
 
 _MORSE_CODES = (

@@ -153,6 +153,9 @@ class InputGuard:
 
     def __init__(self, model: LinearModel) -> None:
         self.model = model
+        # stage-0 verdicts by score: they are immutable and few (the score depends only on
+        # which of a handful of concepts fired), so each is built once
+        self._allow0: dict[float, GuardVerdict] = {}
 
     @classmethod
     def from_path(cls, path: Path) -> InputGuard:
@@ -186,7 +189,13 @@ class InputGuard:
         if not prefill and is_quiet(a):
             # early exit: no attack concept, nothing decoded, no fabricated turn; the
             # score is the model's without the n-gram part (stage 0)
-            return GuardVerdict("allow", round(m.quiet_prob(a.hits), 4), None, 0)
+            score = round(m.quiet_prob(a.hits), 4)
+            v = self._allow0.get(score)
+            if v is None:
+                v = GuardVerdict("allow", score, None, 0)
+                if len(self._allow0) < 4096:
+                    self._allow0[score] = v
+            return v
         x = extract(text, a)
         p = m.prob(x)
         stage = 1
