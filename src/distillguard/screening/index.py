@@ -7,8 +7,10 @@ listed parts that are
 - equal,
 - one edit away (symmetric delete-1 keys, the SymSpell trick: no scan of the vocabulary),
 - spelt by another transliteration convention (`fold`) or sounding alike (metaphone),
-- consonant-skeleton equal (for queries written in non-Latin scripts), or
-- written as two parts on one side and one on the other ("abdul hai" / "abdulhai").
+- consonant-skeleton equal (for queries written in non-Latin scripts),
+- written as two parts on one side and one on the other ("abdul hai" / "abdulhai"), or
+- for queries in Han, Kana or Hangul: cross-script key equal (crossscript.py), for single
+  parts and for two adjacent parts ("김정은" -> family "kim", given "jong un").
 Candidate names are ranked by the summed inverse document frequency of the query parts
 they share, so rare name parts decide, and only the best few are scored in full.
 """
@@ -23,11 +25,13 @@ from itertools import pairwise
 import numpy as np
 from rigour.text.phonetics import metaphone
 
+from distillguard.screening.crossscript import latin_key
 from distillguard.screening.model import ListEntry
 from distillguard.screening.normalize import NormName, fold, skeleton, try_normalize
 
 _MAX_POSTINGS = 20_000  # postings visited per query: common parts are skipped beyond this
 _MAX_WEAK_VARIANTS = 40  # a phonetic or skeleton key shared by more listed parts is skipped
+_MAX_CROSS_VARIANTS = 150  # same for cross-script keys (coarser: only for CJK queries)
 
 
 def _deletes(token: str) -> list[str]:
@@ -58,6 +62,10 @@ class NameIndex:
         self._folds: dict[str, set[str]] = defaultdict(set)
         self._phon: dict[str, set[str]] = defaultdict(set)
         self._skel: dict[str, set[str]] = defaultdict(set)
+        self._xkey: dict[str, list[str]] = defaultdict(list)
+        self._xkey_del: dict[str, list[str]] = defaultdict(list)
+        self._xkey_concat: dict[str, list[str]] = defaultdict(list)
+        self._concat_parts: dict[str, tuple[str, str]] = {}
         self._idf: dict[str, float] = {}
         self._arrays: dict[str, np.ndarray] = {}
         self._concat_arrays: dict[str, np.ndarray] = {}
@@ -92,6 +100,8 @@ class NameIndex:
                 self._postings[t].append(nid)
             for a, b in pairwise(texts):
                 self._concat[a + b].append(nid)
+                if a.isalpha() and b.isalpha():
+                    self._concat_parts.setdefault(a + b, (a, b))
         return added
 
     def finalize(self) -> None:
@@ -111,6 +121,13 @@ class NameIndex:
                 sk = skeleton(tok)
                 if len(sk) >= 3:
                     self._skel[sk].add(tok)
+                xk = latin_key(tok)
+                self._xkey[xk].append(tok)
+                if len(xk) >= 4:
+                    for d in {xk[:i] + xk[i + 1 :] for i in range(len(xk))}:
+                        self._xkey_del[d].append(tok)
+        for cat, (a, b) in self._concat_parts.items():
+            self._xkey_concat[latin_key(a) + latin_key(b)].append(cat)
 
     # -- retrieval ----------------------------------------------------------------------
     def _variants(self, tok: str, phonetic: str, skel: str, cross: bool) -> dict[str, float]:
@@ -138,6 +155,54 @@ class NameIndex:
             for v in sk:
                 out.setdefault(v, 0.6)
         return out
+
+    def _cross_hits(self, key: str) -> np.ndarray:
+        """Per-name evidence that some part (or two adjacent parts) has this cross key."""
+        out = np.zeros(len(self.names), dtype=np.float32)
+        if len(key) < 2:
+            return out
+        # exact key, then keys one edit away (delete keys on both sides, as for the text)
+        # for keys of four or more classes: transcriptions lose or change a consonant
+        found: dict[str, float] = dict.fromkeys(self._xkey.get(key, ()), 1.0)
+        if len(key) >= 4:
+            near: set[str] = set(self._xkey_del.get(key, ()))
+            for d in {key[:i] + key[i + 1 :] for i in range(len(key))}:
+                near.update(self._xkey.get(d, ()))
+                near.update(self._xkey_del.get(d, ()))
+            if len(near) <= _MAX_CROSS_VARIANTS:
+                for v in near:
+                    found.setdefault(v, 0.7)
+        if len(found) <= _MAX_CROSS_VARIANTS:
+            for v, conf in found.items():
+                # capped: a rare listed part must not outrank names matching every part
+                out[self._arrays[v]] += min(self._idf[v], 3.0) * conf
+        cats = self._xkey_concat.get(key, ())
+        if len(cats) <= _MAX_CROSS_VARIANTS:
+            for cat in cats:
+                out[self._concat_arrays[cat]] += 3.0
+        return out
+
+    def _cross_candidates(self, query: NormName, totals: np.ndarray) -> None:
+        """Listed Latin names whose parts' cross-script keys match a Han/Kana/Hangul query.
+
+        A native name written as one word ("김정은") counts only for names that match both
+        its family name (first syllable) and its given name (the rest)."""
+        keys = query.xkeys
+        for tk in query.tokens:
+            x = tk.x
+            if x is None:
+                continue
+            totals += self._cross_hits(x.key)
+            if x.native and x.key.startswith(x.head) and len(x.key) > len(x.head):
+                giv = self._cross_hits(x.key[len(x.head) :])
+                if len(x.head) < 2:  # family names such as 이 or 최 have no usable key
+                    totals += 0.5 * giv
+                    continue
+                fam = self._cross_hits(x.head)
+                both = (fam > 0) & (giv > 0)
+                totals[both] += fam[both] + giv[both] + 3.0
+        if len(keys) == 2:  # two parts with short keys ("阿里·哈梅内伊"), as a pair, both orders
+            totals += self._cross_hits(keys[0] + keys[1]) + self._cross_hits(keys[1] + keys[0])
 
     def candidates(self, query: NormName, limit: int = 20) -> list[int]:
         """Ids of the `limit` names sharing the most (rare) name parts with the query.
@@ -171,6 +236,8 @@ class NameIndex:
             cat = a.text + b.text
             if cat in self._arrays:
                 totals[self._arrays[cat]] += self._idf[cat]
+        if query.xscript:
+            self._cross_candidates(query, totals)
         hit = np.flatnonzero(totals)
         # among equally good candidates prefer those of the query's length: a query's
         # exact alias must not lose its place to longer names that merely contain it

@@ -27,8 +27,10 @@ from rigour.text.phonetics import metaphone
 from rigour.text.translit import ascii_text
 
 from distillguard.errors import DistillguardError
+from distillguard.screening.crossscript import KANA, CrossKeys, latin_key, script_of, word_keys
 
 MAX_NAME_CHARS = 300
+_MIDDLE_DOTS = frozenset("·・•‧･")
 
 # Titles and religious honorifics that precede names on sanctions lists, beyond rigour's
 # own prefix list (which is applied first). Removed only while at least one token remains.
@@ -251,6 +253,7 @@ class Token:
     phonetic: str
     skeleton: str
     folded: str
+    x: CrossKeys | None = None  # cross-script keys of a part written in Han, Kana, Hangul
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,13 @@ class NormName:
     legal_forms: tuple[str, ...]
     non_latin: bool
     loose_vowels: bool = False
+    xscript: str = ""  # HAN, KANA or HANGUL when a part was written in one of them
+    xseparated: bool = False  # parts separated by a middle dot (transcribed foreign names)
+
+    @property
+    def xkeys(self) -> tuple[str, ...]:
+        """Cross-script key per part (Latin parts by the Latin spelling rules)."""
+        return tuple(t.x.key if t.x else latin_key(t.text) for t in self.tokens)
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -296,7 +306,7 @@ def _token_weight(text: str, schema: str) -> float:
 
 
 @lru_cache(maxsize=131072)
-def make_token(text: str, schema: str) -> Token:
+def make_token(text: str, schema: str, x: CrossKeys | None = None) -> Token:
     """The comparison keys of one name part (cached: list and customer names share parts)."""
     alpha = text.isalpha()
     return Token(
@@ -305,6 +315,7 @@ def make_token(text: str, schema: str) -> Token:
         phonetic=metaphone(text) if alpha and len(text) > 2 else "",
         skeleton=skeleton(text) if alpha else "",
         folded=fold(text),
+        x=x,
     )
 
 
@@ -354,22 +365,32 @@ def check_name(text: str) -> str:
     return name
 
 
+# (romanised text, script, cross-script keys) of one written word
+_Word = tuple[str, str, CrossKeys | None]
+
+
 @lru_cache(maxsize=65536)
-def _ascii_tokens(text: str) -> tuple[str, ...]:
+def _ascii_tokens(text: str) -> tuple[_Word, ...]:
     """Tokenise in the original script first, then transliterate each token.
 
     Transliterating word by word keeps one token per written word: Han and Kana romanise
     syllable by syllable ("fu la ji mi er"), which would otherwise explode into many parts.
+    Words in Han, Kana or Hangul also get their cross-script key (see crossscript.py).
     """
-    out: list[str] = []
+    out: list[_Word] = []
     for tok in tokenize_name(text.casefold()):
         if tok.isascii():
-            out.append(tok)
+            out.append((tok, "", None))
             continue
         parts = tokenize_name(ascii_text(tok).lower())
-        romanised = "".join(p for p in parts if p.isascii())
+        parts = [p for p in parts if p.isascii()]
+        romanised = "".join(parts)
+        script = script_of(tok) if romanised else ""
+        if script == KANA:  # romanised whole, split at the apostrophe ("jon'un")
+            parts = ascii_text(tok).lower().split("'")
+        x = word_keys(tok, script, parts) if script else None
         # scripts without a transliteration keep their own letters (same-script matching)
-        out.append(romanised if romanised else tok)
+        out.append((romanised if romanised else tok, script, x))
     return tuple(out)
 
 
@@ -390,15 +411,12 @@ def normalize(text: str, schema: str = "LegalEntity") -> NormName:
                 legal = tuple(sorted({g for _, g in found}))
                 work = stripped
     raw = list(_ascii_tokens(work))
-    if schema == "Person":
-        kept = [t for t in raw if t not in _TITLES]
-        raw = kept or raw
-    else:
-        kept = [t for t in raw if t not in _ORG_STOP]
-        raw = kept or raw
+    drop = _TITLES if schema == "Person" else _ORG_STOP
+    raw = [w for w in raw if w[0] not in drop] or raw
     if not raw:
         raise InvalidNameError(f"name has no letters or digits: {name!r}")
-    tokens = tuple(_make_token(t, schema) for t in raw)
+    tokens = tuple(_make_token(t, schema, x) for t, _, x in raw)
+    xscript = next((w[1] for w in raw if w[1]), "")
     return NormName(
         original=name,
         schema=schema,
@@ -406,6 +424,8 @@ def normalize(text: str, schema: str = "LegalEntity") -> NormName:
         legal_forms=legal,
         non_latin=non_latin,
         loose_vowels=non_latin and _loose_vowels(name),
+        xscript=xscript,
+        xseparated=bool(xscript) and any(ch in _MIDDLE_DOTS for ch in name),
     )
 
 

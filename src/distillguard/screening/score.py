@@ -20,7 +20,17 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
 
-from distillguard.screening.normalize import NormName, Token
+from distillguard.screening.crossscript import (
+    KANA,
+    CrossKeys,
+    key_distance,
+    key_similarity,
+    latin_key,
+    latin_vowels,
+    native_name,
+    vowel_similarity,
+)
+from distillguard.screening.normalize import PARTICLES, NormName, Token
 
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
@@ -171,7 +181,157 @@ def name_similarity(q: NormName, c: NormName, cfg: MatchConfig = DEFAULT_CONFIG)
     score = num / den if den > 0.0 else 0.0
     if score < 0.95 and (len(q.tokens) > 1 or len(c.tokens) > 1):
         score = max(score, _joined_similarity(q, c))
+    if score < CROSS_SCRIPT_CAP and bool(q.xscript) != bool(c.xscript):
+        score = max(score, cross_script_similarity(q, c, cfg))
     return score
+
+
+# A cross-script match rests on consonant classes only: never as sure as a same-script one.
+CROSS_SCRIPT_CAP = 0.95
+# A cross-script match needs this many consonant classes in agreement: two-class keys
+# ("KN", "SN") are shared by too many short names to be evidence on their own.
+_MIN_CROSS_EVIDENCE = 4
+# Kana keeps most vowels of what it transcribes (less the epenthetic ones); English
+# spelling does not always show them ("Trump" is "toranpu"), so they weigh little.
+_KANA_VOWEL_WEIGHT = 0.3
+# Transcribed foreign names: key differences count at this share (see cross_script_similarity).
+_FOREIGN_KEY_SLACK = 0.7
+# Romanisations of native Korean and Chinese names keep the vowels: they weigh more.
+_NATIVE_VOWEL_WEIGHT = 0.6
+
+
+def _xweight(t: Token, key: str) -> float:
+    if t.text in PARTICLES:
+        return 1.0
+    if t.weight <= 2.0:  # patronymics and other weak parts keep their low weight
+        return t.weight
+    return float(max(2, min(len(key), 4) + 1))
+
+
+def cross_script_similarity(q: NormName, c: NormName, cfg: MatchConfig = DEFAULT_CONFIG) -> float:
+    """Similarity of a Han/Kana/Hangul name and a Latin one by cross-script keys.
+
+    A native Korean or Chinese name written as one word ("김정은", "习近平") is compared
+    whole, consonants and vowels, against the other name's parts joined with the family
+    name first ("Kim Jong Un", "Jong Un Kim"). Other names (foreign names transcribed
+    with separators: "唐纳德·特朗普") are compared part by part, aligned one-to-one by key
+    similarity, and also whole (for parts split differently).
+    """
+    script, latin = (q, c) if q.xscript else (c, q)
+    words = [t.x for t in script.tokens if t.x is not None]
+    unit = native_name(words, script.xseparated) if len(words) == len(script.tokens) else None
+    if unit is not None:
+        return min(CROSS_SCRIPT_CAP, _native_similarity(unit, latin))
+    qk, ck = q.xkeys, c.xkeys
+    pairs: list[tuple[float, int, int]] = []
+    for i, a in enumerate(qk):
+        for j, b in enumerate(ck):
+            s = key_similarity(a, b)
+            if s >= cfg.min_pair_similarity:
+                # one half-cost step in a 4-class key is a good transcription, not a doubt
+                s = 1.0 - _FOREIGN_KEY_SLACK * (1.0 - s)
+                s -= _KANA_VOWEL_WEIGHT * (1.0 - _kana_vowel_sim(q.tokens[i], c.tokens[j]))
+                pairs.append((s, i, j))
+    pairs.sort(reverse=True)
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    num = den = 0.0
+    evidence = 0
+    for s, i, j in pairs:
+        if i in used_q or j in used_c:
+            continue
+        used_q.add(i)
+        used_c.add(j)
+        w = (_xweight(q.tokens[i], qk[i]) + _xweight(c.tokens[j], ck[j])) / 2.0
+        num += s * w
+        den += w
+        evidence += min(len(qk[i]), len(ck[j]))
+    for i, t in enumerate(q.tokens):
+        if i not in used_q:
+            den += _xweight(t, qk[i]) * cfg.extra_query_weight
+    for j, t in enumerate(c.tokens):
+        if j not in used_c:
+            den += _xweight(t, ck[j]) * cfg.extra_result_weight
+    # every part of the script name must be found (a transcription drops no part)
+    complete = len(used_q if q is script else used_c) == len(script.tokens)
+    ok = complete and evidence >= _MIN_CROSS_EVIDENCE
+    aligned = num / den if den > 0.0 and ok else 0.0
+    return min(CROSS_SCRIPT_CAP, max(aligned, _joined_foreign(script, latin)))
+
+
+def _kana_vowel_sim(a: Token, b: Token) -> float:
+    """Vowel agreement of a Kana part with a Latin one (1.0 for any other pair)."""
+    if a.x is not None and a.x.script == KANA and b.x is None:
+        return vowel_similarity(a.x.vowels, latin_vowels(b.text))
+    if b.x is not None and b.x.script == KANA and a.x is None:
+        return vowel_similarity(b.x.vowels, latin_vowels(a.text))
+    return 1.0
+
+
+def _orders(latin: NormName, toks: list[Token]) -> list[list[Token]]:
+    """Written order, and with the last part first ("Jinping Xi" / "Xi Jinping") unless a
+    comma says which part comes first ("KIM, Jong Un")."""
+    if len(toks) < 2 or "," in latin.original:
+        return [toks]
+    return [toks, toks[-1:] + toks[:-1]]
+
+
+def _latin_parts(latin: NormName) -> list[Token]:
+    return [t for t in latin.tokens if t.text not in PARTICLES] or list(latin.tokens)
+
+
+def _same_family(script_head: str, latin_head: str) -> bool:
+    """Family names agree: equal keys, one near class apart, or an r/l more (Park / 박)."""
+    if script_head == latin_head:
+        return True
+    if key_distance(script_head, latin_head) > 0.5:
+        return False
+    return len(script_head) == len(latin_head) or (
+        script_head.replace("L", "") == latin_head.replace("L", "")
+    )
+
+
+def _native_similarity(x: CrossKeys, latin: NormName) -> float:
+    """A Korean or Chinese name written as one word vs a Latin name of 2-4 parts."""
+    toks = _latin_parts(latin)
+    if not 2 <= len(toks) <= 4:
+        return 0.0  # a native name in Latin letters has a family and a given name
+    best = 0.0
+    for order in _orders(latin, toks):
+        head = latin_key(order[0].text, native=True)
+        # keys are squashed within a written word only: "jong un" is J N N, as "jeong-eun"
+        lkey = "".join(latin_key(t.text, native=True) for t in order)
+        if x.drop_l and head.startswith("L"):
+            head, lkey = head[1:], lkey[1:]  # Korean drops an initial r/l: Lee, Rhee, Lim
+        if not _same_family(x.nhead, head):
+            continue  # the family name (first syllable) must be the first part
+        if min(len(lkey), len(x.nkey)) < 3:
+            continue
+        lvow = "".join(latin_vowels(t.text) for t in order)
+        sim = key_similarity(x.nkey, lkey)
+        sim -= _NATIVE_VOWEL_WEIGHT * (1.0 - vowel_similarity(x.vowels, lvow))
+        best = max(best, sim)
+    return best
+
+
+def _joined_foreign(script: NormName, latin: NormName) -> float:
+    """Whole-name keys, for a foreign name split into parts differently on the two sides."""
+    toks = _latin_parts(latin)
+    if len(toks) > 4:
+        return 0.0
+    skey = "".join(t.x.key if t.x else latin_key(t.text) for t in script.tokens)
+    svow = "".join(t.x.vowels if t.x else latin_vowels(t.text) for t in script.tokens)  # Kana
+    best = 0.0
+    for order in _orders(latin, toks):
+        lkey = "".join(latin_key(t.text) for t in order)
+        if min(len(lkey), len(skey)) < _MIN_CROSS_EVIDENCE:
+            continue
+        sim = key_similarity(skey, lkey)
+        if script.xscript == KANA:
+            lvow = "".join(latin_vowels(t.text) for t in order)
+            sim -= _KANA_VOWEL_WEIGHT * (1.0 - vowel_similarity(svow, lvow))
+        best = max(best, sim)
+    return best
 
 
 def _joined_similarity(q: NormName, c: NormName) -> float:
