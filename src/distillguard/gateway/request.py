@@ -168,11 +168,14 @@ class RequestParsing(AppBase):
         return ctx
 
     def _now_rfc3339(self) -> str:
-        """The current time as RFC 3339, formatted at most once per millisecond."""
+        """The current time as RFC 3339 (as `format_ts`: UTC, milliseconds, Z); the date
+        and time of day are formatted once per second, the milliseconds appended."""
         ms = int(time() * 1000)
-        if ms != self._ts_cache[0]:
-            self._ts_cache = (ms, format_ts(datetime.fromtimestamp(ms / 1000, UTC)))
-        return self._ts_cache[1]
+        sec, frac = divmod(ms, 1000)
+        if sec != self._ts_cache[0]:
+            text = format_ts(datetime.fromtimestamp(sec, UTC))  # "...:SS.000Z"
+            self._ts_cache = (sec, text[:-5])
+        return f"{self._ts_cache[1]}.{frac:03d}Z"
 
     def _extract(self, data: dict[str, Any], r: Req) -> None:
         ep = r.endpoint
