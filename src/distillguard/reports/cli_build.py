@@ -61,6 +61,17 @@ def _emit(env: dict[str, Any], out: Path, fmt: str) -> None:
         typer.echo(f"  wrote {p}")
 
 
+def _build_and_emit(
+    report: str, args: tuple[str, ...], at: str | None, ledger: str | None, out: Path, fmt: str
+) -> None:
+    """`api.<report>(db, engine, ledger, *args, at)`, then write and list its files."""
+    from distillguard.reports import api
+    from distillguard.reports.cli import database, engine, when
+
+    with _ledger(ledger) as led:
+        _emit(getattr(api, report)(database(), engine(), led, *args, when(at)), out, fmt)
+
+
 def _periodic_command(name: str, report: str, help_text: str) -> None:
     """Register `reports build NAME` for a periodic report (`report`: its function in api)."""
 
@@ -70,21 +81,10 @@ def _periodic_command(name: str, report: str, help_text: str) -> None:
         at: str | None = AtOpt,
         ledger: str | None = LedgerOpt,
     ) -> None:
-        from distillguard.reports import api
-        from distillguard.reports.cli import database, engine, when
-
-        with _ledger(ledger) as led:
-            _emit(getattr(api, report)(database(), engine(), led, when(at)), out, fmt)
+        _build_and_emit(report, (), at, ledger, out, fmt)
 
     command.__doc__ = help_text
     build_app.command(name)(command)
-
-
-_periodic_command(
-    "bis",
-    "quarterly_notice",
-    "BIS 702.7 quarterly notice (a no-change notice when nothing changed).",
-)
 
 
 def _model_command(kind: str, help_text: str) -> None:
@@ -97,21 +97,20 @@ def _model_command(kind: str, help_text: str) -> None:
         at: str | None = AtOpt,
         ledger: str | None = LedgerOpt,
     ) -> None:
-        from distillguard.reports.api import model_report
-        from distillguard.reports.cli import database, engine, when
-
-        with _ledger(ledger) as led:
-            _emit(model_report(database(), engine(), led, kind, model, when(at)), out, fmt)
+        _build_and_emit("model_report", (kind, model), at, ledger, out, fmt)
 
     command.__doc__ = help_text
     build_app.command(kind)(command)
 
 
+_periodic_command(
+    "bis",
+    "quarterly_notice",
+    "BIS 702.7 quarterly notice (a no-change notice when nothing changed).",
+)
 _model_command("sb53", "California SB 53 transparency report for a model version.")
 _model_command("eu-annex-xi", "EU AI Act Annex XI model documentation.")
 _model_command("eu-notice", "EU two-week notice: the model crossed the systemic-risk threshold.")
-
-
 _periodic_command(
     "sb53-summary",
     "internal_use_summary",
@@ -129,12 +128,7 @@ def build_incident(
     ledger: str | None = LedgerOpt,
 ) -> None:
     """Incident report for one regime, with the content that law asks for."""
-    from distillguard.reports.api import incident_report
-    from distillguard.reports.cli import database, engine, when
-
-    with _ledger(ledger) as led:
-        env = incident_report(database(), engine(), led, incident, regime, when(at))
-        _emit(env, out, fmt)
+    _build_and_emit("incident_report", (incident, regime), at, ledger, out, fmt)
 
 
 def verify(
