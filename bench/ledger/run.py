@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -146,6 +147,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=4096, help="writer batch size")
     ap.add_argument("--proofs", type=int, default=20_000)
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir of databases")
     ap.add_argument("--pg", help="also measure appends on this PostgreSQL DSN (a scratch db)")
     args = ap.parse_args()
     n = args.records
@@ -311,6 +313,8 @@ def main() -> None:
         print("| " + " | ".join(r) + " |")
     size_mb = sum(p.stat().st_size for p in tmp.glob("ledger.db*")) / 2**20
     print(f"\nledger database: {size_mb:,.0f} MiB for {n:,} records", file=sys.stderr)
+    if not args.keep:  # a 1M run leaves about 1 GB of databases behind
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
