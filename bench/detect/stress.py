@@ -18,6 +18,8 @@ Populations (each written with the tune half of every wording list):
 * habit_student: students who open every message, problems and follow-ups alike, with
   the same personal phrase ("Hello again!"), drawn from a short list so that many share
   it (tests that a recurring opening on follow-ups is not mistaken for a harvest wrapper).
+* adaptive_para: the benchmark's adaptive strategy with a fresh wording around every
+  problem (what paraphrasing with a model gives): no wrapper recurs, so nothing is shared.
 * adaptive_fab: adaptive attackers who fabricate the assistant turns of their fake
   histories instead of replaying served answers (the lazy variant).
 """
@@ -116,6 +118,47 @@ class Stress(traffic.Gen):
                     self.reply(t, a, meta, [*hist, {"role": "user", "content": f}], hist)
                     t += self.gap(60)
                 t += self.gap(200)
+
+    def paraphrase(self) -> tuple[str, str]:
+        """An opening and a request written fresh each time (thousands of combinations)."""
+        r = self.rng
+        opener = " ".join(
+            r.sample(["hi", "so", "ok", "hey", "well", "right", "alright", "hello", "um"], 2)
+        ) + r.choice([",", ".", "!", " -", ""])
+        verb = r.choice(["walk me through", "help me with", "explain", "work out", "tackle"])
+        tail = r.sample(["carefully", "in detail", "please", "for me", "slowly", "fully"], 2)
+        ask = f"{r.choice(['could you', 'can you', 'would you', 'pls'])} {verb} {' '.join(tail)}"
+        return opener, ask + r.choice(["?", ".", "", " thx"])
+
+    def adaptive_para(self, op: str, n_accounts: int) -> None:
+        fake = T.FAKE_FOLLOW
+        for _ in range(n_accounts):
+            a = self.new_account(traffic.Label("adaptive_para", op, attack=True))
+            meta = self.human_meta()
+            tz = self.rng.randint(-8, 9)
+            n = self.rng.randint(40, 120)
+            sent = 0
+            for start in self.human_sessions(max(3, n // 6), tz):
+                t = start
+                hist: list[dict[str, str]] = []
+                for _ in range(self.rng.randint(3, 8)):
+                    if sent >= n:
+                        break
+                    r = self.rng.random()
+                    if r < 0.35:
+                        msgs = [
+                            {"role": "user", "content": self.rng.choice(self.pools.benign_single)}
+                        ]
+                    elif r < 0.45 and hist:
+                        msgs = [*hist[-4:], {"role": "user", "content": self.rng.choice(fake)}]
+                    else:
+                        opener, ask = self.paraphrase()
+                        p = f"{opener} {self.problem()} {ask}"
+                        keep = hist[-4:] if self.rng.random() < 0.5 else []
+                        msgs = [*keep, {"role": "user", "content": p}]
+                    self.reply(t, a, meta, msgs, hist)
+                    sent += 1
+                    t += self.gap(120)
 
     def reply(
         self,
@@ -224,6 +267,7 @@ def main() -> None:
     g.adaptive_fab("adaptive_fab-0", 50)
     for _ in range(300):  # last, so the populations above keep their random draws
         g.habit_student()
+    g.adaptive_para("adaptive_para-0", 50)
     labels = {**base_labels, **g.labels}
     events = sorted(
         [(RequestEvent.from_dict(e).ts.timestamp(), e) for e in base]
