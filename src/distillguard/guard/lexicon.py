@@ -1261,7 +1261,12 @@ _PATTERNS: list[tuple[str, Any]] = []  # (category, bound `match`)
 _FULL: dict[str, list[int]] = {}
 _EXT: dict[str, list[_Entry]] = {}
 _SINGLE: dict[str, list[_Entry]] = {}
-_FULL_LENS: tuple[int, ...] = ()
+_FULL_PREFIXES: set[str] = set()  # every prefix of a _FULL key
+# Words of HEAD or more characters are looked up by their first HEAD characters (so the
+# cache of lookups stops growing: new words in new prompts mostly have a known head):
+# the keys that can fit such a word by its head, each to check with `startswith`.
+HEAD = 4
+_LONG_BY_HEAD: dict[str, list[_Entry]] = {}
 _RESIDUAL: dict[str, re.Pattern[str]] = {}
 _RESIDUAL_STARTS: dict[str, tuple[tuple[str, ...], bool] | None] = {}
 _WORD_CHAR = re.compile(rf"[^\W{_CJK}]")  # continues a word (a match of _WORD_START)
@@ -1306,9 +1311,7 @@ def _word_part(key: str) -> str:
 
 
 def _build() -> None:
-    global _FULL_LENS
     residual: dict[str, list[str]] = {}
-    lens: set[int] = set()
     for cat, pats in LEXICON.items():
         for pat in pats:
             variants = expand(pat)
@@ -1328,9 +1331,11 @@ def _build() -> None:
                     w = _word_part(k)
                     if w == k:
                         _FULL.setdefault(k, []).append(i)
-                        lens.add(len(k))
+                        _FULL_PREFIXES.update(k[:n] for n in range(1, len(k) + 1))
                     else:
                         _EXT.setdefault(w, []).append((i, k))
+                    if len(k) > HEAD and len(w) >= HEAD:  # fits only words of >= HEAD
+                        _LONG_BY_HEAD.setdefault(k[:HEAD], []).append((i, k))
     for cat, pats in residual.items():
         joined = "|".join(f"(?:{p})" for p in pats)
         _RESIDUAL[cat] = re.compile(start_filter(joined) + f"(?:{joined})")
@@ -1338,7 +1343,6 @@ def _build() -> None:
         _RESIDUAL_STARTS[cat] = (
             None if chars is None or nullable or not chars else (tuple(sorted(chars)), at_start)
         )
-    _FULL_LENS = tuple(sorted(lens))
 
 
 _Parsed = Any  # re._parser's items (untyped)
@@ -1525,31 +1529,40 @@ def anchors(text: str, limit: int) -> list[int]:
     return sorted(out)
 
 
-# The patterns to try at one word, looked up once per distinct word and cached.
+# The patterns to try at one word, looked up once per word head (the word itself when
+# shorter than HEAD) and cached.
 _Cand: TypeAlias = tuple[str, tuple[str, ...] | None, Any]
 # () when no pattern can match at the word, else (keys one of which the text must start
 # with there, or None when the word itself holds a key; the candidates)
 _Cands: TypeAlias = tuple[()] | tuple[tuple[str, ...] | None, tuple[_Cand, ...]]
 _BY_WORD: dict[str, _Cands] = {}
-_BY_WORD_MAX = 200_000  # bound on cached words (memory); beyond it words are not cached
-MAX_CACHED_WORD = 40
+_BY_WORD_MAX = 200_000  # bound on cached heads (memory); beyond it heads are not cached
 
 
 def _candidates(word: str) -> _Cands:
     """(category, keys to check with `startswith` or None, bound `match`) of every pattern
-    that can match at the start of `word` (a match of _WORD_START): a pattern not
-    listed cannot match there, because none of the strings its matches start with fits.
-    When every candidate has keys to check, all of them go first as one test."""
+    that can match at the start of a word (a match of _WORD_START) that is `word`, or,
+    when `word` has HEAD characters, that starts with it: a pattern not listed cannot
+    match there, because none of the strings its matches start with fits. When every
+    candidate has keys to check, all of them go first as one test."""
     known: dict[int, None] = {}  # patterns whose key the word itself holds
     tocheck: dict[int, list[str]] = {}
     if _LETTER.match(word):
-        for n in _FULL_LENS:
-            if n > len(word):
+        for n in range(1, len(word) + 1):  # the word's prefixes that begin some key
+            head = word[:n]
+            if head not in _FULL_PREFIXES:
                 break
-            known.update(dict.fromkeys(_FULL.get(word[:n], ())))
-        ext = _EXT.get(word, ())
+            if n < HEAD or len(word) == n:  # longer keys: by head, below
+                known.update(dict.fromkeys(_FULL.get(head, ())))
+        # a word of HEAD+ characters: every key that goes on past the head, checked; a
+        # shorter word: the keys that go on past the whole word
+        ext = _LONG_BY_HEAD.get(word, ()) if len(word) >= HEAD else _EXT.get(word, ())
     else:
         ext = _SINGLE.get(word, ())
+    if not known and not ext:  # most words: nothing to try (cheap: a new word costs this)
+        if len(_BY_WORD) < _BY_WORD_MAX:
+            _BY_WORD[word] = ()
+        return ()
     for i, k in ext:
         if k == word:
             known[i] = None
@@ -1560,7 +1573,7 @@ def _candidates(word: str) -> _Cands:
     listed = tuple((_PATTERNS[i][0], ks, _PATTERNS[i][1]) for i, ks in sorted(found))
     pre = None if known else tuple(dict.fromkeys(k for _, ks, _ in listed for k in ks or ()))
     cands: _Cands = (pre, listed) if listed else ()
-    if len(word) <= MAX_CACHED_WORD and len(_BY_WORD) < _BY_WORD_MAX:
+    if len(_BY_WORD) < _BY_WORD_MAX:
         _BY_WORD[word] = cands
     return cands
 
@@ -1614,9 +1627,10 @@ def find(text: str) -> dict[str, list[int]]:
     memo = _BY_WORD
     words = _WORD_START_ASCII if _ascii_words(text) else _WORD_START
     for m in words.finditer(text):
-        cands = memo.get(m[0])
+        head = m[0][:HEAD]
+        cands = memo.get(head)
         if cands is None:
-            cands = _candidates(m[0])
+            cands = _candidates(head)
         if not cands:
             continue
         p = m.start()
