@@ -12,7 +12,7 @@ import random
 from distillguard.detect import features as F
 
 BOUNDS = ("\n", ". ", "? ", "! ", ": ", "。", "？")
-ALPHABET = [*"abcXYZ .?!:\n\t'\"$`“”0123456789", "。", "？", "É", "é", "ß", "İ", "中", "ǅ"]
+ALPHABET = [*"abcXYZ\0 .?!:\n\t'\"$`“”0123456789", "。", "？", "É", "é", "ß", "İ", "中", "ǅ"]
 
 
 def _edge_ref(t: str) -> tuple[str | None, str | None]:

@@ -35,6 +35,7 @@ _QUOTED = re.compile(r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|'[^'\n]{3,200}'|
 _LATEX_INLINE = re.compile(r"\$[^$\n]{1,200}\$")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+")
 _WS = re.compile(r"\s+")
+_NAME_ASCII = re.compile(r"(?<=[^.?!: ]) [A-Z][a-z]\S*")  # on single-spaced ASCII text
 
 _PUNCT_CHARS = b'!"#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r-'
 _PUNCT = bytes.maketrans(_PUNCT_CHARS, b" " * len(_PUNCT_CHARS))
@@ -380,9 +381,13 @@ def mask(segment: str) -> str:
     if '"' in s or "'" in s or "`" in s or "“" in s:
         s = _QUOTED.sub(" Q ", s)
     t = s.translate(_DIGITS)
-    rest = t[1:]
-    if t.isascii() and rest.lower() == rest:  # no capital after the first character: no names
-        return " ".join(t.split()).lower()[:MAX_SEG]
+    if t.isascii() and "\0" not in t:
+        t = " ".join(t.split())
+        rest = t[1:]
+        if rest.lower() == rest:  # no capital after the first character: no names
+            return t.lower()[:MAX_SEG]
+        # a capitalised word after a word that does not end a sentence is a name
+        return _NAME_ASCII.sub(" \0", t).lower().replace("\0", "N")[:MAX_SEG]
     words = t.split()
     out = [
         "N"
