@@ -55,6 +55,8 @@ class LedgerWriter:
         self._cond = threading.Condition(self._lock)
         self._enqueued = 0
         self._durable = 0
+        self._payloads_added = 0  # payload rows handed in / written: flush waits for both
+        self._payloads_durable = 0
         self._flush_wanted = False
         self._closing = False
         self.closed = False
@@ -85,6 +87,7 @@ class LedgerWriter:
     def enqueue_payload(self, row: PayloadRow) -> None:
         with self._lock:
             self._payloads.append(row)
+            self._payloads_added += 1
 
     def flush(self, timeout: float | None = None) -> int:
         """Block until everything enqueued so far is durable; return the log size."""
@@ -92,10 +95,11 @@ class LedgerWriter:
         with self._cond:
             target = self._enqueued
             failures_at_start = self._failures
-            pending_payloads = bool(self._payloads)
+            target_payloads = self._payloads_added
             self._flush_wanted = True
             self._cond.notify_all()
-            while self._durable < target or (pending_payloads and self._payloads):
+            # Payloads count as durable when written, not when the thread takes them.
+            while self._durable < target or self._payloads_durable < target_payloads:
                 if self._error is not None and (
                     self._failures - failures_at_start >= self.fail_after
                 ):
@@ -181,6 +185,7 @@ class LedgerWriter:
                     self._error = None
                     self._failures = 0
                     self._durable += len(batch)
+                    self._payloads_durable += len(payloads)
                     self._cond.notify_all()
             self._maybe_checkpoint()
             with self._cond:
