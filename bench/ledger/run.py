@@ -80,17 +80,16 @@ def gateway_record(i: int, prompt: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def gateway_shaped(path: Path, key: Path, n: int, batch: int) -> tuple[float, float]:
+def gateway_shaped(led: Any, n: int, batch: int) -> tuple[float, float]:
     """(wall s, CPU s) to log n gateway decisions: commit_payload + record build + enqueue."""
     prompts = make_prompts(n)
-    led = open_ledger(f"sqlite:///{path}", key)
     w = led.writer(batch_size=batch, checkpoint_every=100_000)
     t, cpu0 = time.perf_counter(), time.process_time()
     for i in range(n):
         w.enqueue(gateway_record(i, led.commit_payload("prompt", prompts[i])))
     w.flush()
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu0
-    led.close()
+    w.close()
     return wall, cpu
 
 
@@ -194,7 +193,8 @@ def main() -> None:
     rows.append(("  baseline: hash chain in memory (hashing only)",
                  f"{chain_mem / n * 1e6:.2f} µs/record", "", ""))  # fmt: skip
     gn = min(n, 200_000)
-    g_wall, g_cpu = gateway_shaped(tmp / "gateway.db", tmp / "ledger.key", gn, args.batch)
+    with open_ledger(f"sqlite:///{tmp / 'gateway.db'}", tmp / "ledger.key") as gled:
+        g_wall, g_cpu = gateway_shaped(gled, gn, args.batch)
     rows.append((f"append, gateway-shaped ({gn:,} decisions, each with a ~600-byte prompt "
                  "committed and stored under retention)",
                  f"{gn / g_wall:,.0f} records/s; CPU {g_cpu / gn * 1e6:.1f} µs/record "
@@ -211,10 +211,15 @@ def main() -> None:
         pw.flush()
         pg_s = time.perf_counter() - t
         pw.close()
-        pled.close()
         rows.append((f"append, batched writer (PostgreSQL, {pn:,} records)",
                      f"{pn / pg_s:,.0f} records/s", ">= 50,000 records/s",
                      "met" if pn / pg_s >= 50_000 else "MISSED"))  # fmt: skip
+        gpn = min(n, 50_000)
+        pg_wall, pg_cpu = gateway_shaped(pled, gpn, args.batch)
+        pled.close()
+        rows.append((f"  gateway-shaped on PostgreSQL ({gpn:,} decisions with prompts)",
+                     f"{gpn / pg_wall:,.0f} records/s; client CPU "
+                     f"{pg_cpu / gpn * 1e6:.1f} µs/record", "", ""))  # fmt: skip
 
     # ---- inclusion proofs ---------------------------------------------------------------
     size = led.size
