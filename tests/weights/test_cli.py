@@ -118,6 +118,14 @@ def test_bad_inputs_are_refused_before_any_change(env: Path) -> None:
         run("inventory", "--scan", "nowhere")
     with pytest.raises(Exception, match="greater than or equal to 1"):
         run("grants", "add", "frontier", "bob", "read", "--review-days", "0")
+    base = ["compute", "frontier@1", "--phase", "rl", "--source", "x"]
+    for extra in (
+        ["--flop", "1e20", "--params", "7e9", "--tokens", "1e9"],
+        ["--params", "7e9"],
+        [],
+    ):
+        with pytest.raises(DistillguardError, match="either --flop"):  # ambiguous or incomplete
+            run(*base, *extra)
     assert model.is_dir()
 
 

@@ -294,8 +294,11 @@ def compute_cmd(
     from distillguard.weights.classify import estimate_flop
     from distillguard.weights.service import ComputeEntry
 
-    if flop is None and (params is None or tokens is None):
-        raise DistillguardError("give --flop, or --params and --tokens for a 6·N·D estimate")
+    estimate = params is not None or tokens is not None
+    if (flop is not None) == estimate or (estimate and (params is None or tokens is None)):
+        raise DistillguardError(
+            "give either --flop (measured) or --params and --tokens (a 6·N·D estimate)"
+        )
     est = flop is None
     value = estimate_flop(params or 0, tokens or 0) if est else float(flop or 0)
     src = f"{source} (6·N·D estimate, N={params:.3g}, D={tokens:.3g})" if est else source  # type: ignore[str-format]
