@@ -168,17 +168,35 @@ def _stamp() -> np.ndarray:
 _POS = np.arange(3 * (MAX_NGRAM_CHARS + 2), dtype=np.int16)  # < 2**15 n-grams
 
 
+# the constants as 0-d arrays: numpy resolves array operands faster than scalar ones
+_P0, _MIX0, _SHIFT0 = np.array(_P), np.array(_MIX), np.array(_SHIFT)
+_SEEDS0 = tuple(np.array(s) for s in _SEEDS)
+
+
 def _ngrams(text: str) -> np.ndarray:
     """Distinct bucket ids of the character 3-5-grams of " text " (text <= MAX_NGRAM_CHARS)."""
     raw = f" {text[:MAX_NGRAM_CHARS]} ".encode("utf-32-le", "surrogatepass")  # lone surrogates too
     c = np.frombuffer(raw, dtype=np.uint32).astype(np.uint64)
-    h = c[:-1] * _P + c[1:]
+    n = len(c)
+    sizes = [max(n - k + 1, 0) for k in range(NGRAM_MIN, NGRAM_MAX + 1)]  # grams of each size
+    # the 3-, 4- and 5-gram hashes side by side in one buffer, computed in place
+    buf = np.empty(sum(sizes), dtype=np.uint64)
+    h = c[:-1] * _P0
+    h += c[1:]
     parts = []
-    for k, seed in enumerate(_SEEDS):
-        h = h[:-1] * _P + c[2 + k :]
-        parts.append(h ^ seed)
-    ids = (np.concatenate(parts) * _MIX) >> _SHIFT
-    ids = ids.astype(np.int64)
+    lo = 0
+    for k, m in enumerate(sizes):
+        part = buf[lo : lo + m]
+        np.multiply(h[:m], _P0, out=part)
+        part += c[2 + k :]
+        parts.append(part)
+        h = part  # the next size extends this one
+        lo += m
+    for part, seed in zip(parts, _SEEDS0, strict=True):
+        part ^= seed
+    buf *= _MIX0
+    buf >>= _SHIFT0
+    ids = buf.view(np.int64)  # < 2**NGRAM_BITS: the same values
     if len(ids) < 2:
         return ids
     # distinct ids without a sort: write each position into its bucket, keep the
@@ -275,7 +293,7 @@ def extract(text: str, a: Analysed | None = None) -> Extracted:
     tgt = sorted(hits["tgt_strong"] + hits["tgt_weak"])
     h = {**hits, "tgt": tgt}
     dense: list[float] = [1.0 if hits[c] else 0.0 for c in lexicon.CATEGORIES]
-    near = {(a_, b): _near(h[a_], h[b], w) for a_, b, w in PAIRS}
+    near = {(a_, b): bool(h[a_] and h[b]) and _near(h[a_], h[b], w) for a_, b, w in PAIRS}
     dense += [1.0 if near[(a_, b)] else 0.0 for a_, b, _ in PAIRS]
     strong = hits["tgt_strong"]
     dense.append(
