@@ -29,6 +29,17 @@ from distillguard.store.db import Database
 
 log = logging.getLogger("distillguard.gateway.sink")
 
+# Events per write (one transaction, one JSONL append, one message to the worker), and a
+# real sleep between writes and every few consumer calls. Why: this thread shares the GIL
+# with the event loop, and a thread that releases the GIL only for a moment (an SQLite
+# step, `sleep(0)`) usually takes it straight back before the waiting loop wakes; the
+# loop then waits out the whole burst (a batch of 256 events: ~5 ms of serialising and
+# inserting), which is the c=1 latency tail. A sleep blocks this thread, so the loop
+# gets the GIL at once; small chunks bound a burst to about a millisecond.
+_CHUNK = 64
+_YIELD_S = 0.0002
+_CONSUMER_STEP = 4
+
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS gateway_events ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, request_id TEXT,"
@@ -132,7 +143,8 @@ class EventSink:
             self._thread.join(timeout)
             self._thread = None
         else:  # never started: write synchronously
-            self._drain_once()
+            while self._q and self._drain_once():
+                pass
         if self._fh is not None:
             self._fh.close()
             self._fh = None
@@ -144,7 +156,10 @@ class EventSink:
             self._wake.clear()
             stop = self._stop
             while self._q:
-                if not self._drain_once():
+                if self._drain_once():
+                    if self._q:
+                        time.sleep(_YIELD_S)  # let the event loop in between chunks
+                else:
                     time.sleep(0.2)  # storage trouble: keep the batch, try again
                     if stop and not self._q:
                         break
@@ -154,7 +169,7 @@ class EventSink:
     def _drain_once(self) -> bool:
         batch: list[Outcome] = []
         q = self._q
-        while q and len(batch) < self.batch_size * 4:
+        while q and len(batch) < _CHUNK:
             batch.append(q.popleft())
         if not batch:
             return True
@@ -182,11 +197,11 @@ class EventSink:
                 log.exception("forwarding events to the consumer process failed")
         if self.detect is None and self.ledger is None:
             return True
-        for item in batch:  # consumers after the durable write; their failures are theirs
-            # Hand the GIL back to the event loop between events: this thread is CPU-bound
-            # (detector, ledger hashing) and would otherwise stall requests for a whole
-            # switch interval at a time.
-            time.sleep(0)
+        for i, item in enumerate(batch):  # after the durable write; failures are theirs
+            # CPU-bound (detector, ledger hashing): hand the GIL to the event loop every
+            # few events (see _YIELD_S)
+            if i % _CONSUMER_STEP == _CONSUMER_STEP - 1:
+                time.sleep(_YIELD_S)
             if item.authenticated and self.detect is not None:
                 try:
                     self.detect(item.event)
@@ -202,15 +217,10 @@ class EventSink:
     def _write(self, batch: list[Outcome]) -> list[bytes]:
         lines: list[bytes] = []
         stamps: list[str] = []  # formatted once, for the line and the table's ts column
-        for i, o in enumerate(batch):
+        for o in batch:  # a chunk at most (_CHUNK): see the yields in _run
             d = o.to_dict()
             stamps.append(d["ts"])
             lines.append(orjson.dumps(d))
-            if i & 31 == 31:
-                # Serialising holds the GIL: hand it back to the event loop every few
-                # events, or a batch of hundreds stalls requests for a whole switch
-                # interval (5 ms) at a time.
-                time.sleep(0)
         if self._fh is not None:
             self._fh.write(b"\n".join(lines) + b"\n")
             self._fh.flush()
