@@ -20,6 +20,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -150,9 +151,8 @@ LISTED: list[tuple[str, str]] = [
     ("アリー・ハーメネイー", "KHAMENEI"),
     ("阿里·哈梅内伊", "KHAMENEI"),
     ("巴沙尔·阿萨德", "AL-ASSAD"),
-    ("维克托·卢卡申科", "LUKASHENKA")(  # the SDN spells it the Belarusian way,
-        "セルゲイ・ラブロフ", "LAVROV"
-    ),
+    ("维克托·卢卡申科", "LUKASHENKA"),  # the SDN spells it the Belarusian way
+    ("セルゲイ・ラブロフ", "LAVROV"),
     ("谢尔盖·拉夫罗夫", "LAVROV"),
 ]
 
@@ -213,8 +213,11 @@ def screen_check(n_synth: int) -> dict[str, object]:
         )
     synth = synthetic(n_synth)
     false_hits = by_cross = 0
+    cpu: list[float] = []
     for name in synth:
+        c0 = time.thread_time()
         hits = [h for h in m.score_candidates(Query(name, "Person")) if h.score >= t]
+        cpu.append(time.thread_time() - c0)
         if hits:
             false_hits += 1
             xs = cross_script_similarity(
@@ -230,6 +233,8 @@ def screen_check(n_synth: int) -> dict[str, object]:
         "synthetic_queries": len(synth),
         "synthetic_hits": false_hits,
         "synthetic_hits_by_cross_script_score": by_cross,
+        "synthetic_screen_cpu_ms_p50": round(sorted(cpu)[len(cpu) // 2] * 1e3, 2),
+        "synthetic_screen_cpu_ms_p99": round(sorted(cpu)[int(len(cpu) * 0.99)] * 1e3, 2),
     }
 
 
