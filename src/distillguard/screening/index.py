@@ -32,6 +32,8 @@ from distillguard.screening.normalize import NormName, fold, skeleton, try_norma
 _MAX_POSTINGS = 20_000  # postings visited per query: common parts are skipped beyond this
 _MAX_WEAK_VARIANTS = 40  # a phonetic or skeleton key shared by more listed parts is skipped
 _MAX_CROSS_VARIANTS = 150  # same for cross-script keys (coarser: only for CJK queries)
+_EMPTY_IDS = np.zeros(0, dtype=np.int32)
+_EMPTY_W = np.zeros(0, dtype=np.float32)
 
 
 def _deletes(token: str) -> list[str]:
@@ -156,11 +158,10 @@ class NameIndex:
                 out.setdefault(v, 0.6)
         return out
 
-    def _cross_hits(self, key: str) -> np.ndarray:
-        """Per-name evidence that some part (or two adjacent parts) has this cross key."""
-        out = np.zeros(len(self.names), dtype=np.float32)
+    def _cross_hits(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(name ids, evidence) of names with a part, or two adjacent parts, of this key."""
         if len(key) < 2:
-            return out
+            return _EMPTY_IDS, _EMPTY_W
         # exact key, then keys one edit away (delete keys on both sides, as for the text)
         # for keys of four or more classes: transcriptions lose or change a consonant
         found: dict[str, float] = dict.fromkeys(self._xkey.get(key, ()), 1.0)
@@ -169,18 +170,25 @@ class NameIndex:
             for d in {key[:i] + key[i + 1 :] for i in range(len(key))}:
                 near.update(self._xkey.get(d, ()))
                 near.update(self._xkey_del.get(d, ()))
-            if len(near) <= _MAX_CROSS_VARIANTS:
+            if len(near) <= _MAX_WEAK_VARIANTS:
                 for v in near:
                     found.setdefault(v, 0.7)
+        ids: list[np.ndarray] = []
+        weights: list[float] = []
         if len(found) <= _MAX_CROSS_VARIANTS:
             for v, conf in found.items():
+                ids.append(self._arrays[v])
                 # capped: a rare listed part must not outrank names matching every part
-                out[self._arrays[v]] += min(self._idf[v], 3.0) * conf
+                weights.append(min(self._idf[v], 3.0) * conf)
         cats = self._xkey_concat.get(key, ())
         if len(cats) <= _MAX_CROSS_VARIANTS:
             for cat in cats:
-                out[self._concat_arrays[cat]] += 3.0
-        return out
+                ids.append(self._concat_arrays[cat])
+                weights.append(3.0)
+        if not ids:
+            return _EMPTY_IDS, _EMPTY_W
+        w = np.repeat(np.asarray(weights, dtype=np.float32), [len(x) for x in ids])
+        return np.concatenate(ids), w
 
     def _cross_candidates(self, query: NormName, totals: np.ndarray) -> None:
         """Listed Latin names whose parts' cross-script keys match a Han/Kana/Hangul query.
@@ -192,17 +200,21 @@ class NameIndex:
             x = tk.x
             if x is None:
                 continue
-            totals += self._cross_hits(x.key)
+            np.add.at(totals, *self._cross_hits(x.key))
             if x.native and x.key.startswith(x.head) and len(x.key) > len(x.head):
-                giv = self._cross_hits(x.key[len(x.head) :])
+                giv_ids, giv_w = self._cross_hits(x.key[len(x.head) :])
                 if len(x.head) < 2:  # family names such as 이 or 최 have no usable key
-                    totals += 0.5 * giv
+                    np.add.at(totals, giv_ids, 0.5 * giv_w)
                     continue
-                fam = self._cross_hits(x.head)
-                both = (fam > 0) & (giv > 0)
-                totals[both] += fam[both] + giv[both] + 3.0
+                fam_ids, fam_w = self._cross_hits(x.head)
+                both = np.intersect1d(fam_ids, giv_ids)
+                np.add.at(totals, both, 3.0)
+                for ids, w in ((fam_ids, fam_w), (giv_ids, giv_w)):
+                    sel = np.isin(ids, both)
+                    np.add.at(totals, ids[sel], w[sel])
         if len(keys) == 2:  # two parts with short keys ("阿里·哈梅内伊"), as a pair, both orders
-            totals += self._cross_hits(keys[0] + keys[1]) + self._cross_hits(keys[1] + keys[0])
+            np.add.at(totals, *self._cross_hits(keys[0] + keys[1]))
+            np.add.at(totals, *self._cross_hits(keys[1] + keys[0]))
 
     def candidates(self, query: NormName, limit: int = 20) -> list[int]:
         """Ids of the `limit` names sharing the most (rare) name parts with the query.
