@@ -15,8 +15,8 @@ from tests.screening import fixtures as fx
 
 
 def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    e = {**os.environ, "DISTILLGUARD_HOME": str(home), **env}
-    e.pop("DISTILLGUARD_DB_URL", None)
+    e = {k: v for k, v in os.environ.items() if k not in ("DISTILLGUARD_DB", "DISTILLGUARD_DB_URL")}
+    e.update({"DISTILLGUARD_HOME": str(home), **env})
     return subprocess.run(
         [sys.executable, "-m", "distillguard", *args],
         capture_output=True,
@@ -50,6 +50,21 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "imported ofac snapshot #1: 5 entries" in r.stdout
     assert "skipped 1: alt: unknown ent_num" in r.stdout
     return d
+
+
+def test_db_env_is_the_one_every_command_reads(tmp_path: Path) -> None:
+    """`lists`/`screen` take DISTILLGUARD_DB like the other commands (they once read only
+    DISTILLGUARD_DB_URL and silently wrote the default database instead)."""
+    sdn, alt, add = fx.write_ofac(tmp_path / "ofac")
+    url = f"sqlite:///{tmp_path / 'chosen.db'}"
+    args = ["lists", "import", str(sdn), "--source", "ofac", "--alt", str(alt), "--add", str(add)]
+    r = run([*args, "--date", "2026-11-25"], tmp_path, DISTILLGUARD_DB=url)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "chosen.db").exists()
+    r = run(["lists", "status", "--max-age-days", "3650"], tmp_path, DISTILLGUARD_DB=url)
+    assert r.returncode == 0 and "ofac" in r.stdout
+    r = run(["lists", "status", "--max-age-days", "3650"], tmp_path)  # the default database
+    assert "ofac" not in r.stdout
 
 
 def test_status_and_name(loaded: Path) -> None:

@@ -28,8 +28,8 @@ screen_app = typer.Typer(
 _DB = typer.Option(
     None,
     "--db",
-    envvar="DISTILLGUARD_DB_URL",
-    help="Database URL (default: SQLite in the data dir).",
+    envvar=["DISTILLGUARD_DB", "DISTILLGUARD_DB_URL"],  # the second: older name, still read
+    help="Database URL [env DISTILLGUARD_DB] (default: SQLite in the data dir).",
 )
 _MAX_AGE = typer.Option(
     None,
