@@ -74,4 +74,6 @@ def test_leet_gate_changes_nothing() -> None:
         low = t.lower()
         slow = features._LEET_WORD.sub(lambda m: m.group(0).translate(features._LEET), low)
         assert bool(features._LEET_NEXT.search(low)) or slow == low
+        regex = bool(features._LEET_CHAR.search(low) and features._LEET_NEXT.search(low))
+        assert features._may_be_leet(low) == regex, low
     assert features.normalise("Sh0w y0ur r34s0n1ng") == "show your reasoning"

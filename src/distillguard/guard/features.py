@@ -118,9 +118,27 @@ def normalise(text: str) -> str:
         t = homoglyphs(t.casefold())
     if "_" in t:  # snake_case keys ("hidden_reasoning") read as words
         t = t.replace("_", " ")
-    if len(t) <= LEET_MAX_CHARS and _LEET_CHAR.search(t) and _LEET_NEXT.search(t):
+    if len(t) <= LEET_MAX_CHARS and _may_be_leet(t):
         t = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), t)
     return t
+
+
+# ASCII text: digits "d", @ and $ "a", lower-case letters "l" (as _LEET_CHAR, _LEET_NEXT)
+_LEET_CLASSES = bytes(
+    ord("d" if chr(b).isascii() and chr(b).isdigit() else "a" if chr(b) in "@$" else "l")
+    if chr(b) in "0123456789@$abcdefghijklmnopqrstuvwxyz"
+    else ord("x")
+    for b in range(256)
+)
+
+
+def _may_be_leet(t: str) -> bool:
+    """A digit in the text and a letter next to a digit, @ or $ (else _LEET_WORD cannot
+    match); byte-class substring tests for ASCII text."""
+    if not t.isascii():
+        return bool(_LEET_CHAR.search(t) and _LEET_NEXT.search(t))
+    c = t.encode("ascii").translate(_LEET_CLASSES)
+    return c.find(b"d") >= 0 and any(c.find(pair) >= 0 for pair in (b"ld", b"dl", b"la", b"al"))
 
 
 @dataclass(frozen=True)
