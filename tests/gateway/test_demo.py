@@ -36,3 +36,23 @@ def test_demo_runs_and_writes_signed_reports(tmp_path: Path) -> None:
     stix = json.loads(next(reports.glob("stix-*.json")).read_text())
     assert stix["type"] == "bundle"
     assert any(o["type"] == "campaign" for o in stix["objects"])
+
+
+def test_demo_on_a_busy_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    DEMO = [sys.executable, "-m", "distillguard", "demo", "--no-serve"]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run(
+            [*DEMO, "--port", str(port), "--home", str(tmp_path / "home")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode == 2
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert not (tmp_path / "home").exists()  # refused before anything was created

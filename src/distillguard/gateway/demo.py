@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from distillguard.errors import DistillguardError
 from distillguard.gateway.config import GatewayConfig, ModelRoute
 
 BUILTIN_BENIGN = [
@@ -250,11 +251,30 @@ def run_demo(
     """Run the demo (see the module docstring); blocks while serving."""
     import uvloop
 
+    if port:
+        _check_port(port)
     home = home or Path(tempfile.mkdtemp(prefix="distillguard-demo-"))
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DISTILLGUARD_HOME"] = str(home)
     with contextlib.suppress(KeyboardInterrupt):
         uvloop.run(_demo(home, port, serve, campaign_accounts, seed))
+
+
+def _check_port(port: int) -> None:
+    """Refuse a port that cannot be bound before anything starts (uvicorn would print its
+    own traceback after the stand-in upstream is already up)."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise DistillguardError(f"--port {port}: not a TCP port (1-65535)")
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise DistillguardError(
+                f"--port {port}: cannot listen on 127.0.0.1:{port} ({e.strerror}); "
+                "choose another port or leave --port out for a free one"
+            ) from None
 
 
 async def _demo(home: Path, port: int, serve: bool, n_campaign: int, seed: int) -> None:
