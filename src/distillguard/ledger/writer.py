@@ -3,10 +3,11 @@
 `enqueue` canonicalises the record on the caller's thread (so a bad record fails there
 and later mutation by the caller cannot change what is logged) and stamps the time;
 the writer thread appends batches of up to `batch_size` records in one transaction,
-lingering up to `linger_s` to fill a batch. A record is durable once `flush()` returns
-(or `close()`). A failed batch stays at the head of the queue and is retried with
-backoff; `flush()` waits through a transient failure (a locked database) but raises once
-`fail_after` attempts made during the flush have failed, instead of pretending success.
+lingering up to `linger_s` to fill a batch. A record, and a payload row handed over by
+`Ledger.commit_payload`, is durable once `flush()` returns (or `close()`). A failed
+batch stays at the head of the queue and is retried with backoff; `flush()` waits
+through a transient failure (a locked database) but raises once `fail_after` attempts
+made during the flush have failed, instead of pretending success.
 Checkpoints are issued every `checkpoint_every` records or `checkpoint_interval_s`
 seconds, and on `close()`.
 """
