@@ -300,8 +300,10 @@ class AccountState:
     def consistency(self) -> float:
         """0..1: how well this account fits a harvesting campaign it was linked to.
 
-        Running the campaign's templates on problem items is the fit (a quarter of the
-        traffic is enough: hydra accounts pad the rest with ordinary prompts); follow-ups
+        Running the campaign's templates on problem items is the fit, or sending a share
+        of the traffic in harvest wrappers other accounts share, whatever the payloads
+        score (a quarter of the traffic is enough: hydra accounts pad the rest with
+        ordinary prompts); follow-ups
         to earlier answers, which pipelines rarely bother with, take it away, except as
         many as the account sent fresh problems under unrelated histories (staging).
         """

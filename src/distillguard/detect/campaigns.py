@@ -8,14 +8,19 @@ this?" are shared by thousands of honest users. So a key links accounts only whe
 
 * the key is *harvest-associated*: most requests carrying it are problem-set items
   (ordinary chat phrases and corporate boilerplate are not), and
-* the account itself is *eligible*: enough requests, a harvest-heavy profile and no real
-  conversation (students who follow up on answers never join, whatever they share).
+* the account itself is *eligible*: enough requests, a harvest-heavy profile (or a
+  quarter of its traffic in harvest wrappers other accounts share, whatever its payloads
+  score) and no real conversation (students who follow up on answers never join,
+  whatever they share).
 
 A wrapper key counts only once it is one of the account's own templates (it recurs in at
 least 5% of the account's requests and is longer than a greeting), so payload sentences
-and "Q:" never link anyone. A key used by two or more accounts that really converse is
-ordinary and never links. A new account joins a campaign on one shared key; two
-established campaigns merge only when several accounts bridge them, so one public
+and "Q:" never link anyone. A key used by two or more accounts that really converse
+(follow-ups beyond the problems they paste under unrelated histories) is ordinary and
+never links. A "follow-up" wrapped in a shared, non-ordinary harvest wrapper is the
+campaign's next item posted under a chat history (see `work_level`). A new account joins
+a campaign on one shared key; two established campaigns merge only when several accounts
+bridge them, so one public
 template ("Please reason step by step...") does not chain unrelated campaigns together.
 
 Organisations link like templates (same gates). Subnets and user agents are *reported* as
