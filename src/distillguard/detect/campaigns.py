@@ -20,8 +20,8 @@ and "Q:" never link anyone. A key used by two or more accounts that really conve
 never links. A "follow-up" wrapped in a shared, non-ordinary harvest wrapper is the
 campaign's next item posted under a chat history (see `work_level`). A new account joins
 a campaign on one shared key; two established campaigns merge only when several accounts
-bridge them, so one public
-template ("Please reason step by step...") does not chain unrelated campaigns together.
+bridge them, so one public template ("Please reason step by step...") does not chain
+unrelated campaigns together.
 
 Organisations link like templates (same gates). Subnets and user agents are *reported* as
 shared evidence but do not link by themselves: cloud ranges and SDK user agents are shared
