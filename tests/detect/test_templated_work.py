@@ -111,3 +111,15 @@ def test_staged_problems_do_not_make_an_account_conversing() -> None:
     for i in range(20):
         plain.update(extract(event("y", i, [*hist, {"role": "user", "content": "ok why?"}])), i)
     assert plain.converses(0.3)
+
+
+def test_shared_wrapper_share_makes_a_light_account_eligible() -> None:
+    from distillguard.detect.campaigns import CampaignLinker
+
+    linker = CampaignLinker()
+    st = AccountState("light", n=40, sum_harvest=0.2 * 40)  # payloads score low as problems
+    assert not linker.eligible(st)
+    st.n_work = 12  # 30% of its requests in harvest wrappers other accounts share
+    assert linker.eligible(st)
+    st.n_follow = 15  # ... but an account that converses never joins
+    assert not linker.eligible(st)
