@@ -196,13 +196,16 @@ def test_unreachable_redis_fails_closed() -> None:
 def test_renewed_lease_outlives_its_key_ttl(redis_url: str) -> None:
     """A renewed lease keeps its slot even when no other request refreshes the keys."""
     prefix = f"dgtest:{uuid.uuid4().hex[:10]}"
-    pol = QuotaPolicy(account=Limits(None, None, 1), org=NO_LIMITS, window_s=0.2, lease_ttl_s=0.5)
+    pol = QuotaPolicy(account=Limits(None, None, 1), org=NO_LIMITS, window_s=0.2, lease_ttl_s=1.0)
     q = RedisQuotas(redis_url, pol, prefix=prefix)
     try:
         lease = q.acquire("a", None, 0).lease
         assert lease is not None
-        for _ in range(5):  # 2 s in all: past the TTL the keys got at admission (1.5 s)
-            time.sleep(0.4)
+        # 2.5 s in all: past the TTL the keys got at admission (2 s). Each renewal comes
+        # 0.5 s before the lease would expire: room for a late wake-up on a loaded machine
+        # (with 0.1 s of room the test failed at load 7).
+        for _ in range(5):
+            time.sleep(0.5)
             assert q.renew(lease)
         assert q.acquire("a", None, 0).reason == "account_concurrency"
         fly = next(iter(q._r.scan_iter(match=f"{prefix}:*:fly")))
