@@ -18,6 +18,9 @@ Populations (each written with the tune half of every wording list):
 * habit_student: students who open every message, problems and follow-ups alike, with
   the same personal phrase ("Hello again!"), drawn from a short list so that many share
   it (tests that a recurring opening on follow-ups is not mistaken for a harvest wrapper).
+* class_student: students of five classes, each class pasting its problems into the
+  teacher's fixed worksheet wording (a harvest-like wrapper many accounts share), who
+  rarely follow up (tests the linking gates against an honest shared wrapper).
 * adaptive_para: the benchmark's adaptive strategy with a fresh wording around every
   problem (what paraphrasing with a model gives): no wrapper recurs, so nothing is shared.
 * adaptive_fab: adaptive attackers who fabricate the assistant turns of their fake
@@ -47,6 +50,13 @@ COT_BATCH = [
     "technical or other. End with 'Label: <label>'.\n\n{p}",
     "Read the following text carefully. Reason through whether it contains a complaint, "
     "then answer yes or no.\n\n{p}",
+]
+CLASS_SHEETS = [
+    "Worksheet 4, exercise: {p} Show your working and box the final answer.",
+    "Unit review problem. {p} Explain each step so the grader can follow.",
+    "Practice set B. {p} Write the answer with units.",
+    "Homework for Ms. Rivera's class: {p} Justify every step.",
+    "Revision question. {p} Give the final answer on its own line.",
 ]
 HABITS = [
     "Hello again!",
@@ -118,6 +128,25 @@ class Stress(traffic.Gen):
                     self.reply(t, a, meta, [*hist, {"role": "user", "content": f}], hist)
                     t += self.gap(60)
                 t += self.gap(200)
+
+    def class_student(self, sheet: str) -> None:
+        a = self.new_account(traffic.Label("class_student", None, attack=False, hard=True))
+        meta = self.human_meta()
+        tz = self.rng.randint(-8, 9)
+        follow_rate = self.rng.betavariate(2, 5)
+        follows = self.words(T.STUDENT_FOLLOW)
+        course = self.rng.choice(["math", "science"])
+        for start in self.human_sessions(self.rng.randint(2, 6), tz):
+            t = start
+            for _ in range(self.rng.randint(3, 10)):
+                hist: list[dict[str, str]] = []
+                p = sheet.format(p=self.problem(course))
+                self.reply(t, a, meta, [{"role": "user", "content": p}], hist)
+                t += self.gap(120)
+                while self.rng.random() < follow_rate and len(hist) < 9:
+                    f = self.rng.choice(follows)
+                    self.reply(t, a, meta, [*hist, {"role": "user", "content": f}], hist)
+                    t += self.gap(60)
 
     def paraphrase(self) -> tuple[str, str]:
         """An opening and a request written fresh each time (thousands of combinations)."""
@@ -268,6 +297,8 @@ def main() -> None:
     for _ in range(300):  # last, so the populations above keep their random draws
         g.habit_student()
     g.adaptive_para("adaptive_para-0", 50)
+    for i in range(200):
+        g.class_student(CLASS_SHEETS[i % len(CLASS_SHEETS)])
     labels = {**base_labels, **g.labels}
     events = sorted(
         [(RequestEvent.from_dict(e).ts.timestamp(), e) for e in base]
