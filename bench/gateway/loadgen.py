@@ -44,6 +44,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
 
     counter = [0]
     lat: list[float] = []
+    overhead: list[float] = []  # distillguard's own x-distillguard-overhead-ms, when sent
     statuses: dict[str, int] = {}
     errors: list[str] = []
     deadline = time.perf_counter() + a.duration if a.duration else None
@@ -75,6 +76,9 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                         else:
                             await r.read()
                         st = str(r.status)
+                        ov = r.headers.get("x-distillguard-overhead-ms")
+                        if ov is not None:
+                            overhead.append(float(ov))
                 except Exception as exc:  # counted, never fatal
                     st = "exc"
                     if len(errors) < 5:
@@ -85,7 +89,13 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(a.concurrency)))
         elapsed = time.perf_counter() - t0
-    return {"latencies_ms": lat, "statuses": statuses, "elapsed_s": elapsed, "errors": errors}
+    return {
+        "latencies_ms": lat,
+        "overhead_ms": overhead,
+        "statuses": statuses,
+        "elapsed_s": elapsed,
+        "errors": errors,
+    }
 
 
 def main() -> None:

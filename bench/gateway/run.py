@@ -274,6 +274,7 @@ def main() -> None:
         for stream in (False, True):
             mode = "stream" if stream else "json"
             lat_ms: dict[str, list[float]] = {n: [] for n in names}
+            own_ms: dict[str, list[float]] = {n: [] for n in names}
             ok = dict.fromkeys(names, 0)
             elapsed = dict.fromkeys(names, 0.0)
             statuses: dict[str, dict[str, int]] = {n: {} for n in names}
@@ -281,7 +282,9 @@ def main() -> None:
                 for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
                     url, k = targets[name]
                     n = (n_lat // 5 if name == "LiteLLM proxy" else n_lat) // a.rounds
-                    lat_ms[name] += loadgen(url, k, stream=stream, conc=1, count=n)["latencies_ms"]
+                    lat = loadgen(url, k, stream=stream, conc=1, count=n)
+                    lat_ms[name] += lat["latencies_ms"]
+                    own_ms[name] += lat.get("overhead_ms", [])
                     t = loadgen(url, k, stream=stream, conc=a.concurrency, dur=dur / a.rounds)
                     ok[name] += t["statuses"].get("200", 0)
                     elapsed[name] += t["elapsed_s"]
@@ -293,6 +296,10 @@ def main() -> None:
                     "p99_ms": pct(lat_ms[name], 0.99),
                     "rps": ok[name] / elapsed[name],
                     "tput_statuses": statuses[name],
+                    # the gateway's own time per request (x-distillguard-overhead-ms: in
+                    # the handler, minus the upstream wait; a stream's up to its headers)
+                    "own_p50_ms": pct(own_ms[name], 0.5),
+                    "own_p99_ms": pct(own_ms[name], 0.99),
                 }
                 print(
                     f"{mode:6} {name:24} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
@@ -336,7 +343,20 @@ def table(res: dict[str, dict[str, Any]], conc: int) -> str:
                 f"{'-' if name == 'direct' else f'{add50:+.2f}'} | "
                 f"{'-' if name == 'direct' else f'{add99:+.2f}'} | {r['rps']:.0f} | {rel:.2f} |"
             )
-    return "\n".join(lines)
+    own = [
+        "",
+        "distillguard's own time at c=1 (x-distillguard-overhead-ms; for a stream, up to its"
+        " headers):",
+        "",
+        "| target | mode | own p50 ms | own p99 ms |",
+        "|---|---|---:|---:|",
+    ]
+    for mode in ("json", "stream"):
+        for name, modes in res.items():
+            r = modes[mode]
+            if r["own_p50_ms"] == r["own_p50_ms"]:  # not NaN: the target sends the header
+                own.append(f"| {name} | {mode} | {r['own_p50_ms']:.2f} | {r['own_p99_ms']:.2f} |")
+    return "\n".join(lines + own)
 
 
 if __name__ == "__main__":
