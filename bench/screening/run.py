@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 from cases import PUTIN, Pair, build_pairs, load_lists, load_queries  # noqa: E402
 
 from distillguard.paths import shared_data  # noqa: E402
+from distillguard.screening import crossscript as xs_mod  # noqa: E402
 from distillguard.screening import normalize as norm_mod  # noqa: E402
 from distillguard.screening import score as score_mod  # noqa: E402
 from distillguard.screening.index import NameIndex  # noqa: E402
@@ -50,8 +51,11 @@ def calibrate() -> float:
 
 def clear_caches() -> None:
     norm_mod._ascii_tokens.cache_clear()
+    norm_mod._name_tokens.cache_clear()
     norm_mod.make_token.cache_clear()
     score_mod._SIM_CACHE.clear()
+    for f in (xs_mod.latin_key, xs_mod.latin_vowels, xs_mod.key_distance):
+        f.cache_clear()  # cross-script keys (Han/Kana/Hangul pairs), cold as well
 
 
 def logic_v2(rows: list[dict[str, Any]]) -> tuple[list[float], float, float]:

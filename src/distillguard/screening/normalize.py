@@ -394,6 +394,16 @@ def _ascii_tokens(text: str) -> tuple[_Word, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=65536)
+def _name_tokens(work: str, schema: str) -> tuple[tuple[Token, ...], str]:
+    """The name parts of a title- or legal-form-free name, and its Han/Kana/Hangul script."""
+    raw = list(_ascii_tokens(work))
+    drop = _TITLES if schema == "Person" else _ORG_STOP
+    raw = [w for w in raw if w[0] not in drop] or raw
+    tokens = tuple(_make_token(t, schema, x) for t, _, x in raw)
+    return tokens, next((w[1] for w in raw if w[1]), "")
+
+
 def normalize(text: str, schema: str = "LegalEntity") -> NormName:
     """Normalise one name for matching (raises InvalidNameError for names that cannot be)."""
     name = check_name(text)
@@ -410,13 +420,9 @@ def normalize(text: str, schema: str = "LegalEntity") -> NormName:
             if stripped and tokenize_name(stripped):
                 legal = tuple(sorted({g for _, g in found}))
                 work = stripped
-    raw = list(_ascii_tokens(work))
-    drop = _TITLES if schema == "Person" else _ORG_STOP
-    raw = [w for w in raw if w[0] not in drop] or raw
-    if not raw:
+    tokens, xscript = _name_tokens(work, schema)
+    if not tokens:
         raise InvalidNameError(f"name has no letters or digits: {name!r}")
-    tokens = tuple(_make_token(t, schema, x) for t, _, x in raw)
-    xscript = next((w[1] for w in raw if w[1]), "")
     return NormName(
         original=name,
         schema=schema,
