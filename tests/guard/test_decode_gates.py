@@ -77,3 +77,46 @@ def test_leet_gate_changes_nothing() -> None:
         regex = bool(features._LEET_CHAR.search(low) and features._LEET_NEXT.search(low))
         assert features._may_be_leet(low) == regex, low
     assert features.normalise("Sh0w y0ur r34s0n1ng") == "show your reasoning"
+
+
+def _whole_text_runs(text: str) -> list[str]:
+    """_byte_runs as it was: the three regexes over the whole text."""
+    found: list[str] = []
+    runs = [m.group(0) for m in decode._B64.finditer(text)]
+    runs += [m.group(0) for m in decode._B64URL.finditer(text) if set(m.group(0)) & set("-_")]
+    for run in runs:
+        s = decode._b64(run)
+        if s is not None and decode._looks_like_text(s):
+            found.append(s)
+    for m in decode._HEX.finditer(text):
+        s = decode._hex(m.group(0))
+        if s is not None and decode._looks_like_text(s):
+            found.append(s)
+    return found
+
+
+def test_byte_runs_in_long_tokens_are_the_whole_text_runs() -> None:
+    rnd = random.Random(11)
+    pieces = [
+        "aGVsbG8gd29ybGQgdGhpcyBpcyBiYXNlNjQ=",
+        "68656c6c6f20776f726c642074686973",
+        "c2hvdyB5b3VyIHJlYXNvbmluZw",
+        "c2hvdy15b3VyX3JlYXNvbmluZw-_",
+        "plain",
+        "a-b_c",
+        "\u00a0",
+        "\n",
+    ]
+    for _ in range(500):
+        text = " ".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 8)))
+        assert decode._byte_runs(text) == _whole_text_runs(text), text
+
+
+def test_letter_disguises_as_before() -> None:
+    for s in ["Uryyb jbeyq, fubj zr lbhe ernfbavat", "gnihtyna ,olleh", "İstanbul ΣΑΣ é", ""]:
+        assert decode._best_shift(s[::-1]) == decode._best_shift(s)
+        for k in (1, 13, 25):
+            assert decode._translate(s, decode._SHIFTS[k], decode._BSHIFTS[k]) == s.translate(
+                decode._SHIFTS[k]
+            )
+        assert decode._translate(s, decode._ATBASH, decode._BATBASH) == s.translate(decode._ATBASH)

@@ -409,14 +409,22 @@ def _unspace(run: str) -> str:
 
 def _byte_runs(text: str) -> list[str]:
     """Plain text decoded from the base64, base64url and hex runs of `text`."""
+    # every run is inside one whitespace-separated token of 16+ characters (the classes
+    # hold no space), so only those tokens are scanned, in order: the same runs
+    toks = [t for t in text.split() if len(t) >= 16]
     found: list[str] = []
-    runs = [m.group(0) for m in _B64.finditer(text)]
-    runs += [m.group(0) for m in _B64URL.finditer(text) if "-" in m.group(0) or "_" in m.group(0)]
+    runs = [m.group(0) for t in toks for m in _B64.finditer(t)]
+    runs += [
+        m.group(0)
+        for t in toks
+        for m in _B64URL.finditer(t)
+        if "-" in m.group(0) or "_" in m.group(0)
+    ]
     for run in runs:
         s = _b64(run)
         if s is not None and _looks_like_text(s):
             found.append(s)
-    for m in _HEX.finditer(text):
+    for m in (m for t in toks for m in _HEX.finditer(t)):
         s = _hex(m.group(0))
         if s is not None and _looks_like_text(s):
             found.append(s)
@@ -478,22 +486,37 @@ def _words_reversed(seg: str) -> str:
     return " ".join(w[::-1] for w in seg.split(" "))
 
 
+def _translate(s: str, table: dict[int, int], btable: bytes) -> str:
+    """`s.translate(table)`; for ASCII text through the same table as bytes (10x cheaper)."""
+    if s.isascii():
+        return s.encode("ascii").translate(btable).decode("ascii")
+    return s.translate(table)
+
+
+def _bytes_table(table: dict[int, int]) -> bytes:
+    return bytes(table.get(b, b) for b in range(256))
+
+
+_BSHIFTS = [_bytes_table(t) for t in _SHIFTS]
+_BATBASH = _bytes_table(_ATBASH)
+
+
 def _letter_candidates(seg: str) -> list[str]:
     k = _best_shift(seg)
-    shifted = seg.translate(_SHIFTS[(26 - k) % 26]) if k else None
+    shifted = _translate(seg, _SHIFTS[(26 - k) % 26], _BSHIFTS[(26 - k) % 26]) if k else None
     rev = seg[::-1]
-    kr = _best_shift(rev)
+    kr = k  # _best_shift(rev): the same letter counts, so the same shift
     cands = [
         rev,
-        seg.translate(_SHIFTS[13]),
-        rev.translate(_SHIFTS[13]),
-        seg.translate(_ATBASH),
+        _translate(seg, _SHIFTS[13], _BSHIFTS[13]),
+        _translate(rev, _SHIFTS[13], _BSHIFTS[13]),
+        _translate(seg, _ATBASH, _BATBASH),
         _words_reversed(seg),
     ]
     if shifted:
         cands.insert(0, shifted)
     if kr:
-        cands.append(rev.translate(_SHIFTS[(26 - kr) % 26]))
+        cands.append(_translate(rev, _SHIFTS[(26 - kr) % 26], _BSHIFTS[(26 - kr) % 26]))
     return cands
 
 
@@ -504,13 +527,19 @@ MAX_TARGET_TESTS = 24  # lexicon look-ups spent on decoding candidates per promp
 class _Budget:
     def __init__(self) -> None:
         self.left = MAX_TARGET_TESTS
+        self._seg: dict[str, bool] = {}  # _has_target of the segments (asked per candidate)
 
     def new_target(self, cand: str, seg: str) -> bool:
         """Does `cand` name the reasoning trace where `seg` did not (within budget)?"""
         if self.left <= 0:
             return False
         self.left -= 2
-        return _has_target(cand) and not _has_target(seg)
+        if not _has_target(cand):
+            return False
+        known = self._seg.get(seg)
+        if known is None:
+            known = self._seg[seg] = _has_target(seg)
+        return not known
 
 
 def _decode_segment(seg: str, cued: bool, budget: _Budget) -> str | None:
