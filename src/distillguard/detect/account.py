@@ -31,6 +31,7 @@ TPL_COT_VOL = 100.0  # requests over which that term ramps up (students send ten
 PACE_W = 1.0  # weight of long templated reasoning pulled faster than anyone could read it
 PACE_GAP = 10.0  # mean seconds between requests below which nobody reads long answers
 PACE_VOL = 300.0  # requests over which that term ramps up
+HUMAN_VOL = 100  # below this many requests a human-paced, unlinked account is not blocked
 FAB_W = 6.0  # weight of problems sent under histories whose answers we never served
 SERVED_RING = 256  # fingerprints of answers served to the account, kept to verify histories
 HIST_RING = 16  # recent history fingerprints (a recurring one is a few-shot example)
@@ -97,6 +98,7 @@ class AccountState:
     dt_n: int = 0
     dt_mean: float = 0.0
     dt_m2: float = 0.0
+    dt_quick: int = 0  # gaps under PACE_GAP s (too short to have read a long answer)
     subnets: set[str] = field(default_factory=set)
     agents: set[str] = field(default_factory=set)
     systems: set[str] = field(default_factory=set)
@@ -139,6 +141,7 @@ class AccountState:
             delta = dt - self.dt_mean
             self.dt_mean += delta / self.dt_n
             self.dt_m2 += delta * (dt - self.dt_mean)
+            self.dt_quick += dt < PACE_GAP
         else:
             self.n_out_of_order += 1
         self.last_ts = max(self.last_ts, ts)
@@ -248,6 +251,17 @@ class AccountState:
             return 0.0
         return min(1.0, self.n / PACE_VOL)
 
+    def human_scale(self) -> bool:
+        """A person's volume and pace: under HUMAN_VOL requests, a mean gap of at least
+        PACE_GAP s and at most half the gaps shorter than that (a pipeline that bursts
+        inside sessions does not pass on its long pauses between them)."""
+        return (
+            self.n < HUMAN_VOL
+            and self.dt_n >= 1
+            and self.dt_mean >= PACE_GAP
+            and 2 * self.dt_quick <= self.dt_n
+        )
+
     def evaluation_like(self) -> bool:
         """A one-off benchmark run: greedy, single sample, one template, short answers."""
         if self.n < 20:
@@ -331,10 +345,27 @@ class AccountState:
 
     def verdict(self, score: float, th: Thresholds) -> str:
         if score >= th.distillation and (self.n >= th.min_requests or self.campaign_boost > 0):
+            if self.own_only_human():
+                return SUSPICIOUS  # degrade, do not block (see own_only_human)
             return DISTILLATION
         if score >= th.suspicious:
             return SUSPICIOUS
         return BENIGN
+
+    def own_only_human(self) -> bool:
+        """Whether a high score rests only on this account's own behaviour at a person's
+        scale: no campaign, human-paced, under HUMAN_VOL requests, and no request for hidden
+        reasoning or token probabilities. A student who pastes worksheet problems in the
+        teacher's step-by-step wording and rarely follows up looks, alone, like a slow
+        naive sweep; such an account is "suspicious" (degraded), never blocked on its own.
+        A harvester that stays this small and slow per account must spread over many
+        accounts, which is what campaign linking looks at; and it is still degraded."""
+        return (
+            self.campaign_boost <= 0
+            and self.n_coerce == 0
+            and self.n_lp == 0
+            and self.human_scale()
+        )
 
     # ----- reviewer sentences ------------------------------------------------------------
     def reasons(self) -> list[str]:
