@@ -51,30 +51,78 @@ PubOpt = Annotated[
 ]
 
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DistillguardError(f"cannot read {what} {path}: {exc}") from None
+PUBKEY_HINT = "expected the output of `distillguard ledger pubkey`"
+CHECKPOINT_HINT = "expected the output of `distillguard ledger checkpoint`"
+PROOF_HINT = "expected the JSON output of `distillguard ledger prove`"
 
 
-def _read_json(path: Path, what: str) -> Any:
-    text = sys.stdin.read() if str(path) == "-" else _read_text(path, what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        msg = f"{what} {path} is not valid JSON ({exc.msg}, line {exc.lineno})"
-        raise VerificationError(msg) from None
-
-
-def _pubkey(path: Path) -> tuple[str | None, Ed25519PublicKey]:
-    from .verify import load_verifier
-
+def _read_text(path: Path, what: str, hint: str = "") -> str:
+    """A text file the user named; one-line DistillguardError (exit 2) if it cannot be read,
+    is empty or is not text. `what` names the option or argument, e.g. '--pubkey'."""
+    hint = f" ({hint})" if hint else ""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DistillguardError(f"cannot read public key {path}: {exc.strerror}") from None
-    return load_verifier(data)
+        raise DistillguardError(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise DistillguardError(f"{what} {path}: the file is empty{hint}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DistillguardError(f"{what} {path}: not a text file{hint}") from None
+
+
+def _read_json(path: Path, what: str, kind: tuple[str, str] | None = None, hint: str = "") -> Any:
+    """A JSON object from a file (or stdin for '-').
+
+    A file that is not JSON at all, or JSON of another kind (its `type` is not `kind`), is
+    bad input (exit 2); a JSON object that is damaged (truncated, say) fails verification
+    (exit 1), as a forged one does.
+    """
+    text = sys.stdin.read() if str(path) == "-" else _read_text(path, what, hint)
+    hint = f" ({hint})" if hint else ""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not text.lstrip().startswith("{"):
+            raise DistillguardError(f"{what} {path}: not a JSON object{hint}") from None
+        msg = f"{what} {path} is not valid JSON ({exc.msg}, line {exc.lineno})"
+        raise VerificationError(msg) from None
+    if not isinstance(obj, dict):
+        raise DistillguardError(f"{what} {path}: not a JSON object{hint}")
+    if kind is not None and obj.get("type") != kind[0]:
+        got = obj.get("type")
+        named = f", its type is {got[:60]!r}" if isinstance(got, str) else ""
+        raise DistillguardError(f"{what} {path}: not {kind[1]}{named}{hint}")
+    return obj
+
+
+def _read_checkpoint(path: Path, what: str = "--checkpoint") -> str:
+    """A signed checkpoint file: a file of another kind is bad input (exit 2); a signed note
+    that is damaged or forged is left to the verification (exit 1)."""
+    text = _read_text(path, what, CHECKPOINT_HINT)
+    if "\n\n\u2014 " not in text:
+        raise DistillguardError(f"{what} {path}: not a signed checkpoint ({CHECKPOINT_HINT})")
+    return text
+
+
+def _pubkey(path: Path, what: str = "--pubkey") -> tuple[str | None, Ed25519PublicKey]:
+    """The public key in a file (PEM or note verifier key); one line, exit 2, if it is not."""
+    from .verify import load_verifier
+
+    text = _read_text(path, what, PUBKEY_HINT).strip()
+    try:
+        return load_verifier(text.encode())
+    except (DistillguardError, ValueError) as exc:
+        if "PRIVATE KEY-----" in text:
+            why = "this is a private key, pass the public key"
+        elif text.startswith("-----BEGIN PUBLIC KEY") or (
+            "\n" not in text and text.count("+") >= 2
+        ):
+            why = f"not a ledger public key: {exc}"  # the right kind, but damaged
+        else:
+            why = "not a ledger public key"
+        raise DistillguardError(f"{what} {path}: {why} ({PUBKEY_HINT})") from None
 
 
 def _open_ro(db: str | None, key: Path | None) -> Ledger:
@@ -179,7 +227,7 @@ def verify_cmd(
     from .verify import verify_log
 
     err = Console(stderr=True)
-    trusted = _read_text(checkpoint, "checkpoint") if checkpoint else None
+    trusted = _read_checkpoint(checkpoint) if checkpoint else None
     with _open_ro(db, key) as led:
         pub = _trusted_pub(led, pubkey)
         if pubkey is None and led._key is None:
@@ -245,16 +293,16 @@ def verify_proof_cmd(
     ] = None,
 ) -> None:
     """Offline: check that a record is in the log, given only public files."""
+    from .ledger import INCLUSION_TYPE
     from .verify import verify_inclusion_proof
 
     name, pub = _pubkey(pubkey)
-    p = _read_json(proof, "proof")
-    if not isinstance(p, dict):
-        raise VerificationError("proof is not a JSON object")
-    rec = _read_json(record, "record") if record is not None else p.get("record")
+    cp_text = _read_checkpoint(checkpoint)
+    p = _read_json(proof, "proof", (INCLUSION_TYPE, "an inclusion proof"), PROOF_HINT)
+    rec = _read_json(record, "--record") if record is not None else p.get("record")
     if not isinstance(rec, dict):
         raise VerificationError("record is not a JSON object (pass --record)")
-    cp = verify_inclusion_proof(p, rec, _read_text(checkpoint, "checkpoint"), pub, name)
+    cp = verify_inclusion_proof(p, rec, cp_text, pub, name)
     typer.echo(f"OK: record {p['index']} is in {cp.origin} at tree size {cp.size}")
 
 
@@ -272,14 +320,16 @@ def consistency_cmd(
 ) -> None:
     """Prove (with the log) or check (with --proof) that NEW extends OLD."""
     from . import note
+    from .ledger import CONSISTENCY_TYPE
     from .verify import verify_consistency_proof
 
-    old_text, new_text = _read_text(old, "checkpoint"), _read_text(new, "checkpoint")
+    old_text, new_text = _read_checkpoint(old, "OLD"), _read_checkpoint(new, "NEW")
     if proof is not None:
         if pubkey is None:
             raise DistillguardError("--proof needs --pubkey (the log's public key)")
         name, pub = _pubkey(pubkey)
-        p = _read_json(proof, "proof")
+        hint = "expected the JSON output of `distillguard ledger consistency`"
+        p = _read_json(proof, "--proof", (CONSISTENCY_TYPE, "a consistency proof"), hint)
     else:
         with _open_ro(db, key) as led:
             pub = _trusted_pub(led, pubkey)
@@ -306,6 +356,27 @@ def export_cmd(
     typer.echo(f"exported {n} records of {led.origin} to {dest}")
 
 
+def _check_export(src: Path) -> None:
+    """Refuse (exit 2) a path that is not an export at all; a damaged export fails
+    verification (exit 1) later."""
+    hint = "expected a directory or .jsonl file written by `distillguard ledger export`"
+    if src.is_dir():
+        if not (src / "records.jsonl").is_file():
+            raise DistillguardError(f"{src}: not a ledger export, no records.jsonl ({hint})")
+        return
+    try:
+        with src.open("rb") as f:
+            first = f.readline(1 << 20)
+    except OSError as exc:
+        raise DistillguardError(f"{src}: cannot read: {exc.strerror or exc}") from None
+    try:
+        head = json.loads(first)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        head = None
+    if not isinstance(head, dict) or head.get("kind") != "ledger":
+        raise DistillguardError(f"{src}: not a ledger export ({hint})")
+
+
 @app.command("verify-export")
 def verify_export_cmd(
     src: Annotated[Path, typer.Argument(help="An export directory or .jsonl file.")],
@@ -315,6 +386,7 @@ def verify_export_cmd(
     from .export import verify_export
 
     name, pub = _pubkey(pubkey)
+    _check_export(src)
     n, size = verify_export(src, pub, name)
     typer.echo(f"OK: {n} exported records verified; latest signed checkpoint covers {size}")
 

@@ -140,6 +140,8 @@ def verify_export(
                 progress(i)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise VerificationError(f"malformed export {src}: {exc}") from None
+    except UnicodeDecodeError:
+        raise VerificationError(f"malformed export {src}: a checkpoint is not UTF-8 text") from None
     n = len(leaves) // 32
     levels = merkle.build_levels(leaves)
     good = 0

@@ -37,8 +37,18 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         )
     try:
         key = load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise DistillguardError(f"ledger key {path} is not a PEM private key: {exc}") from None
+    except (ValueError, TypeError):
+        why = (
+            "a public key"
+            if b"PUBLIC KEY-----" in data
+            else "encrypted (a key file without a passphrase is needed)"
+            if b"ENCRYPTED" in data
+            else "not a PEM private key"
+        )
+        raise DistillguardError(
+            f"ledger key {path} is {why} (expected the Ed25519 signing key distillguard "
+            "created there, or a path where it may create one)"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise DistillguardError(f"ledger key {path} is not an Ed25519 key")
     return key

@@ -29,7 +29,8 @@ _DASH = "\u2014 "
 
 def _check_name(name: str) -> None:
     if not name or any(c.isspace() or c == "+" for c in name) or not name.isprintable():
-        raise DistillguardError(f"invalid note key name {name!r}: no spaces, '+' or control chars")
+        shown = repr(name[:40]) + ("..." if len(name) > 40 else "")
+        raise DistillguardError(f"invalid note key name {shown}: no spaces, '+' or control chars")
 
 
 def raw_public_key(pub: Ed25519PublicKey) -> bytes:
