@@ -1262,6 +1262,7 @@ _FULL: dict[str, list[int]] = {}
 _EXT: dict[str, list[_Entry]] = {}
 _SINGLE: dict[str, list[_Entry]] = {}
 _FULL_PREFIXES: set[str] = set()  # every prefix of a _FULL key
+_WHOLE: dict[str, list[int]] = {}  # keys that must be the whole word (a `\b` follows)
 # Words of HEAD or more characters are looked up by their first HEAD characters (so the
 # cache of lookups stops growing: new words in new prompts mostly have a known head):
 # the keys that can fit such a word by its head, each to check with `startswith`.
@@ -1274,9 +1275,11 @@ _LETTER = re.compile(rf"[^\W\d_{_CJK}]")  # starts one
 MAX_KEY_VARIANTS = 64
 
 
-def _literal_starts(pat: str) -> list[str] | None:
+def _literal_starts(pat: str) -> tuple[list[str], bool] | None:
     """Every string a match of `pat` starts with: its leading literal characters and
-    classes of literals, spelt out (at most MAX_KEY_VARIANTS strings), or None."""
+    classes of literals, spelt out (at most MAX_KEY_VARIANTS strings), and whether the
+    pattern has a word boundary right after them (`u\\b`, `cot\\b`: the whole word), or
+    None."""
     try:
         parsed = _parser.parse(pat)
     except re.error:
@@ -1285,12 +1288,14 @@ def _literal_starts(pat: str) -> list[str] | None:
         return None
     units: list[list[str]] = []
     n = 1
+    whole = False
     for op, av in parsed:
         if op is _C.LITERAL:
             unit = [chr(av)]
         elif op is _C.IN and av and all(o is _C.LITERAL for o, _ in av):
             unit = sorted({chr(a) for _, a in av})
         else:
+            whole = op is _C.AT and av is _C.AT_BOUNDARY
             break
         if n * len(unit) > MAX_KEY_VARIANTS:
             break
@@ -1298,7 +1303,7 @@ def _literal_starts(pat: str) -> list[str] | None:
         units.append(unit)
     if not units:
         return None
-    return ["".join(x) for x in itertools.product(*units)]
+    return ["".join(x) for x in itertools.product(*units)], whole
 
 
 def _word_part(key: str) -> str:
@@ -1319,9 +1324,10 @@ def _build() -> None:
                 residual.setdefault(cat, []).append(pat)
                 continue
             for v in variants:
-                keys = _literal_starts(v)
-                if not keys:  # `expand` gives only patterns with a literal start
+                starts = _literal_starts(v)
+                if not starts:  # `expand` gives only patterns with a literal start
                     raise AssertionError(f"lexicon pattern without a literal start: {v!r}")
+                keys, whole = starts
                 i = len(_PATTERNS)
                 _PATTERNS.append((cat, re.compile(v).match))
                 for k in dict.fromkeys(keys):
@@ -1329,6 +1335,13 @@ def _build() -> None:
                         _SINGLE.setdefault(k[0], []).append((i, k))
                         continue
                     w = _word_part(k)
+                    if w == k and whole:
+                        # the boundary after it: only the word k itself (a longer word
+                        # goes on with a word character, where `\b` fails)
+                        _WHOLE.setdefault(k, []).append(i)
+                        if len(k) >= HEAD:
+                            _LONG_BY_HEAD.setdefault(k[:HEAD], []).append((i, k))
+                        continue
                     if w == k:
                         _FULL.setdefault(k, []).append(i)
                         _FULL_PREFIXES.update(k[:n] for n in range(1, len(k) + 1))
@@ -1554,9 +1567,14 @@ def _candidates(word: str) -> _Cands:
                 break
             if n < HEAD or len(word) == n:  # longer keys: by head, below
                 known.update(dict.fromkeys(_FULL.get(head, ())))
-        # a word of HEAD+ characters: every key that goes on past the head, checked; a
-        # shorter word: the keys that go on past the whole word
-        ext = _LONG_BY_HEAD.get(word, ()) if len(word) >= HEAD else _EXT.get(word, ())
+        # a word of HEAD+ characters: every key that goes on past the head (or is a
+        # whole word of HEAD+ characters), checked; a shorter word: the keys that go on
+        # past the whole word, and those that are the word
+        if len(word) >= HEAD:
+            ext = _LONG_BY_HEAD.get(word, ())
+        else:
+            ext = _EXT.get(word, ())
+            known.update(dict.fromkeys(_WHOLE.get(word, ())))
     else:
         ext = _SINGLE.get(word, ())
     if not known and not ext:  # most words: nothing to try (cheap: a new word costs this)
