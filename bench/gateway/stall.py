@@ -151,9 +151,15 @@ async def measure(a: argparse.Namespace) -> None:
     slow_auth = [0]
     inner = ids._authenticate
 
+    auth_ms: list[float] = []
+
     def counted(*args: object) -> object:
         slow_auth[0] += 1
-        return inner(*args)
+        t = time.perf_counter()
+        try:
+            return inner(*args)
+        finally:
+            auth_ms.append((time.perf_counter() - t) * 1000)
 
     ids._authenticate = counted  # type: ignore[method-assign]
     tid = app.sink._thread.native_id if app.sink._thread is not None else None
@@ -179,7 +185,11 @@ async def measure(a: argparse.Namespace) -> None:
                 f"  gc gen {g} (threshold {gc.get_threshold()}): {len(ms)} passes, CPU max "
                 f"{max(ms):.2f} ms, total {sum(ms):.1f} ms"
             )
-    print(f"  identity look-ups in a thread (miss or poll): {slow_auth[0]}")
+    print(f"  identity look-ups in a thread (miss or poll): {slow_auth[0]}", end="")
+    if auth_ms:
+        print(f", in the thread p50 {pct(auth_ms, 0.5):.2f} ms, max {max(auth_ms):.2f} ms")
+    else:
+        print()
     if pushes:  # thread mode only: the detector runs in this process
         print(f"  detector risk pushes: {len(pushes)}, e.g. {pushes[:3]} ... {pushes[-3:]}")
     await asyncio.to_thread(app.sink.close)
