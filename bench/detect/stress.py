@@ -21,6 +21,9 @@ Populations (each written with the tune half of every wording list):
 * class_student: students of five classes, each class pasting its problems into the
   teacher's fixed worksheet wording (a harvest-like wrapper many accounts share), who
   rarely follow up (tests the linking gates against an honest shared wrapper).
+* stealth_follow: the stealth strategy (light shared wrappers, human timing, one
+  residential IP each) with a student's follow-ups to the answers it really received, at
+  the class students' rate: what a class of honest students looks like to the detector.
 * adaptive_para: the benchmark's adaptive strategy with a fresh wording around every
   problem (what paraphrasing with a model gives): no wrapper recurs, so nothing is shared.
 * adaptive_fab: adaptive attackers who fabricate the assistant turns of their fake
@@ -147,6 +150,33 @@ class Stress(traffic.Gen):
                     f = self.rng.choice(follows)
                     self.reply(t, a, meta, [*hist, {"role": "user", "content": f}], hist)
                     t += self.gap(60)
+
+    def stealth_follow(self, op: str, n_accounts: int) -> None:
+        light = self.words(T.LIGHT)
+        dom_mix = list(self.pools.problems)
+        follows = self.words(T.STUDENT_FOLLOW)
+        for _ in range(n_accounts):
+            a = self.new_account(traffic.Label("stealth_follow", op, attack=True))
+            meta = self.human_meta()
+            wrappers = self.rng.sample(light, self.rng.randint(1, 3))  # one campaign
+            tz = self.rng.randint(-8, 9)
+            follow_rate = self.rng.betavariate(2, 5)
+            n = self.rng.randint(20, 60)
+            sent = 0
+            for start in self.human_sessions(max(2, n // 5), tz):
+                t = start
+                for _ in range(self.rng.randint(3, 7)):
+                    if sent >= n:
+                        break
+                    hist: list[dict[str, str]] = []
+                    p = self.rng.choice(wrappers).format(p=self.problem(self.rng.choice(dom_mix)))
+                    self.reply(t, a, meta, [{"role": "user", "content": p}], hist)
+                    sent += 1
+                    t += self.gap(150)
+                    while self.rng.random() < follow_rate and len(hist) < 9:
+                        f = self.rng.choice(follows)
+                        self.reply(t, a, meta, [*hist, {"role": "user", "content": f}], hist)
+                        t += self.gap(60)
 
     def paraphrase(self) -> tuple[str, str]:
         """An opening and a request written fresh each time (thousands of combinations)."""
@@ -299,6 +329,7 @@ def main() -> None:
     g.adaptive_para("adaptive_para-0", 50)
     for i in range(200):
         g.class_student(CLASS_SHEETS[i % len(CLASS_SHEETS)])
+    g.stealth_follow("stealth_follow-0", 50)
     labels = {**base_labels, **g.labels}
     events = sorted(
         [(RequestEvent.from_dict(e).ts.timestamp(), e) for e in base]

@@ -9,6 +9,10 @@ towards a benign prior with a few pseudo-requests, so an account needs evidence 
 scores high, and the score is a fixed, documented logistic combination (no model trained
 on the benchmark), so each term turns directly into a reviewer's sentence.
 
+Alone, a person-sized account (under HUMAN_VOL requests at a reading pace, no campaign, no
+token probabilities or hidden-reasoning requests) is at most "suspicious": degraded, never
+blocked, on its own behaviour (see `own_only_human`).
+
 Memory per account is O(1): counters, a Welford accumulator for spacing, a 24-bin hour
 histogram, a space-saving top-k of wrapper keys, a ring of recent payload hashes and a
 three-item example reservoir.
