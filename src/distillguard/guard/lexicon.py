@@ -1565,8 +1565,9 @@ def _candidates(word: str) -> _Cands:
             head = word[:n]
             if head not in _FULL_PREFIXES:
                 break
-            if n < HEAD or len(word) == n:  # longer keys: by head, below
-                known.update(dict.fromkeys(_FULL.get(head, ())))
+            got = _FULL.get(head) if n < HEAD or len(word) == n else None  # longer: below
+            if got:
+                known.update(dict.fromkeys(got))
         # a word of HEAD+ characters: every key that goes on past the head (or is a
         # whole word of HEAD+ characters), checked; a shorter word: the keys that go on
         # past the whole word, and those that are the word
@@ -1574,7 +1575,8 @@ def _candidates(word: str) -> _Cands:
             ext = _LONG_BY_HEAD.get(word, ())
         else:
             ext = _EXT.get(word, ())
-            known.update(dict.fromkeys(_WHOLE.get(word, ())))
+            if word in _WHOLE:
+                known.update(dict.fromkeys(_WHOLE[word]))
     else:
         ext = _SINGLE.get(word, ())
     if not known and not ext:  # most words: nothing to try (cheap: a new word costs this)
