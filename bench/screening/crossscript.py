@@ -172,7 +172,10 @@ def synthetic(n: int, seed: int = 7) -> list[str]:
     for i in range(n):
         kind = i % 3
         sep = " " if i % 2 else ""  # native names written whole or family name apart
-        if kind == 0:
+        if kind == 0 and i % 4 == 3:  # Western order, two given names, family name last
+            given = ["".join(rnd.choices(_KO_GIVEN, k=2)) for _ in range(rnd.choice((1, 2)))]
+            out.append(" ".join([*given, rnd.choice(_KO_FAMILY)]))
+        elif kind == 0:
             out.append(rnd.choice(_KO_FAMILY) + sep + "".join(rnd.choices(_KO_GIVEN, k=2)))
         elif kind == 1:
             given = "".join(rnd.choices(_ZH_GIVEN, k=rnd.choice((1, 2))))

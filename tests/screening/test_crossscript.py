@@ -60,6 +60,7 @@ def test_kana_epenthetic_vowels_are_not_counted() -> None:
         ("김정일", "Kim Jong Il"),  # native names: family name first, vowels count
         ("김정일", "KIM, Jong-il"),
         ("김 정일", "Kim Jong Il"),  # family name written apart
+        ("정일 김", "Kim Jong Il"),  # Western order: family name last
         ("문재인", "Moon Jae-in"),
         ("반기문", "Ban Ki-moon"),
         ("毛泽东", "Mao Zedong"),
@@ -77,6 +78,7 @@ def test_script_spelling_matches_latin_spelling(script: str, latin: str) -> None
     [
         ("김정일", "Kim Jong Un"),  # differ only in a vowel and a consonant
         ("김정일", "Jong Il Park"),  # family name differs
+        ("정일 수진 김", "KIM, Jong Il"),  # a second given name the listed name lacks
         ("バラク・オバマ", "Osama bin Laden"),
         ("ドナルド・トランプ", "Donald Tusk"),
         ("毛泽东", "Mao Xinyu"),

@@ -316,14 +316,20 @@ def native_name(words: list[CrossKeys], separated: bool) -> CrossKeys | None:
 
     One word of 2-4 syllables ("김정은"), or several Han or Hangul words without the middle
     dot that marks transcribed foreign names, of 2-5 Han or 2-4 Hangul syllables in all
-    ("王 伟", "김 정은"); the first word is then the family name. Else None."""
+    (5 with a one-syllable family name apart): "王 伟", "김 정은", "정은 김"; the family
+    name is the first word, or the last when only that one is a single syllable."""
     if not words or any(w.script == KANA for w in words):
         return None
     if len(words) == 1:
         return words[0] if words[0].native else None
+    if separated:
+        return None
+    if words[-1].syllables == 1 and words[0].syllables > 1:
+        words = words[-1:] + words[:-1]  # Western order: the family name written last
     total = sum(w.syllables for w in words)
-    limit = 5 if all(w.script == HAN for w in words) else 4
-    if separated or not 2 <= total <= limit:
+    # a one-syllable family name written apart admits two two-syllable given names
+    limit = 5 if all(w.script == HAN for w in words) or words[0].syllables == 1 else 4
+    if not 2 <= total <= limit:
         return None
     first = words[0]
     return CrossKeys(
