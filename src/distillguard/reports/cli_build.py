@@ -1,7 +1,9 @@
 """`distillguard reports build ...`, `reports verify`, `reports schema`, `reports file`.
 
 Each build command writes `<kind>-<report id>.{json,html,pdf}` into `--out` (default
-`./reports`), after schema validation, signing and recording in the ledger.
+`./reports`), after schema validation, signing and recording in the ledger. `--format` and
+`--out` are checked before anything is signed or recorded, and the files are written all
+or none, so a bad option never leaves a recorded report without its files.
 """
 
 from __future__ import annotations
@@ -37,19 +39,48 @@ def _ledger(url: str | None, *, readonly: bool = False) -> AbstractContextManage
     return closing(open_ledger(url, readonly=True) if readonly else open_ledger(url))
 
 
-def _read_pem(path: Path) -> bytes:
+def _public_key_pem(path: Path, option: str, hint: str) -> bytes:
+    """The Ed25519 public key in `path` (PEM, or a ledger note verifier key) as PEM bytes; an
+    unreadable or unparsable file is bad input (exit 2), never a failed verification."""
     from distillguard.errors import DistillguardError
+    from distillguard.ledger.keys import public_pem
+    from distillguard.ledger.verify import load_verifier
 
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
-        raise DistillguardError(f"cannot read {path}: {exc.strerror}") from None
+        raise DistillguardError(f"{option} {path}: cannot read: {exc.strerror or exc}") from None
+    if b"PRIVATE KEY-----" in data:
+        raise DistillguardError(f"{option} {path}: this is a private key, pass the public key")
+    try:
+        return public_pem(load_verifier(data)[1])
+    except (DistillguardError, ValueError):
+        raise DistillguardError(f"{option} {path}: not an Ed25519 public key ({hint})") from None
 
 
-def _emit(env: dict[str, Any], out: Path, fmt: str) -> None:
+def _prepare(out: Path, fmt: str) -> tuple[str, ...]:
+    """Check --format and that --out is writable before anything is signed or recorded."""
+    from distillguard.reports.render import check_writable, parse_formats
+
+    formats = parse_formats(fmt)
+    check_writable(out)
+    return formats
+
+
+def _emit(
+    env: dict[str, Any], out: Path, formats: tuple[str, ...], extra: dict[str, bytes] | None = None
+) -> list[Path]:
+    from distillguard.errors import DistillguardError
     from distillguard.reports.render import write
 
-    paths = write(env, out, tuple(f.strip() for f in fmt.split(",") if f.strip()))
+    try:
+        paths = write(env, out, formats, extra)
+    except DistillguardError as exc:
+        raise DistillguardError(
+            f"report {env['report_id']} was signed and recorded (ledger record "
+            f"{env['ledger']['index']}), but its files were not written: {exc} (no partial "
+            "file is left; the signed document is kept in the database, see `reports list`)"
+        ) from None
     rep = env["report"]
     typer.echo(
         f"{rep['title']}: report {env['report_id']}, ledger record "
@@ -57,8 +88,9 @@ def _emit(env: dict[str, Any], out: Path, fmt: str) -> None:
     )
     for m in rep["missing"]:
         typer.echo(f"  missing {m['field']}: {m['reason']}")
-    for p in paths:
+    for p in paths[: len(formats)]:  # the extra files' lines are the caller's
         typer.echo(f"  wrote {p}")
+    return paths
 
 
 def _build_and_emit(
@@ -68,8 +100,10 @@ def _build_and_emit(
     from distillguard.reports import api
     from distillguard.reports.cli import database, engine, when
 
+    formats = _prepare(out, fmt)
+    t = when(at)
     with _ledger(ledger) as led:
-        _emit(getattr(api, report)(database(), engine(), led, *args, when(at)), out, fmt)
+        _emit(getattr(api, report)(database(), engine(), led, *args, t), out, formats)
 
 
 def _periodic_command(name: str, report: str, help_text: str) -> None:
@@ -133,33 +167,72 @@ def build_incident(
 
 def verify(
     path: Path = typer.Argument(..., help="A signed report .json."),
-    public_key: Path | None = typer.Option(None, "--public-key", help="Trusted PEM key."),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="Trusted reports public key (PEM) to check the signature."
+    ),
     ledger: str | None = typer.Option(None, "--ledger", help="Also check the ledger entry."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Skip the ledger check."),
     ledger_key: Path | None = typer.Option(
-        None, "--ledger-key", help="Trusted ledger public key (PEM) for evidence proofs."
+        None,
+        "--ledger-key",
+        help="Trusted ledger public key (`distillguard ledger pubkey`, PEM or note format) for "
+        "the inclusion proofs of distillation_evidence reports. Always checked to be a key; "
+        "other kinds carry no proofs, so it is not used for them (a note says so).",
     ),
 ) -> None:
-    """Check a signed report: content hash, signature and ledger entry."""
+    """Check a signed report: content hash, signature and ledger entry.
+
+    Exit 1 when the report does not verify, 2 for bad input (an unreadable report, or a key
+    file that is not an Ed25519 public key)."""
+    from distillguard.errors import DistillguardError, VerificationError
     from distillguard.reports.cli import load_json
-    from distillguard.reports.signing import verify_envelope
+    from distillguard.reports.signing import ENVELOPE_TYPE, verify_envelope
 
     env = load_json(str(path))
-    pem = _read_pem(public_key) if public_key else None
+    if env.get("type") != ENVELOPE_TYPE:
+        raise DistillguardError(
+            f"{path}: not a signed report (expected a .json written by `reports build` or "
+            "`reports evidence`)"
+        )
+    pem = (
+        _public_key_pem(public_key, "--public-key", "expected the reports key in PEM form")
+        if public_key
+        else None
+    )
+    lk_given = (
+        _public_key_pem(
+            ledger_key, "--ledger-key", "expected the output of `distillguard ledger pubkey`"
+        )
+        if ledger_key
+        else None
+    )
     with nullcontext() if no_ledger else _ledger(ledger, readonly=True) as led:
         digest = verify_envelope(env, public_key_pem=pem, ledger=led)
-    if env["report"].get("kind") == "distillation_evidence":
+    kind = env["report"].get("kind")
+    if kind != "distillation_evidence" and lk_given is not None:
+        typer.echo(f"note: --ledger-key not used: a {kind} report carries no inclusion proofs")
+    if kind == "distillation_evidence":
         from distillguard.reports.evidence import verify_evidence
 
-        if ledger_key is not None:
-            lk = _read_pem(ledger_key)
+        if lk_given is not None:
+            lk = lk_given
         else:
-            lk = env["report"]["sections"]["ledger"]["public_key_pem"].encode()
+            try:
+                lk = str(env["report"]["sections"]["ledger"]["public_key_pem"]).encode()
+            except (KeyError, TypeError):
+                raise VerificationError("evidence package holds no ledger public key") from None
             typer.echo(
                 "note: proofs checked against the ledger key inside the package; pass "
                 "--ledger-key with the published key to check who signed them"
             )
-        n = verify_evidence(env["report"], lk)
+        try:
+            n = verify_evidence(env["report"], lk)
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise VerificationError(f"malformed evidence package: missing or bad {exc}") from None
+        except VerificationError:
+            raise
+        except DistillguardError as exc:  # e.g. a malformed checkpoint inside the package
+            raise VerificationError(f"evidence proofs do not verify: {exc}") from None
         typer.echo(f"OK {n} decision inclusion proofs verify against signed checkpoints")
     typer.echo(
         f"OK {path}: sha256 {digest}, signature valid"
@@ -171,10 +244,14 @@ def schema(
     kind: str = typer.Argument(..., help="Report kind."),
     regime: str | None = typer.Option(None, "--regime", help="Incident reports."),
 ) -> None:
-    """Print the JSON Schema of a report kind."""
+    """Print the JSON Schema of a report kind (its name, or its `reports build` name)."""
+    from distillguard.errors import DistillguardError
     from distillguard.reports.cli import emit_json
     from distillguard.reports.schemas import document_schema
 
+    kind = report_kind(kind, "KIND")
+    if regime is not None and kind != "incident_report":
+        raise DistillguardError(f"--regime applies to incident_report only, not {kind}")
     emit_json(document_schema(kind, regime))
 
 
@@ -190,13 +267,44 @@ def mark_filed(
     typer.echo(f"marked {report} filed" + (f"; met the clock of {', '.join(met)}" if met else ""))
 
 
+# `reports build` names of the report kinds, also accepted by `reports list --kind`
+BUILD_NAMES = {
+    "bis": "bis_702_7_quarterly_notice",
+    "sb53": "sb53_transparency_report",
+    "eu-annex-xi": "eu_annex_xi",
+    "eu-notice": "eu_systemic_risk_notice",
+    "incident": "incident_report",
+    "sb53-summary": "sb53_internal_use_summary",
+    "evidence": "distillation_evidence",
+}
+
+
+def report_kind(name: str, what: str = "--kind") -> str:
+    """A report kind from its name or its `reports build` name; exit 2 listing the kinds."""
+    from distillguard.errors import DistillguardError
+    from distillguard.reports.schemas import SECTIONS
+
+    if name in SECTIONS:
+        return name
+    if name in BUILD_NAMES:
+        return BUILD_NAMES[name]
+    raise DistillguardError(
+        f"{what}: unknown report kind {name!r} (one of {', '.join(SECTIONS)}; or the build "
+        f"names {', '.join(BUILD_NAMES)})"
+    )
+
+
 def list_reports(
-    kind: str | None = typer.Option(None, "--kind"), as_json: bool = typer.Option(False, "--json")
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only this kind (e.g. bis_702_7_quarterly_notice, or bis)."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List generated reports (id, kind, subject, sha256, ledger record, filed)."""
     from distillguard.reports.cli import database, emit_json
     from distillguard.reports.store import ReportsStore
 
+    kind = report_kind(kind) if kind is not None else None
     rows = [
         {
             k: r[k]
@@ -236,17 +344,19 @@ def evidence(
     """Evidence package for a campaign: JSON/HTML plus a STIX 2.1 bundle for partners."""
     import json
 
+    from distillguard.errors import DistillguardError
     from distillguard.events import read_events
     from distillguard.reports.api import evidence_package
     from distillguard.reports.cli import database, engine, load_json
 
+    if max_proofs < 0:
+        raise DistillguardError("--max-proofs must be 0 or more")
     rep = load_json(report)
+    formats = _prepare(out, fmt)
 
     def stream() -> Any:
         for p in events:
             if not p.is_file():
-                from distillguard.errors import DistillguardError
-
                 raise DistillguardError(f"no such events file: {p}")
             yield from read_events(p)
 
@@ -261,7 +371,7 @@ def evidence(
             include_prompts=include_prompts,
             max_proofs=max_proofs,
         )
-        _emit(env, out, fmt)
-    p = out / f"stix-{campaign}-{env['report_id']}.json"
-    p.write_text(json.dumps(bundle, indent=2) + "\n", encoding="utf-8")
-    typer.echo(f"  wrote {p} ({len(bundle['objects'])} STIX objects)")
+        name = f"stix-{campaign}-{env['report_id']}.json"
+        stix = {name: (json.dumps(bundle, indent=2) + "\n").encode("utf-8")}
+        paths = _emit(env, out, formats, stix)
+    typer.echo(f"  wrote {paths[-1]} ({len(bundle['objects'])} STIX objects)")

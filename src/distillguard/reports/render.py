@@ -148,24 +148,78 @@ def to_pdf(env: dict[str, Any], *, compress: bool = True) -> bytes:
     return bytes(pdf.output())
 
 
-def write(env: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Write the chosen renderings as `<kind>-<report id>.<ext>`; return the paths."""
+def parse_formats(text: str) -> tuple[str, ...]:
+    """`json,html,pdf` -> a tuple; DistillguardError (exit 2) for an unknown or empty list."""
+    formats = tuple(dict.fromkeys(f.strip() for f in text.split(",") if f.strip()))
+    bad = set(formats) - set(FORMATS)
+    if bad or not formats:
+        shown = ", ".join(sorted(bad)) if bad else repr(text)
+        raise DistillguardError(f"--format: unknown format(s) {shown} (use json, html, pdf)")
+    return formats
+
+
+def check_writable(out_dir: Path) -> None:
+    """Create `out_dir` if needed and prove a file can be written there, so that a report is
+    never signed and recorded in the ledger only to fail at the write."""
+    import os
+    import tempfile
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".dg-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DistillguardError(
+            f"--out {out_dir}: cannot write there ({exc.strerror or exc}); "
+            "nothing was signed or recorded"
+        ) from None
+
+
+def write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write every file or none: each goes to a temporary name first and is renamed into
+    place; on any error the files of this call are removed again."""
+    import os
+    import tempfile
+
+    done: list[Path] = []
+    tmp: str | None = None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".part")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, out_dir / name)
+            tmp = None
+            done.append(out_dir / name)
+    except OSError as exc:
+        for p in [*done, *([Path(tmp)] if tmp else [])]:
+            p.unlink(missing_ok=True)
+        raise DistillguardError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    return done
+
+
+def write(
+    env: dict[str, Any],
+    out_dir: Path,
+    formats: tuple[str, ...] = FORMATS,
+    extra: dict[str, bytes] | None = None,
+) -> list[Path]:
+    """Write the chosen renderings as `<kind>-<report id>.<ext>` (plus `extra` files), all
+    or none; return the paths."""
     bad = set(formats) - set(FORMATS)
     if bad:
         raise DistillguardError(f"unknown format(s) {', '.join(sorted(bad))} (use json, html, pdf)")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stem = f"{env['report']['kind']}-{env['report_id']}"
-        paths = []
-        for fmt in formats:
-            p = out_dir / f"{stem}.{fmt}"
-            if fmt == "json":
-                p.write_text(to_json(env), encoding="utf-8")
-            elif fmt == "html":
-                p.write_text(to_html(env), encoding="utf-8")
-            else:
-                p.write_bytes(to_pdf(env))
-            paths.append(p)
-    except OSError as exc:
-        raise DistillguardError(f"cannot write report to {out_dir}: {exc.strerror}") from None
-    return paths
+    stem = f"{env['report']['kind']}-{env['report_id']}"
+    files: dict[str, bytes] = {}
+    for fmt in formats:  # render everything before writing anything
+        if fmt == "json":
+            files[f"{stem}.json"] = to_json(env).encode("utf-8")
+        elif fmt == "html":
+            files[f"{stem}.html"] = to_html(env).encode("utf-8")
+        else:
+            files[f"{stem}.pdf"] = to_pdf(env)
+    return write_files(out_dir, {**files, **(extra or {})})

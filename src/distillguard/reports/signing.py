@@ -111,6 +111,8 @@ def verify_envelope(
     integ, doc = env.get("integrity") or {}, env.get("report")
     if not isinstance(doc, dict):
         raise VerificationError("signed report has no report document")
+    if not isinstance(integ, dict):
+        raise VerificationError("signed report has no integrity block")
     body = canonical_json(doc)
     digest = hashlib.sha256(body).hexdigest()
     if digest != integ.get("sha256"):
@@ -121,13 +123,18 @@ def verify_envelope(
         pub.verify(base64.b64decode(str(integ.get("signature", ""))), body)
     except (InvalidSignature, ValueError, DistillguardError) as exc:
         raise VerificationError(
-            f"report signature does not verify: {exc or 'bad signature'}"
+            f"report signature does not verify: {str(exc) or 'bad signature or wrong key'}"
         ) from None
     if ledger is not None:
-        idx = (env.get("ledger") or {}).get("index")
-        if not isinstance(idx, int):
+        where = env.get("ledger")
+        idx = where.get("index") if isinstance(where, dict) else None
+        if not isinstance(idx, int) or isinstance(idx, bool):
             raise VerificationError("signed report names no ledger index")
-        rec = ledger.get_record(idx).get("record", {})
+        try:
+            rec = ledger.get_record(idx).get("record", {})
+        except DistillguardError:
+            msg = f"the ledger has no record {idx}, which the report names"
+            raise VerificationError(msg) from None
         if rec.get("sha256") != digest or rec.get("report_id") != env.get("report_id"):
             raise VerificationError(f"ledger record {idx} does not hold this report's hash")
     return digest
