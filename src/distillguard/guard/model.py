@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 
 from distillguard.errors import DistillguardError
-from distillguard.guard.features import DENSE_NAMES, NGRAM_BITS, Extracted
+from distillguard.guard.features import DENSE_NAMES, NGRAM_BITS, QUIET_WITHOUT, Extracted
 
 MODEL_VERSION = 2  # 2: hashed n-gram buckets
 _EXPLAIN_ALONE = DENSE_NAMES.index("explain_without_hidden")
 _TOPIC_ALONE = DENSE_NAMES.index("topic_without_self")
 _HAS = tuple((i, n[4:]) for i, n in enumerate(DENSE_NAMES) if n.startswith("has_"))
+_HAS_OUTSIDE_QUIET = tuple((i, c) for i, c in _HAS if c not in QUIET_WITHOUT)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class LinearModel:
         the categories outside QUIET_WITHOUT (every other dense feature is then 0)."""
         z = self.bias
         w = self.dense_w
-        for i, cat in _HAS:
+        for i, cat in _HAS_OUTSIDE_QUIET:  # the others are empty: the same additions
             if hits[cat]:
                 z += w[i]
         if hits["explain"]:
