@@ -3,6 +3,7 @@ option and the file, exit 2 (bad input); damaged files of the right kind exit 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -136,3 +137,23 @@ def test_wrong_signing_key_files(junk: dict[str, str], run_cli: Run) -> None:
         path.chmod(0o600)
         code, _, err = run_cli("ledger", "checkpoint", "--db", junk["db"], "--key", str(path))
         check(code, err, 2, f"ledger key {path} ", why)
+
+
+def test_unwritable_output_fails_before_signing(junk: dict[str, str], run_cli: Run) -> None:
+    from distillguard.ledger import open_ledger
+
+    opts = ["--db", junk["db"], "--key", junk["key"]]
+    run_cli("ledger", "append", '{"more": 1}', *opts)
+    under_file = f(junk, "empty") + "/cp.txt"
+    code, _, err = run_cli("ledger", "checkpoint", *opts, "--output", under_file)
+    check(code, err, 2, f"--output {under_file}: cannot write there")
+    with open_ledger(junk["db"], junk["key"]) as led:
+        assert len(led.storage.checkpoints()) == 2  # no checkpoint signed for nothing
+    code, _, err = run_cli("ledger", "prove", "3", *opts, "--output", junk["dir"])
+    check(code, err, 2, "is a directory")
+    code, _, err = run_cli("ledger", "consistency", f(junk, "cp1"), f(junk, "cp2"), *opts,
+                           "--output", f(junk, "nodir") + "/c.json")  # fmt: skip
+    check(code, err, 2, "--output", "cannot write there")
+    code, _, _ = run_cli("ledger", "prove", "3", *opts, "--output", f(junk, "p.json"))
+    assert code == 0 and json.loads(Path(f(junk, "p.json")).read_text())["index"] == 3
+    assert not [p for p in Path(junk["dir"]).iterdir() if p.name.startswith(".")]

@@ -198,3 +198,31 @@ def test_evidence_bad_options(run_cli: Run, tmp_path: Path) -> None:
     error(code, err, 2, "--max-proofs")
     code, _, err = run_cli(*base, "--format", "json,doc")
     error(code, err, 2, "--format")
+
+
+def test_evidence_from_another_ledger_fails(run_cli: Run, tmp_path: Path) -> None:
+    """A --ledger-key that is not the package's ledger fails (exit 1), even with no proofs."""
+    from distillguard.detect.offline import scan_events
+
+    from .campaign_fixture import events
+
+    evs = events(n_per_account=24)
+    log = tmp_path / "events.jsonl"
+    log.write_bytes(b"\n".join(e.to_json() for e in evs) + b"\n")
+    rep = scan_events(evs).report
+    (tmp_path / "report.json").write_text(json.dumps(rep))
+    cid = rep["campaigns"][0]["id"]
+    code, _, err = run_cli("reports", "evidence", str(tmp_path / "report.json"), cid,
+                           "--events", str(log), "--out", str(tmp_path / "ev"))  # fmt: skip
+    assert code == 0, err
+    [js] = (tmp_path / "ev").glob("distillation_evidence-*.json")
+    (tmp_path / "ours.pub").write_text(run_cli("ledger", "pubkey")[1])
+    code, out, _ = run_cli("reports", "verify", str(js), "--ledger-key", str(tmp_path / "ours.pub"))
+    assert code == 0 and "inclusion proofs verify" in out
+    other = ["--db", f"sqlite:///{tmp_path / 'o.db'}", "--key", str(tmp_path / "o.key")]
+    run_cli("ledger", "append", "{}", *other)
+    (tmp_path / "other.pub").write_text(run_cli("ledger", "pubkey", *other)[1])
+    code, _, err = run_cli(
+        "reports", "verify", str(js), "--ledger-key", str(tmp_path / "other.pub")
+    )
+    error(code, err, 1, "another ledger key")

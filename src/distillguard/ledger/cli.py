@@ -160,12 +160,48 @@ def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.update(task, completed=n)
 
 
+def _check_output(output: Path | None) -> None:
+    """Fail (exit 2) before doing anything when --output cannot be written."""
+    import os
+    import tempfile
+
+    if output is None:
+        return
+    if output.is_dir():
+        raise DistillguardError(f"--output {output}: is a directory, give a file name")
+    try:
+        fd, probe = tempfile.mkstemp(dir=output.parent, prefix=".dg-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DistillguardError(
+            f"--output {output}: cannot write there ({exc.strerror or exc})"
+        ) from None
+
+
+def _write_output(output: Path, text: str) -> None:
+    """Write --output whole or not at all (temporary file, then rename)."""
+    import os
+    import tempfile
+
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise DistillguardError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+
+
 def _echo_json(obj: Any, output: Path | None) -> None:
     text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write_output(output, text)
         typer.echo(f"wrote {output}", err=True)
 
 
@@ -204,10 +240,11 @@ def checkpoint_cmd(
     """Sign a checkpoint of the current tree and print it (C2SP signed note)."""
     from .open import open_ledger
 
+    _check_output(output)  # before signing: a checkpoint is stored for good
     with open_ledger(db, key, create=False) as led:
         text = led.checkpoint()
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        _write_output(output, text)
     typer.echo(text, nl=False)
 
 
@@ -268,6 +305,7 @@ def prove_cmd(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Print an inclusion proof (JSON) of one record against a signed checkpoint."""
+    _check_output(output)
     with _open_ro(db, key) as led:
         if not 0 <= index < led.size:
             raise DistillguardError(f"no record {index}: the log has {led.size} records")
@@ -324,6 +362,7 @@ def consistency_cmd(
     from .verify import verify_consistency_proof
 
     old_text, new_text = _read_checkpoint(old, "OLD"), _read_checkpoint(new, "NEW")
+    _check_output(output)
     if proof is not None:
         if pubkey is None:
             raise DistillguardError("--proof needs --pubkey (the log's public key)")

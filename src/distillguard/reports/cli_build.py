@@ -58,6 +58,23 @@ def _public_key_pem(path: Path, option: str, hint: str) -> bytes:
         raise DistillguardError(f"{option} {path}: not an Ed25519 public key ({hint})") from None
 
 
+def _same_ledger_key(doc: dict[str, Any], trusted_pem: bytes) -> None:
+    """The ledger key an evidence package names must be the one the verifier trusts (so a
+    package from another ledger fails even when it holds no proofs to check)."""
+    from distillguard.errors import DistillguardError, VerificationError
+    from distillguard.ledger.keys import load_public_key, public_pem
+
+    try:
+        named = str(doc["sections"]["ledger"]["public_key_pem"]).encode()
+        same = public_pem(load_public_key(named)) == trusted_pem
+    except (KeyError, TypeError, DistillguardError):
+        raise VerificationError("evidence package holds no valid ledger public key") from None
+    if not same:
+        raise VerificationError(
+            "evidence package names another ledger key than --ledger-key (not from that ledger)"
+        )
+
+
 def _prepare(out: Path, fmt: str) -> tuple[str, ...]:
     """Check --format and that --out is writable before anything is signed or recorded."""
     from distillguard.reports.render import check_writable, parse_formats
@@ -216,6 +233,7 @@ def verify(
 
         if lk_given is not None:
             lk = lk_given
+            _same_ledger_key(env["report"], lk)
         else:
             try:
                 lk = str(env["report"]["sections"]["ledger"]["public_key_pem"]).encode()
