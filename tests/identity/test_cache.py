@@ -171,6 +171,40 @@ def test_authenticate_async_hits_in_loop_and_misses_in_a_thread(make_ids) -> Non
     asyncio.run(run())
 
 
+def test_authenticate_async_answers_from_cache_while_another_thread_polls(make_ids) -> None:  # type: ignore[no-untyped-def]
+    """A due poll that another thread is already running does not send every concurrent
+    request to a thread: a cached key is answered in the loop (as `_maybe_sync` would
+    answer it from the cache too); past `max_stale_s` it is still refused."""
+    import asyncio
+
+    from distillguard.identity import IdentityUnavailable
+
+    ids: IdentityService = make_ids(sync_interval_s=0.0)  # a poll is always due
+    acct = ids.create_account("a")
+    _, key = ids.issue_key(acct.id)
+    assert ids.authenticate(key) is not None  # cached
+    calls: list[str] = []
+    real = ids._authenticate
+
+    def spy(k: str, digest: str):  # type: ignore[no-untyped-def]
+        calls.append(k)
+        return real(k, digest)
+
+    ids._authenticate = spy  # type: ignore[method-assign]
+
+    async def run() -> None:
+        assert await ids.authenticate_async(key) is not None  # no poll running: thread
+        assert len(calls) == 1
+        with ids._sync_lock:  # another thread is polling
+            assert await ids.authenticate_async(key) is not None
+            assert len(calls) == 1  # answered in the loop
+            ids._last_sync -= ids.max_stale_s + 1  # and the last good poll is too old
+            with pytest.raises(IdentityUnavailable):
+                await ids.authenticate_async(key)
+
+    asyncio.run(run())
+
+
 def test_replica_misses_no_change_under_concurrent_writers(make_ids) -> None:  # type: ignore[no-untyped-def]
     """Writers on 4 threads change risk while a replica polls: once writes stop and one
     interval passes, every cached snapshot on the replica shows the final values (a poll

@@ -159,7 +159,10 @@ class IdentityService(IdentityRecords):
                     return None
                 self._used[snap.key_id or ""] = now
                 return snap
-        if not self._poll_due(now):  # as `_maybe_sync` decides (also while a retry waits)
+        # No poll due (as `_maybe_sync` decides, also while a retry waits), or another
+        # thread is polling right now (where `_maybe_sync` would use the cache as well):
+        # answer a cached key here instead of queueing a thread hand-off per request.
+        if not self._poll_due(now) or self._sync_lock.locked():
             self._check_stale(now)
             entry = self._cache.get(digest)
             if entry is not None:
@@ -198,7 +201,7 @@ class IdentityService(IdentityRecords):
 
     def _maybe_sync(self) -> None:
         now = time.monotonic()
-        if not self._poll_due(now):
+        if not self._poll_due(now) or self._sync_lock.locked():
             self._check_stale(now)
             return
         if not self._sync_lock.acquire(blocking=False):
