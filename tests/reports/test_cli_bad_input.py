@@ -226,3 +226,13 @@ def test_evidence_from_another_ledger_fails(run_cli: Run, tmp_path: Path) -> Non
         "reports", "verify", str(js), "--ledger-key", str(tmp_path / "other.pub")
     )
     error(code, err, 1, "another ledger key")
+
+
+def test_mark_filed_twice_is_refused(run_cli: Run, report: Path) -> None:
+    rid = json.loads(report.read_text())["report_id"]
+    code, _, err = run_cli("reports", "mark-filed", rid, "--at", "2026-12-02T00:00:00Z")
+    assert code == 0, err
+    code, _, err = run_cli("reports", "mark-filed", rid, "--at", "2026-12-20T00:00:00Z")
+    error(code, err, 2, "already marked filed at 2026-12-02T00:00:00Z")
+    code, out, _ = run_cli("reports", "list", "--json")
+    assert json.loads(out)[0]["filed_at"] == "2026-12-02T00:00:00Z"

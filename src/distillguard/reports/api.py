@@ -80,6 +80,10 @@ def mark_filed(db: Database, engine: Any, report_id: str, at: datetime | None = 
     rows = [r for r in store.reports() if r["id"] == report_id]
     if not rows:
         raise DistillguardError(f"no report {report_id!r}")
+    if rows[0].get("filed_at"):  # a filing record is not rewritten after the fact
+        raise DistillguardError(
+            f"report {report_id} was already marked filed at {rows[0]['filed_at']}"
+        )
     when = at or datetime.now(UTC)
     store.mark_filed(report_id, when)
     clock = PERIODIC_KINDS.get(rows[0]["kind"])
