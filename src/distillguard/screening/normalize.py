@@ -382,12 +382,12 @@ def _ascii_tokens(text: str) -> tuple[_Word, ...]:
         if tok.isascii():
             out.append((tok, "", None))
             continue
-        parts = tokenize_name(ascii_text(tok).lower())
-        parts = [p for p in parts if p.isascii()]
+        rom = ascii_text(tok).lower()
+        parts = [p for p in tokenize_name(rom) if p.isascii()]
         romanised = "".join(parts)
         script = script_of(tok) if romanised else ""
         if script == KANA:  # romanised whole, split at the apostrophe ("jon'un")
-            parts = ascii_text(tok).lower().split("'")
+            parts = rom.split("'")
         x = word_keys(tok, script, parts) if script else None
         # scripts without a transliteration keep their own letters (same-script matching)
         out.append((romanised if romanised else tok, script, x))
