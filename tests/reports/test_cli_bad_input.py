@@ -236,3 +236,12 @@ def test_mark_filed_twice_is_refused(run_cli: Run, report: Path) -> None:
     error(code, err, 2, "already marked filed at 2026-12-02T00:00:00Z")
     code, out, _ = run_cli("reports", "list", "--json")
     assert json.loads(out)[0]["filed_at"] == "2026-12-02T00:00:00Z"
+
+
+def test_verify_without_the_ledger_says_how(run_cli: Run, report: Path, tmp_path: Path) -> None:
+    code, _, err = run_cli("reports", "verify", str(report), "--ledger",
+                           f"sqlite:///{tmp_path / 'none.db'}")  # fmt: skip
+    error(code, err, 2, "no ledger database", "--no-ledger")
+    assert not (tmp_path / "none.db").exists()
+    code, out, _ = run_cli("reports", "verify", str(report), "--no-ledger")
+    assert code == 0 and "signature valid" in out

@@ -187,13 +187,16 @@ def verify(
     public_key: Path | None = typer.Option(
         None, "--public-key", help="Trusted reports public key (PEM) to check the signature."
     ),
-    ledger: str | None = typer.Option(None, "--ledger", help="Also check the ledger entry."),
+    ledger: str | None = typer.Option(
+        None, "--ledger", help="Ledger URL holding the report's entry (default: the local one)."
+    ),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Skip the ledger check."),
     ledger_key: Path | None = typer.Option(
         None,
         "--ledger-key",
         help="Trusted ledger public key (`distillguard ledger pubkey`, PEM or note format) for "
-        "the inclusion proofs of distillation_evidence reports. Always checked to be a key; "
+        "the inclusion proofs of distillation_evidence reports (which must name this key). "
+        "Always checked to be a key; "
         "other kinds carry no proofs, so it is not used for them (a note says so).",
     ),
 ) -> None:
@@ -223,7 +226,14 @@ def verify(
         if ledger_key
         else None
     )
-    with nullcontext() if no_ledger else _ledger(ledger, readonly=True) as led:
+    try:
+        opened = nullcontext() if no_ledger else _ledger(ledger, readonly=True)
+    except VerificationError:
+        raise
+    except DistillguardError as exc:  # e.g. an auditor without our database
+        hint = "pass --ledger URL, or --no-ledger to check only the hash and signature"
+        raise DistillguardError(f"{exc} ({hint})") from None
+    with opened as led:
         digest = verify_envelope(env, public_key_pem=pem, ledger=led)
     kind = env["report"].get("kind")
     if kind != "distillation_evidence" and lk_given is not None:
