@@ -167,16 +167,15 @@ def _check_output(output: Path | None) -> None:
 
     if output is None:
         return
+    # the message is `<path>: <reason>`, as for any path that cannot be written (cli.main)
     if output.is_dir():
-        raise DistillguardError(f"--output {output}: is a directory, give a file name")
+        raise DistillguardError(f"{output}: Is a directory (--output takes a file name)")
     try:
         fd, probe = tempfile.mkstemp(dir=output.parent, prefix=".dg-write-check-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise DistillguardError(
-            f"--output {output}: cannot write there ({exc.strerror or exc})"
-        ) from None
+        raise DistillguardError(f"{output}: {exc.strerror or exc}") from None
 
 
 def _write_output(output: Path, text: str) -> None:
@@ -193,7 +192,7 @@ def _write_output(output: Path, text: str) -> None:
     except OSError as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        raise DistillguardError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+        raise DistillguardError(f"{output}: {exc.strerror or exc}") from None
 
 
 def _echo_json(obj: Any, output: Path | None) -> None:
