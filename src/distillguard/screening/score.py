@@ -132,6 +132,25 @@ def _merge_adjacent(side: tuple[Token, ...], other: tuple[Token, ...]) -> tuple[
     return tuple(out)
 
 
+def _one_to_one(
+    pairs: list[tuple[float, int, int]],
+) -> tuple[list[tuple[float, int, int]], set[int], set[int]]:
+    """Best-first one-to-one pairing of query parts with listed parts: each part is used
+    once, by its most similar partner still free. Returns the pairs kept and the parts
+    used on each side (the rest count against the score as unmatched)."""
+    pairs.sort(reverse=True)
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    chosen: list[tuple[float, int, int]] = []
+    for p in pairs:
+        if p[1] in used_q or p[2] in used_c:
+            continue
+        used_q.add(p[1])
+        used_c.add(p[2])
+        chosen.append(p)
+    return chosen, used_q, used_c
+
+
 def name_similarity(q: NormName, c: NormName, cfg: MatchConfig = DEFAULT_CONFIG) -> float:
     """Score two normalised names in [0, 1] (no qualifiers)."""
     qt, ct = q.tokens, c.tokens
@@ -154,16 +173,10 @@ def name_similarity(q: NormName, c: NormName, cfg: MatchConfig = DEFAULT_CONFIG)
                 _SIM_CACHE[key] = s
             if s >= cfg.min_pair_similarity:
                 pairs.append((s, i, j))
-    pairs.sort(reverse=True)
-    used_q: set[int] = set()
-    used_c: set[int] = set()
+    chosen, used_q, used_c = _one_to_one(pairs)
     num = 0.0
     den = 0.0
-    for s, i, j in pairs:
-        if i in used_q or j in used_c:
-            continue
-        used_q.add(i)
-        used_c.add(j)
+    for s, i, j in chosen:
         a, b = qt[i], ct[j]
         w = (
             min(a.weight, b.weight)
@@ -232,16 +245,10 @@ def cross_script_similarity(q: NormName, c: NormName, cfg: MatchConfig = DEFAULT
                 s = 1.0 - _FOREIGN_KEY_SLACK * (1.0 - s)
                 s -= _KANA_VOWEL_WEIGHT * (1.0 - _kana_vowel_sim(q.tokens[i], c.tokens[j]))
                 pairs.append((s, i, j))
-    pairs.sort(reverse=True)
-    used_q: set[int] = set()
-    used_c: set[int] = set()
+    chosen, used_q, used_c = _one_to_one(pairs)
     num = den = 0.0
     evidence = 0
-    for s, i, j in pairs:
-        if i in used_q or j in used_c:
-            continue
-        used_q.add(i)
-        used_c.add(j)
+    for s, i, j in chosen:
         w = (_xweight(q.tokens[i], qk[i]) + _xweight(c.tokens[j], ck[j])) / 2.0
         num += s * w
         den += w
