@@ -3,6 +3,9 @@
 Commands that only read (verify, prove, export, pubkey, consistency) open the database
 read-only, so bad input never changes anything. `verify-proof` and `consistency` with
 `--proof` need no database at all: only the public key and the files an auditor holds.
+Exit codes follow one rule: a file that is missing, empty, binary or of another kind (a proof
+given as `--pubkey`) is bad input (2, one line naming the option and the file); a file of
+the right kind that does not check out, damaged or forged, is a failed verification (1).
 """
 
 from __future__ import annotations
