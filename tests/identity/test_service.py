@@ -52,8 +52,14 @@ def test_create_and_authenticate_context(ids: IdentityService) -> None:
     assert ctx["org"]["hq_country"] == "DE" and ctx["org"]["parent_hq_country"] == "CN"
     assert ctx["org"]["allowlists"] == ["trusted_partner"] and ctx["org"]["id"] == org_id
     assert ctx["screening"]["status"] == "unknown"
-    assert ctx["risk"] == {"score": 0.0, "verdict": "benign", "campaign": None,
-                           "review": "none", "reviewed_by": None, "reviewed_score": None}
+    assert ctx["risk"] == {
+        "score": 0.0,
+        "verdict": "benign",
+        "campaign": None,
+        "review": "none",
+        "reviewed_by": None,
+        "reviewed_score": None,
+    }
     ctx["org"]["allowlists"].append("x")  # a fresh dict each time: the snapshot is unchanged
     assert snap.to_context()["org"]["allowlists"] == ["trusted_partner"]
 
@@ -198,8 +204,14 @@ def test_screening_risk_and_kyc_level_invalidate_snapshot(ids: IdentityService) 
     ids.set_risk(acct_id, 0.93, "distillation", "camp-7")
     ids.set_kyc_level(acct_id, "enhanced", reason="docs checked")
     ctx = ids.authenticate(key).to_context()  # type: ignore[union-attr]
-    assert ctx["risk"] == {"score": 0.93, "verdict": "distillation", "campaign": "camp-7",
-                           "review": "none", "reviewed_by": None, "reviewed_score": None}
+    assert ctx["risk"] == {
+        "score": 0.93,
+        "verdict": "distillation",
+        "campaign": "camp-7",
+        "review": "none",
+        "reviewed_by": None,
+        "reviewed_score": None,
+    }
     assert ctx["account"]["kyc_level"] == "enhanced"
     before = ids.get_account(acct_id).version
     ids.set_risk(acct_id, 0.931, "distillation", "camp-7")  # no real movement: no write
