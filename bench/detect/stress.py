@@ -75,7 +75,12 @@ FEWSHOT = [
 ]
 
 
+CLASS_SHEET_PROBLEMS = 40  # a week of worksheets for one class
+
+
 class Stress(traffic.Gen):
+    sheets: dict[str, list[str]] | None = None  # class wording -> that class's problems
+
     def naive_instr(self, op: str, template: str) -> None:
         a = self.new_account(traffic.Label("naive_instr", op, attack=True))
         meta = {"ip": self.cloud_ip(), "ua": self.rng.choice(traffic.SDK_UA), "country": "US"}
@@ -132,18 +137,33 @@ class Stress(traffic.Gen):
                     t += self.gap(60)
                 t += self.gap(200)
 
+    def worksheet(self, sheet: str) -> list[str]:
+        """The class's problems for the week: one course, drawn once per class, so the
+        students of a class paste the SAME problems (a teacher sets them all one sheet)."""
+        if self.sheets is None:
+            self.sheets = {}
+        if sheet not in self.sheets:
+            course = self.rng.choice(["math", "science"])
+            self.sheets[sheet] = [self.problem(course) for _ in range(CLASS_SHEET_PROBLEMS)]
+        return self.sheets[sheet]
+
     def class_student(self, sheet: str) -> None:
         a = self.new_account(traffic.Label("class_student", None, attack=False, hard=True))
         meta = self.human_meta()
         tz = self.rng.randint(-8, 9)
         follow_rate = self.rng.betavariate(2, 5)
         follows = self.words(T.STUDENT_FOLLOW)
-        course = self.rng.choice(["math", "science"])
+        # the student works through the class worksheet in order and asks about a share of
+        # its problems (the ones it is stuck on); done when the sheet runs out
+        share = self.rng.uniform(0.4, 0.9)
+        todo = [q for q in self.worksheet(sheet) if self.rng.random() < share]
         for start in self.human_sessions(self.rng.randint(2, 6), tz):
             t = start
             for _ in range(self.rng.randint(3, 10)):
+                if not todo:
+                    break
                 hist: list[dict[str, str]] = []
-                p = sheet.format(p=self.problem(course))
+                p = sheet.format(p=todo.pop(0))
                 self.reply(t, a, meta, [{"role": "user", "content": p}], hist)
                 t += self.gap(120)
                 while self.rng.random() < follow_rate and len(hist) < 9:

@@ -15,11 +15,17 @@ this?" are shared by thousands of honest users. So a key links accounts only whe
 
 A wrapper key counts only once it is one of the account's own templates (it recurs in at
 least 5% of the account's requests and is longer than a greeting), so payload sentences
-and "Q:" never link anyone. A key used by two or more accounts that really converse
-(follow-ups beyond the problems they paste under unrelated histories) is ordinary and
-never links. A "follow-up" wrapped in a shared, non-ordinary harvest wrapper is the
-campaign's next item posted under a chat history (see `work_level`). A new account joins
-a campaign on one shared key; two established campaigns merge only when several accounts
+and "Q:" never link anyone. A key used by accounts that really converse (follow-ups
+beyond the problems they paste under unrelated histories), at least two of them and at
+least 15% of its users, is ordinary and never links: a count alone let a few conversing
+members clear their campaign's wrappers. A key whose later users mostly re-send payloads
+another account already sent under it is shared material, a class's worksheet, not a
+harvest wrapper: a harvest spreads distinct problems over its members, since each repeat
+costs it coverage (an attacker can pay that price; see docs/detect.md, "Limits").
+
+A "follow-up" wrapped in a shared, non-ordinary harvest wrapper is the campaign's next
+item posted under a chat history (see `work_level`). A new account joins a campaign on
+one shared key; two established campaigns merge only when several accounts
 bridge them, so one public template ("Please reason step by step...") does not chain
 unrelated campaigns together.
 
@@ -45,6 +51,7 @@ from distillguard.detect.features import RequestFeatures
 
 MAX_KEYS = 400_000  # key table bound; single-account keys are pruned first
 WORK_ORDINARY, WORK_SHARED = 1, 2  # see CampaignLinker.work_level
+SEEN_MAX = 512  # payloads remembered per key (a class's worksheets fit many times over)
 REPLAY_KEY = "R:answers served to one account replayed in another's history"
 
 
@@ -59,6 +66,10 @@ class KeyStat:
     n_payloads: int = 0  # payload changes seen with the key: a wrapper wraps many payloads
     n_conversational: int = 0  # accounts that really converse and used the key
     last_conversational: str | None = None
+    first_account: str | None = None
+    seen: dict[int, str] = field(default_factory=dict)  # payload -> first sender (bounded)
+    n_later: int = 0  # requests by accounts other than the key's first account ...
+    n_repeat: int = 0  # ... whose payload another account already sent under the key
 
 
 @dataclass(slots=True)
@@ -86,7 +97,14 @@ class LinkConfig:
     flag_strength: float = 2.0
     min_key_chars: int = 10  # "P:hi." or "L:q:" link nobody; "P:help pls" may
     template_share: float = 0.05  # a template wraps at least this share of the account's requests
-    ordinary_accounts: int = 2  # a key used by this many conversing accounts is ordinary
+    ordinary_accounts: int = 2  # a key used by this many conversing accounts ...
+    # ... that are also this share of its users is ordinary (shares of account changes in
+    # the key's request stream): a few conversing members cannot clear a campaign's wrapper
+    ordinary_share: float = 0.15
+    # a key whose later users mostly re-send payloads another account already sent under it
+    # is shared material (a class's worksheet), not a harvest wrapper: a campaign spreads
+    # distinct problems over its members, because every repeat costs it coverage
+    material_share: float = 0.5
     # an account "really converses" with this share of follow-ups: a campaign that fakes a
     # few generic follow-ups (10-25%) must not be able to declare its own wrappers ordinary
     conversing: float = 0.3
@@ -234,19 +252,30 @@ class CampaignLinker:
             if ks.last_account != st.account:
                 ks.n_accounts += 1
                 ks.last_account = st.account
+            if ks.first_account is None:
+                ks.first_account = st.account
+            elif ks.first_account != st.account:
+                ks.n_later += 1
+            sender = ks.seen.get(f.payload_raw)
+            if sender is None:
+                if len(ks.seen) < SEEN_MAX:
+                    ks.seen[f.payload_raw] = st.account
+            elif sender != st.account and ks.first_account != st.account:
+                ks.n_repeat += 1
             if ks.last_conversational != st.account and st.converses(self.cfg.conversing):
                 ks.n_conversational += 1
                 ks.last_conversational = st.account
-            if not elig or ks.n_conversational >= self.cfg.ordinary_accounts:
+            if not elig or self.ordinary(ks):
                 continue
             if ks.anchor is None:
                 ks.anchor = st.account
                 continue
             if (
                 ks.anchor != st.account
-                and ks.n_req >= self.cfg.key_min_req
-                and ks.sum_h / ks.n_req >= self.cfg.key_min_harvest
-                and ks.n_payloads >= 0.8 * ks.n_req  # a sentence of a re-sent problem is not
+                and self.harvest_wrapper(ks)
+                # a link is judged on a few later requests, so a class's second student
+                # cannot link on its first, before its repeats show
+                and ks.n_later >= self.cfg.key_min_req
             ):
                 self._union(st, ks.anchor, states, k, ts)
         c = self.campaign_of(st.account)
@@ -259,21 +288,32 @@ class CampaignLinker:
         """WORK_SHARED if one of these wrapper keys is a harvest wrapper shared by several
         accounts (its requests are mostly problem items, each a different payload) and not
         ordinary; WORK_ORDINARY if such a key is also used by conversing accounts; else 0."""
-        c = self.cfg
         level = 0
         for k in keys:
             ks = self.keys.get(k)
-            if (
-                ks is not None
-                and ks.n_accounts >= 2
-                and ks.n_req >= c.key_min_req
-                and ks.sum_h >= c.key_min_harvest * ks.n_req
-                and ks.n_payloads >= 0.8 * ks.n_req
-            ):
-                if ks.n_conversational < c.ordinary_accounts:
+            if ks is not None and ks.n_accounts >= 2 and self.harvest_wrapper(ks):
+                if not self.ordinary(ks):
                     return WORK_SHARED
                 level = WORK_ORDINARY
         return level
+
+    def ordinary(self, ks: KeyStat) -> bool:
+        """Used by enough really conversing accounts, counted and as a share of its users
+        (a few conversing members cannot make a campaign's wrapper ordinary)."""
+        c = self.cfg
+        return ks.n_conversational >= max(c.ordinary_accounts, c.ordinary_share * ks.n_accounts)
+
+    def harvest_wrapper(self, ks: KeyStat) -> bool:
+        """The key wraps problem items, mostly different payloads, and its later users send
+        their own payloads rather than ones another account already sent under it."""
+        c = self.cfg
+        return (
+            ks.n_req >= c.key_min_req
+            and ks.sum_h >= c.key_min_harvest * ks.n_req
+            and ks.n_payloads >= 0.8 * ks.n_req  # a sentence of a re-sent problem is not
+            # (false until an account other than the first has used the key)
+            and ks.n_repeat < c.material_share * ks.n_later
+        )
 
     def link_replay(
         self, st: AccountState, owner: str, states: dict[str, AccountState], ts: float
