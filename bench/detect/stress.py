@@ -18,9 +18,11 @@ Populations (each written with the tune half of every wording list):
 * habit_student: students who open every message, problems and follow-ups alike, with
   the same personal phrase ("Hello again!"), drawn from a short list so that many share
   it (tests that a recurring opening on follow-ups is not mistaken for a harvest wrapper).
-* class_student: students of five classes, each class pasting its problems into the
-  teacher's fixed worksheet wording (a harvest-like wrapper many accounts share), who
-  rarely follow up (tests the linking gates against an honest shared wrapper).
+* class_student: students of five classes, each class pasting the SAME worksheet problems
+  (one list per class; each student a subset, in order) into the teacher's fixed wording
+  (a harvest-like wrapper many accounts share), who rarely follow up (tests the linking
+  gates against an honest shared wrapper; until session 3's last round every student
+  drew its own problems, which no class does).
 * stealth_follow: the stealth strategy (light shared wrappers, human timing, one
   residential IP each) with a student's follow-ups to the answers it really received, at
   the class students' rate: what a class of honest students looks like to the detector.
