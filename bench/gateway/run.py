@@ -3,8 +3,9 @@
 Same stub upstream (own process), same load generator (loadgen.py, own process), same run,
 targets interleaved. The minimal proxy runs twice: on aiohttp's client (the floor, and the
 headline ratio) and on distillguard's own upstream client (what the client alone buys).
-Reports added latency p50/p99 at concurrency 1 (target minus direct) and maximum
-throughput at concurrency C, streaming and not, then the in-process CPU cost of
+Reports added latency p50/p99 at concurrency 1 (target minus direct; all targets' c=1
+rounds first, once the machine is idle again) and maximum throughput at concurrency C,
+streaming and not, then the in-process CPU cost of
 distillguard's checks (cpu.py). The machine is shared: read the ratios.
 
     .venv/bin/python bench/gateway/run.py [--quick] [--no-litellm]
@@ -149,6 +150,30 @@ general_settings:
 PROMPTS: list[Path] = []
 
 
+def cpu_busy(window: float = 0.5) -> float:
+    """Share of the machine's CPU time spent busy over `window` seconds (/proc/stat)."""
+
+    def read() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + v[4]  # idle + iowait
+        return sum(v), idle
+
+    t0, i0 = read()
+    time.sleep(window)
+    t1, i1 = read()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def settle(limit: float = 0.15, timeout: float = 30.0) -> float:
+    """Wait until the machine is idle again (busy share under `limit` over half a second),
+    at most `timeout` seconds; returns the seconds waited."""
+    t0 = time.monotonic()
+    while cpu_busy() > limit and time.monotonic() - t0 < timeout:
+        pass
+    return time.monotonic() - t0
+
+
 def loadgen(url: str, key: str, *, stream: bool, conc: int, count: int = 0, dur: float = 0) -> Any:
     cmd = [PY, str(HERE / "loadgen.py"), url, "--model", "general-chat", "--concurrency", str(conc)]
     cmd += ["--duration", str(dur)] if dur else ["--count", str(count)]
@@ -271,6 +296,7 @@ def main() -> None:
         # so every target gets measured early and late.
         results: dict[str, dict[str, Any]] = {}
         names = list(targets)
+        settled: list[float] = []
         for stream in (False, True):
             mode = "stream" if stream else "json"
             lat_ms: dict[str, list[float]] = {n: [] for n in names}
@@ -278,6 +304,11 @@ def main() -> None:
             ok = dict.fromkeys(names, 0)
             elapsed = dict.fromkeys(names, 0.0)
             statuses: dict[str, dict[str, int]] = {n: {} for n in names}
+            # Latency at low load first, every target in rotated rounds, on a machine idle
+            # again (a previous phase at c=32 leaves detector and ledger work queued in
+            # the gateways' workers: measured under that, c=1 is not "low load"); then
+            # throughput, in the same rotated rounds.
+            settled.append(settle())
             for rnd in range(a.rounds):
                 for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
                     url, k = targets[name]
@@ -285,6 +316,9 @@ def main() -> None:
                     lat = loadgen(url, k, stream=stream, conc=1, count=n)
                     lat_ms[name] += lat["latencies_ms"]
                     own_ms[name] += lat.get("overhead_ms", [])
+            for rnd in range(a.rounds):
+                for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
+                    url, k = targets[name]
                     t = loadgen(url, k, stream=stream, conc=a.concurrency, dur=dur / a.rounds)
                     ok[name] += t["statuses"].get("200", 0)
                     elapsed[name] += t["elapsed_s"]
@@ -301,6 +335,7 @@ def main() -> None:
                     "own_p50_ms": pct(own_ms[name], 0.5),
                     "own_p99_ms": pct(own_ms[name], 0.99),
                 }
+                r["settle_s"] = settled[-1]  # waited for an idle machine before c=1
                 print(
                     f"{mode:6} {name:24} p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
                     f"{r['rps']:.0f} req/s  {r['tput_statuses']}",
@@ -318,6 +353,8 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print()
+    waits = ", ".join(f"{x:.1f}" for x in settled)
+    print(f"c=1 phases started after waiting {waits} s for an idle machine")
     print(table(results, a.concurrency))
     print()
     cpu = subprocess.run([PY, str(HERE / "cpu.py")], capture_output=True, text=True, env=env)
