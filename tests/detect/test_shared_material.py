@@ -55,6 +55,33 @@ def test_repeating_payloads_makes_a_key_shared_material() -> None:
     assert not lk.harvest_wrapper(ks)  # half re-send material: a class, not a harvest
 
 
+def test_repeats_over_more_than_a_worksheet_are_a_harvest() -> None:
+    lk = CampaignLinker()
+    ks = KeyStat(n_req=400, sum_h=320.0, n_payloads=400, n_later=300, n_repeat=200)
+    ks.seen = {i: "a" for i in range(lk.cfg.material_max)}
+    assert not lk.harvest_wrapper(ks)  # two thirds repeats over a worksheet-sized set
+    ks.seen[-1] = "b"
+    assert lk.harvest_wrapper(ks)  # one more distinct problem than a class's material
+
+
+def test_a_campaign_resampling_a_large_pool_is_still_linked() -> None:
+    """Members that re-send problems others already sent (several answers per problem, or
+    to look like a class) over a pool larger than a worksheet are still one campaign."""
+    rng = random.Random(11)
+    pool = [problem(rng) for _ in range(200)]
+    out = []
+    for k in range(12):
+        t = k * 600.0
+        for _ in range(60):
+            out.append(
+                event(f"rs-{k}", t, [{"role": "user", "content": COT.format(p=rng.choice(pool))}])
+            )
+            t += rng.uniform(20, 90)
+    det = _run(out)
+    camps = {s.campaign for k in range(12) if (s := det.account_state(f"rs-{k}"))}
+    assert len(camps) == 1 and None not in camps
+
+
 def _conversers(n: int, rng: random.Random) -> list[RequestEvent]:
     """Accounts that paste problems in the campaign's wording and follow up on every one."""
     out = []

@@ -105,6 +105,12 @@ class LinkConfig:
     # is shared material (a class's worksheet), not a harvest wrapper: a campaign spreads
     # distinct problems over its members, because every repeat costs it coverage
     material_share: float = 0.5
+    # ... and only while that material is worksheet-sized: a class works through tens of
+    # problems (a chapter at most), a harvest needs hundreds. Past this many distinct
+    # payloads a key is judged a harvest wrapper however often they repeat, so re-sending
+    # problems (to sample several answers, or to look like a class) buys a campaign at
+    # most this much coverage per wording.
+    material_max: int = 128
     # an account "really converses" with this share of follow-ups: a campaign that fakes a
     # few generic follow-ups (10-25%) must not be able to declare its own wrappers ordinary
     conversing: float = 0.3
@@ -305,14 +311,15 @@ class CampaignLinker:
 
     def harvest_wrapper(self, ks: KeyStat) -> bool:
         """The key wraps problem items, mostly different payloads, and its later users send
-        their own payloads rather than ones another account already sent under it."""
+        their own payloads rather than ones another account already sent under it (or the
+        payloads it has seen are too many to be one class's material)."""
         c = self.cfg
         return (
             ks.n_req >= c.key_min_req
             and ks.sum_h >= c.key_min_harvest * ks.n_req
             and ks.n_payloads >= 0.8 * ks.n_req  # a sentence of a re-sent problem is not
             # (false until an account other than the first has used the key)
-            and ks.n_repeat < c.material_share * ks.n_later
+            and (ks.n_repeat < c.material_share * ks.n_later or len(ks.seen) > c.material_max)
         )
 
     def link_replay(
