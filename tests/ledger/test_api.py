@@ -187,3 +187,33 @@ def test_tampered_export_is_rejected(dg_home: Path, tmp_path: Path) -> None:
     with pytest.raises(VerificationError, match="do not match the signed checkpoint 9"):
         verify_export(tmp_path / "exp", led.public_key)
     led.close()
+
+
+@pytest.mark.parametrize("name", ["exp", "exp.jsonl"])
+def test_an_export_that_fails_part_way_leaves_nothing(
+    dg_home: Path, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written under a temporary name and renamed when complete: a storage error part-way
+    leaves neither a half export nor the temporary one; a complete one verifies."""
+    from distillguard.ledger.export import export_ledger, verify_export
+
+    led = open_ledger()
+    led.append_many([{"n": i} for i in range(9)])
+    led.checkpoint()
+    real = led.storage.iter_records
+
+    def failing(start: int, size: int):  # type: ignore[no-untyped-def]
+        it = real(start, 4)
+        yield next(it)
+        raise OSError(28, "No space left on device")
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(led.storage, "iter_records", failing)
+    with pytest.raises(OSError, match="No space left"):
+        export_ledger(led, out / name)
+    assert list(out.iterdir()) == []
+    monkeypatch.setattr(led.storage, "iter_records", real)
+    assert export_ledger(led, out / name) == 9
+    assert verify_export(out / name, led.public_key) == (9, 9)
+    assert [p.name for p in out.iterdir()] == [name]
+    led.close()

@@ -14,6 +14,8 @@ A `.jsonl` export holds the same in one file: a header line (`"kind": "ledger"`)
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,34 +33,59 @@ if TYPE_CHECKING:
 
 
 def export_ledger(led: Ledger, dest: Path, progress: Callable[[int], None] | None = None) -> int:
-    """Write records, checkpoints and public key to `dest`; return the record count."""
-    cps = led.storage.checkpoints()
+    """Write records, checkpoints and public key to `dest`; return the record count.
+
+    Written under a temporary name beside `dest` and renamed into place once complete, so
+    an export that fails part-way (disk full, storage error) leaves nothing an auditor
+    could mistake for a whole export.
+    """
+    jsonl = dest.suffix == ".jsonl"
+    if jsonl and dest.exists():
+        raise DistillguardError(f"{dest} already exists; export to a new file")
+    if not jsonl and dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise DistillguardError(f"export directory {dest} is not empty (or not a directory)")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    try:
+        n = (_export_file if jsonl else _export_dir)(led, tmp, progress)
+        if dest.is_dir():
+            dest.rmdir()  # the empty directory we were given
+        tmp.replace(dest)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _export_file(led: Ledger, dest: Path, progress: Callable[[int], None] | None) -> int:
     n = 0
-    if dest.suffix == ".jsonl":
-        if dest.exists():
-            raise DistillguardError(f"{dest} already exists; export to a new file")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with dest.open("wb") as f:
-            head = {
-                "kind": "ledger",
-                "origin": led.origin,
-                "public_key_pem": led.public_key_pem().decode(),
-                "verifier_key": led.verifier_key(),
-            }
-            f.write(orjson.dumps(head) + b"\n")
-            for cp in cps:
-                f.write(orjson.dumps({"kind": "checkpoint", "size": cp.size, "note": cp.note}))
-                f.write(b"\n")
-            for rows in led.storage.iter_records(0, 65536):
-                for _, _, _, body in rows:
-                    f.write(b'{"kind":"record","envelope":' + body + b"}\n")
-                n += len(rows)
-                if progress:
-                    progress(n)
-        return n
-    if dest.exists() and any(dest.iterdir()):
-        raise DistillguardError(f"export directory {dest} is not empty")
-    (dest / "checkpoints").mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as f:
+        head = {
+            "kind": "ledger",
+            "origin": led.origin,
+            "public_key_pem": led.public_key_pem().decode(),
+            "verifier_key": led.verifier_key(),
+        }
+        f.write(orjson.dumps(head) + b"\n")
+        for cp in led.storage.checkpoints():
+            f.write(orjson.dumps({"kind": "checkpoint", "size": cp.size, "note": cp.note}))
+            f.write(b"\n")
+        for rows in led.storage.iter_records(0, 65536):
+            for _, _, _, body in rows:
+                f.write(b'{"kind":"record","envelope":' + body + b"}\n")
+            n += len(rows)
+            if progress:
+                progress(n)
+    return n
+
+
+def _export_dir(led: Ledger, dest: Path, progress: Callable[[int], None] | None) -> int:
+    n = 0
+    cps = led.storage.checkpoints()
+    (dest / "checkpoints").mkdir(parents=True)
     (dest / "pubkey.pem").write_bytes(led.public_key_pem())
     (dest / "verifier-key.txt").write_text(led.verifier_key() + "\n")
     for cp in cps:
