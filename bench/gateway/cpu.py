@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -50,28 +51,44 @@ def pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * (len(s) - 1)))]
 
 
-async def measure(n: int) -> None:
-    home = Path(tempfile.mkdtemp(prefix="dg-cpu-"))
+def gateway_parts(prefix: str, consumers: str = "thread") -> Any:
+    """The real gateway parts on a fresh home (every check on, quotas out of the way, one
+    model routed nowhere: the request path is called in-process), and a clear-screened
+    Tier 1 organisation to create accounts in. Shared with stall.py."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ["DISTILLGUARD_HOME"] = str(home)
     from distillguard.gateway.adapters import load_parts
-    from distillguard.gateway.app import CHAT, Req
     from distillguard.gateway.config import GatewayConfig, ModelRoute
-    from distillguard.gateway.server import build_gateway, tune_gc
 
     cfg = GatewayConfig()
     cfg.store.home = str(home)
     cfg.store.events_jsonl = str(home / "events.jsonl")
+    cfg.store.consumers = consumers
     cfg.quotas.rpm = cfg.quotas.org_rpm = 10**9
     cfg.quotas.tpm = cfg.quotas.org_tpm = 10**12
     cfg.models = {"general-chat": ModelRoute("general-chat", "http://127.0.0.1:9/v1")}
     parts = load_parts(cfg)
-    ids = parts.identity
-    org = ids.create_org("CPU Corp", "US")
+    ids: Any = parts.identity  # the IdentityService behind the gateway's port
+    org = ids.create_org("Bench Corp", "US")
     ids.set_screening_status(org.id, "clear", "bench")
+    return cfg, parts, org
+
+
+def bench_key(parts: Any, org: Any, name: str) -> str:
+    """A new verified US account of `org` and its API key."""
+    ids: Any = parts.identity
     acct = ids.create_account(
-        "cpu", type="organization", org_id=org.id, nationality="US", kyc_level="verified"
+        name, type="organization", org_id=org.id, nationality="US", kyc_level="verified"
     )
-    _, key = ids.issue_key(acct.id)
+    return str(ids.issue_key(acct.id)[1])
+
+
+async def measure(n: int) -> None:
+    from distillguard.gateway.app import CHAT, Req
+    from distillguard.gateway.server import build_gateway, tune_gc
+
+    cfg, parts, org = gateway_parts("dg-cpu-")
+    key = bench_key(parts, org, "cpu")
     app = build_gateway(cfg, parts)
     tune_gc()  # as `distillguard serve` does after start-up
     bodies = [

@@ -22,7 +22,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,34 +29,16 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu import pct, prompts
+from cpu import bench_key, gateway_parts, pct, prompts
 
 
 async def measure(a: argparse.Namespace) -> None:
-    home = Path(tempfile.mkdtemp(prefix="dg-stall-"))
-    os.environ["DISTILLGUARD_HOME"] = str(home)
-    from distillguard.gateway.adapters import load_parts
     from distillguard.gateway.app import CHAT, Req
-    from distillguard.gateway.config import GatewayConfig, ModelRoute
     from distillguard.gateway.server import build_gateway, tune_gc
 
-    cfg = GatewayConfig()
-    cfg.store.home = str(home)
-    cfg.store.events_jsonl = str(home / "events.jsonl")
-    cfg.store.consumers = a.consumers
-    cfg.quotas.rpm = cfg.quotas.org_rpm = 10**9
-    cfg.quotas.tpm = cfg.quotas.org_tpm = 10**12
-    cfg.models = {"general-chat": ModelRoute("general-chat", "http://127.0.0.1:9/v1")}
-    parts = load_parts(cfg)
+    cfg, parts, org = gateway_parts("dg-stall-", a.consumers)
     ids = parts.identity
-    org = ids.create_org("Stall Corp", "US")
-    ids.set_screening_status(org.id, "clear", "bench")
-    keys = []
-    for i in range(50):
-        acct = ids.create_account(
-            f"s{i}", type="organization", org_id=org.id, nationality="US", kyc_level="verified"
-        )
-        keys.append(ids.issue_key(acct.id)[1])
+    keys = [bench_key(parts, org, f"s{i}") for i in range(50)]
     pushes: list[tuple[str, float, str]] = []
     set_risk = ids.set_risk
 
