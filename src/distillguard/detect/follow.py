@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
+from distillguard.detect.floors import VerdictFloors
 from distillguard.errors import DistillguardError
 
 if TYPE_CHECKING:  # the detector is imported when a follower is built (fast --help)
@@ -65,7 +66,6 @@ SCHEMA = [
 NOT_PROFILED = ("/v1/models",)  # decided but not profiled (as the in-process sink does)
 MAX_SKIPPED = 1000  # skipped ranges kept in the cursor row (holes are rare)
 REBUILD_EVENTS = 200_000  # events replayed at start to rebuild the detector's state
-_RANK = {"benign": 0, "suspicious": 1, "distillation": 2}
 
 State = tuple[str, str | None, float]  # (verdict, campaign, score to 0.1): what is pushed
 
@@ -124,7 +124,7 @@ class Follower:
         self._camps: dict[str, tuple[int, float]] = {}  # campaign root -> (members, strength)
         self._gap: tuple[int, float] | None = None  # (id waited for, since)
         self._started = False
-        self._floor: dict[str, int] = {}  # account -> verdict rank not to push below
+        self._floor = VerdictFloors()  # accounts not to push below identity's verdict
         self._stored_events = 0  # events folded in by earlier runs (the cursor row's count)
 
     # -- cursor ---------------------------------------------------------------------------
@@ -210,14 +210,12 @@ class Follower:
     def _set_floors(self, rebuilt: dict[str, AccountSignal]) -> None:
         """After a rebuild that left older events out: no account gets a milder verdict
         pushed than identity holds, until the rebuilt state reaches it again."""
-        states = getattr(self.identity, "risk_states", None)
-        if states is None:  # an identity that cannot list them: nothing to keep
-            return
-        for acct, (verdict, _campaign, _score) in states().items():
-            held = _RANK.get(verdict, 0)
+
+        def verdict(acct: str) -> str | None:
             sig = rebuilt.get(acct)
-            if sig is None or _RANK.get(str(sig.verdict), 0) < held:
-                self._floor[acct] = held
+            return None if sig is None else str(sig.verdict)
+
+        self._floor = VerdictFloors.from_identity(self.identity, verdict)
         self.stats.floored = len(self._floor)
 
     def _rows(self, after: int, *, limit: int, upto: int | None = None) -> list[dict[str, Any]]:
@@ -306,12 +304,9 @@ class Follower:
             if self._pushed.get(a) != s and (a in self._pushed or s[0] != "benign")
         }
         if self._floor:
-            for a in [a for a in out if a in self._floor]:
-                if _RANK.get(out[a][0], 0) < self._floor[a]:
-                    del out[a]  # identity's harsher verdict stands (older evidence)
-                    self.stats.held_back += 1
-                else:
-                    del self._floor[a]  # the rebuilt state caught up: back to normal
+            for a in [a for a in out if self._floor.holds_back(a, out[a][0])]:
+                del out[a]  # identity's harsher verdict stands (older evidence)
+                self.stats.held_back += 1
         return out
 
     def _note_campaigns(self, accounts: set[str]) -> list[str]:

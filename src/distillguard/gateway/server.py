@@ -65,21 +65,18 @@ def setup_logging(level: str = "info", stream: Any = None) -> None:
         lg.propagate = False
 
 
-_RANK = {"benign": 0, "suspicious": 1, "distillation": 2}
-
-
 def make_detect_hook(det: Any, identity: Any, metrics: Metrics | None) -> Any:
     """RequestEvent -> detector; verdict changes go back to identity (`set_risk`).
 
     A detector starts empty on every gateway start, so it would soon push a milder verdict
     than the one identity holds from before the restart (the earlier evidence is not in its
-    memory). Fail closed: such accounts keep identity's verdict as a floor until the
-    detector's own verdict reaches it again; a reviewer's disposition (`set_review`) is how
-    a verdict is lifted for good. (`detect-follow` does the same after its bounded replay.)
+    memory). Fail closed: such accounts keep identity's verdict as a floor
+    (`detect.floors`, as `detect-follow` after its bounded replay).
     """
+    from distillguard.detect.floors import VerdictFloors
+
     last: dict[str, tuple[str, str | None, float]] = {}
-    held = getattr(identity, "risk_states", None)
-    floor = {a: _RANK.get(st[0], 0) for a, st in (held() if held else {}).items()}
+    floor = VerdictFloors.from_identity(identity)
 
     def hook(ev: RequestEvent) -> None:
         sig = det.observe(ev)
@@ -92,10 +89,8 @@ def make_detect_hook(det: Any, identity: Any, metrics: Metrics | None) -> Any:
         if prev != state:
             last[ev.account] = state
             if prev is not None or state[0] != "benign":
-                if ev.account in floor:
-                    if _RANK.get(state[0], 0) < floor[ev.account]:
-                        return  # identity's harsher verdict (older evidence) stands
-                    del floor[ev.account]  # the detector caught up: back to normal
+                if floor and floor.holds_back(ev.account, state[0]):
+                    return  # identity's harsher verdict (older evidence) stands
                 identity.set_risk(ev.account, float(sig.score), state[0], sig.campaign)
                 if metrics is not None and (prev is None or prev[0] != state[0]):
                     metrics.detector_flags.labels(state[0]).inc()
