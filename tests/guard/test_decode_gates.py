@@ -40,7 +40,11 @@ def _regex_hints(text: str) -> set[str]:
     if "%" in text:
         hints.add("pct")
     if "\\" in text:
-        hints.update(("hex_esc", "uesc", "hex_sep"))
+        hints.add("hex_sep")
+        if "\\x" in text:
+            hints.add("hex_esc")
+        if "\\u" in text or "\\U" in text:
+            hints.add("uesc")
     if "&#" in text:
         hints.add("ent")
     if "0x" in text or decode._HEXLIKE.search(text) or decode._HEXLIKE.match(" " + text[:8]):

@@ -94,8 +94,12 @@ def _regex_hints(text: str) -> set[str]:
     hints: set[str] = set()
     if "%" in text:
         hints.add("pct")
-    if "\\" in text:
-        hints.update(("hex_esc", "uesc", "hex_sep"))
+    if "\\" in text:  # escapes: each needs its own literal (a backslash alone is code)
+        hints.add("hex_sep")
+        if "\\x" in text:
+            hints.add("hex_esc")
+        if "\\u" in text or "\\U" in text:
+            hints.add("uesc")
     if "&#" in text:
         hints.add("ent")
     if "0x" in text or _HEXLIKE.search(text) or _HEXLIKE.match(" " + text[:8]):
@@ -159,8 +163,12 @@ def _ascii_hints(b: bytes) -> set[str]:
     hints: set[str] = set()
     if b.find(b"%") >= 0:
         hints.add("pct")
-    if b.find(b"\\") >= 0:
-        hints.update(("hex_esc", "uesc", "hex_sep"))
+    if b.find(b"\\") >= 0:  # escapes: each needs its own literal (a backslash alone is code)
+        hints.add("hex_sep")
+        if b.find(b"\\x") >= 0:
+            hints.add("hex_esc")
+        if b.find(b"\\u") >= 0 or b.find(b"\\U") >= 0:
+            hints.add("uesc")
     if b.find(b"&#") >= 0:
         hints.add("ent")
     if b.find(b"0x") >= 0:
@@ -449,19 +457,10 @@ def _concepts(low: str) -> int:
     return sum(len(h[c]) for c in ("tgt_strong", "tgt_weak", "hidden", "extract", "transcript"))
 
 
-# Literals a notation's every match contains: a text with a backslash (code, LaTeX) gets
-# the backslash hints, but without one of these its scan (~100 µs per 10 KB each) finds
-# nothing, so it is skipped (same result, checked by bench/guard/equivalence.py).
-_MATCH_NEEDS: dict[str, tuple[str, ...]] = {"hex_esc": ("\\x",), "uesc": ("\\u", "\\U")}
-
-
 def _notations(text: str, hints: set[str]) -> list[str]:
     found: list[str] = []
     for name, rx, fn in _NOTATIONS:
         if name not in hints:
-            continue
-        need = _MATCH_NEEDS.get(name)
-        if need is not None and not any(n in text for n in need):
             continue
         runs = [m.group(0) for m in rx.finditer(text)]
         if not runs:
