@@ -51,7 +51,6 @@ from distillguard.detect.features import RequestFeatures
 
 MAX_KEYS = 400_000  # key table bound; single-account keys are pruned first
 WORK_ORDINARY, WORK_SHARED = 1, 2  # see CampaignLinker.work_level
-SEEN_MAX = 512  # payloads remembered per key (a class's worksheets fit many times over)
 REPLAY_KEY = "R:answers served to one account replayed in another's history"
 
 
@@ -67,7 +66,8 @@ class KeyStat:
     n_conversational: int = 0  # accounts that really converse and used the key
     last_conversational: str | None = None
     first_account: str | None = None
-    seen: dict[int, str] = field(default_factory=dict)  # payload -> first sender (bounded)
+    seen: dict[int, str] = field(default_factory=dict)  # payload -> first sender (bounded:
+    # at most LinkConfig.material_max + 1 entries)
     n_later: int = 0  # requests by accounts other than the key's first account ...
     n_repeat: int = 0  # ... whose payload another account already sent under the key
 
@@ -264,7 +264,9 @@ class CampaignLinker:
                 ks.n_later += 1
             sender = ks.seen.get(f.payload_raw)
             if sender is None:
-                if len(ks.seen) < SEEN_MAX:
+                # one past the material bound is enough: from there the key is a harvest
+                # wrapper whatever its repeats (`harvest_wrapper`), so none are counted
+                if len(ks.seen) <= self.cfg.material_max:
                     ks.seen[f.payload_raw] = st.account
             elif sender != st.account and ks.first_account != st.account:
                 ks.n_repeat += 1
